@@ -1,0 +1,111 @@
+"""The ``civicbudget`` command: demo, serve, manage, and the pure-library tools.
+
+Sub-commands that need the platform (``demo``, ``serve``, ``manage``) set up Django;
+the pure-library tools (``tally``, ``textmatch``) never import it, so they start fast
+and run anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+USAGE = """usage: civicbudget <command> [options]
+
+commands:
+  demo       create or reuse a demo database and serve it on 127.0.0.1
+  serve      run the production server (gunicorn)
+  manage     run a Django management command (civicbudget manage help)
+  tally      compute the winners of a pabulib .pb election
+  textmatch  group near-duplicate proposals
+
+Every platform command works on the same data: --data-dir DIR (default
+./civicbudget-data) or the database in DATABASE_URL when it is set.
+"""
+
+
+def _pop_option(argv: list[str], name: str, default: str | None = None) -> str | None:
+    """Remove ``--name VALUE`` or ``--name=VALUE`` from argv and return VALUE."""
+    for i, arg in enumerate(argv):
+        if arg == name:
+            if i + 1 >= len(argv):
+                raise SystemExit(f"civicbudget: {name} needs a value")
+            value = argv[i + 1]
+            del argv[i : i + 2]
+            return value
+        if arg.startswith(name + "="):
+            del argv[i]
+            return arg.split("=", 1)[1]
+    return default
+
+
+def _setup_django(argv: list[str]) -> None:
+    data_dir = _pop_option(argv, "--data-dir")
+    if data_dir is not None:
+        os.environ["CIVICBUDGET_DATA_DIR"] = str(Path(data_dir).resolve())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicbudget.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(argv: list[str]) -> int:
+    _setup_django(argv)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["civicbudget manage", *argv])
+    return 0
+
+
+def _demo(argv: list[str]) -> int:
+    _setup_django(argv)
+    from civicbudget.demo.runner import run_demo
+
+    return run_demo(argv)
+
+
+def _serve(argv: list[str]) -> int:
+    _setup_django(argv)
+    from civicbudget.web.server import run_gunicorn
+
+    return run_gunicorn(argv)
+
+
+def _tally(argv: list[str]) -> int:
+    from civicbudget.tally.cli import main as tally_main
+
+    return tally_main(argv)
+
+
+def _textmatch(argv: list[str]) -> int:
+    from civicbudget.textmatch.cli import main as textmatch_main
+
+    return textmatch_main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "demo": _demo,
+    "serve": _serve,
+    "manage": _manage,
+    "tally": _tally,
+    "textmatch": _textmatch,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the civicbudget command line; return the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(USAGE)
+        return 0
+    command = COMMANDS.get(args[0])
+    if command is None:
+        print(f"civicbudget: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    return command(args[1:]) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
