@@ -1,0 +1,1 @@
+"""The JSON API (django-ninja); its OpenAPI document is served at /api/openapi.json."""

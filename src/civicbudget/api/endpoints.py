@@ -1,0 +1,172 @@
+"""API handlers: parse, call one service or selector, shape the answer."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import File, NinjaAPI, UploadedFile
+from ninja.security import django_auth
+
+from civicbudget.api.schemas import (
+    AdvanceIn,
+    AuditOut,
+    CycleDetailOut,
+    CycleOut,
+    DistrictOut,
+    DistrictTreeOut,
+    ErrorOut,
+    ImportOut,
+    PoolIn,
+    PoolOut,
+    StageOut,
+    TemplateOut,
+)
+from civicbudget.audit.selectors import audit_event_list
+from civicbudget.cycles import selectors as cycle_selectors
+from civicbudget.cycles import services as cycle_services
+from civicbudget.cycles.models import Cycle
+from civicbudget.cycles.templates import templates
+from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
+from civicbudget.places.models import Community, District, Street
+from civicbudget.places.selectors import district_tree
+from civicbudget.places.services import places_import
+
+api = NinjaAPI(
+    title="civicbudget API",
+    version="1",
+    description="Places, cycles, stages and budget pools of participatory budgeting cycles. "
+    "Staff endpoints use the session cookie and the CSRF token of the back-office.",
+    urls_namespace="api",
+)
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+@api.exception_handler(ServiceError)
+def service_error(request: HttpRequest, exc: ServiceError):
+    status = 400
+    if isinstance(exc, PermissionDenied):
+        status = 403
+    elif isinstance(exc, PreconditionFailed):
+        status = 409
+    return api.create_response(request, exc.as_dict(), status=status)
+
+
+
+def _cycle_out(cycle: Cycle) -> dict:
+    return {
+        "id": cycle.pk, "name": cycle.name, "name_en": cycle.name_en, "year": cycle.year,
+        "district_id": cycle.district_id, "district": cycle.district.name,
+        "template_key": cycle.template_key, "status": cycle.status,
+        "current_stage": cycle.current_stage,
+    }
+
+
+def _stage_out(stage) -> dict:
+    return {
+        "id": stage.pk, "order": stage.order, "kind": stage.kind, "name": stage.name,
+        "name_en": stage.name_en, "allowed_actions": sorted(stage.allowed_actions),
+        "opens_at": stage.opens_at, "closes_at": stage.closes_at, "started_at": stage.started_at,
+        "finished_at": stage.finished_at, "state": stage.state,
+    }
+
+
+def _pool_out(pool) -> dict:
+    return {"id": pool.pk, "level": pool.level, "street_id": pool.street_id,
+            "community_id": pool.community_id, "place": str(pool.place),
+            "amount_yuan": pool.amount_yuan}
+
+
+@api.get("/districts", response=list[DistrictOut], tags=["places"])
+def districts_list(request: HttpRequest):
+    """List the districts."""
+    return District.objects.all()
+
+
+@api.get("/districts/{district_id}", response={200: DistrictTreeOut, 404: ErrorOut}, tags=["places"])
+def district_get(request: HttpRequest, district_id: int):
+    """Return a district with its streets and their communities."""
+    district = get_object_or_404(District, pk=district_id)
+    return district_tree(district)
+
+
+@api.post("/districts/{district_id}/places/import", response={200: ImportOut, **ERRORS},
+          auth=django_auth, tags=["places"])
+def district_places_import(request: HttpRequest, district_id: int, file: File[UploadedFile]):
+    """Import streets and communities from CSV or XLSX: every row, or nothing and a report."""
+    district = get_object_or_404(District, pk=district_id)
+    data = file.read(10 * 1024 * 1024 + 1)
+    report = places_import(actor=request.user, district=district, data=data, filename=file.name or "")
+    return report.as_dict()
+
+
+@api.get("/cycles", response=list[CycleOut], tags=["cycles"])
+def cycles_list(request: HttpRequest, district_id: int | None = None):
+    """List cycles (newest first) with their current stage."""
+    return [_cycle_out(c) for c in cycle_selectors.cycle_list(district_id)]
+
+
+@api.get("/cycle-templates", response=list[TemplateOut], tags=["cycles"])
+def templates_list(request: HttpRequest):
+    """List the shipped cycle templates, one per PB model."""
+    return [
+        {"key": t.key, "name": t.name, "name_en": t.name_en, "source": t.source,
+         "config": t.config, "stages": [s.__dict__ for s in t.stages]}
+        for t in templates().values()
+    ]
+
+
+@api.get("/cycles/{cycle_id}", response={200: CycleDetailOut, 404: ErrorOut}, tags=["cycles"])
+def cycle_get(request: HttpRequest, cycle_id: int):
+    """Return a cycle with its stages, budget pools and participants."""
+    try:
+        cycle = cycle_selectors.cycle_detail(cycle_id)
+    except Cycle.DoesNotExist:
+        return 404, {"code": "not_found", "message": f"No cycle {cycle_id}."}
+    return {
+        **_cycle_out(cycle), "config": cycle.config, "total_budget_yuan": cycle.total_budget_yuan,
+        "pools_total_yuan": cycle_selectors.cycle_total_pools_yuan(cycle),
+        "stages": [_stage_out(s) for s in cycle.ordered_stages()],
+        "pools": [_pool_out(p) for p in cycle.pools.all()],
+        "street_ids": sorted(s.pk for s in cycle.streets.all()),
+        "community_ids": sorted(c.pk for c in cycle.communities.all()),
+    }
+
+
+@api.post("/cycles/{cycle_id}/advance", response={200: StageOut | None, **ERRORS},
+          auth=django_auth, tags=["cycles"])
+def cycle_advance(request: HttpRequest, cycle_id: int, payload: AdvanceIn):
+    """Finish the running stage and start the next (district admins)."""
+    cycle = get_object_or_404(Cycle, pk=cycle_id)
+    stage = cycle_services.stage_advance(actor=request.user, cycle=cycle, reason=payload.reason)
+    return _stage_out(stage) if stage else None
+
+
+@api.put("/cycles/{cycle_id}/pools", response={200: PoolOut, **ERRORS}, auth=django_auth,
+         tags=["cycles"])
+def cycle_pool_set(request: HttpRequest, cycle_id: int, payload: PoolIn):
+    """Set the budget pool (integer yuan) of a participating street or community."""
+    cycle = get_object_or_404(Cycle, pk=cycle_id)
+    if payload.level == "street":
+        place = get_object_or_404(Street, pk=payload.place_id)
+    elif payload.level == "community":
+        place = get_object_or_404(Community.objects.select_related("street"), pk=payload.place_id)
+    else:
+        raise ServiceError("level must be “street” or “community”.", field="level")
+    pool = cycle_services.pool_set(actor=request.user, cycle=cycle, place=place,
+                                   amount_yuan=payload.amount_yuan)
+    return _pool_out(pool)
+
+
+@api.get("/audit", response={200: list[AuditOut], **ERRORS}, auth=django_auth, tags=["audit"])
+def audit_list(request: HttpRequest, action: str | None = None, outcome: str | None = None,
+               limit: int = 100, offset: int = 0):
+    """Read the audit trail of the places your observer or admin role covers."""
+    limit = max(1, min(limit, 1000))
+    events = audit_event_list(request.user, action=action, outcome=outcome)[offset : offset + limit]
+    return [
+        {"id": e.pk, "at": e.at, "actor": e.actor_label, "action": e.action, "outcome": e.outcome,
+         "object_type": e.object_type, "object_id": e.object_id, "object": e.object_repr,
+         "before": e.before, "after": e.after, "message": e.message}
+        for e in events
+    ]

@@ -1,0 +1,47 @@
+"""Cycle templates, shipped as data (``data/templates.json``): one per model of the source document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from civicbudget.cycles.stages import KIND_ACTIONS
+
+TEMPLATES_FILE = Path(__file__).with_name("data") / "templates.json"
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    kind: str
+    name: str
+    name_en: str
+    days: int
+
+
+@dataclass(frozen=True)
+class CycleTemplate:
+    key: str
+    name: str
+    name_en: str
+    source: str
+    config: dict
+    stages: tuple[StageSpec, ...]
+
+
+@cache
+def templates() -> dict[str, CycleTemplate]:
+    """Return every shipped template by key, checked against the stage-kind table."""
+    raw = json.loads(TEMPLATES_FILE.read_text(encoding="utf-8"))
+    result = {}
+    for key, spec in raw.items():
+        stages = tuple(StageSpec(**s) for s in spec["stages"])
+        unknown = [s.kind for s in stages if s.kind not in KIND_ACTIONS]
+        if unknown:
+            raise ValueError(f"template {key}: unknown stage kinds {unknown}")
+        result[key] = CycleTemplate(
+            key=key, name=spec["name"], name_en=spec["name_en"], source=spec.get("source", ""),
+            config=spec.get("config", {}), stages=stages,
+        )
+    return result

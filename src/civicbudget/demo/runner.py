@@ -1,0 +1,59 @@
+"""``civicbudget demo``: migrate, load the demo once, print the logins, serve on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+
+
+def run_demo(argv: list[str]) -> int:
+    started = time.monotonic()
+    parser = argparse.ArgumentParser(prog="civicbudget demo",
+                                     description="Start the platform with demo data.")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-serve", action="store_true",
+                        help="prepare the data, print the logins and exit")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error("--port must be between 1 and 65535")
+
+    from civicbudget.demo.data import DEMO_PASSWORD, demo_exists, load_demo
+
+    database = settings.DATABASES["default"]
+    where = database["NAME"] if database["ENGINE"].endswith("sqlite3") else database.get("HOST", "")
+    print(f"civicbudget demo · database: {where}")
+    call_command("migrate", interactive=False, verbosity=0)
+    if demo_exists():
+        print("Demo data found: reusing it.")
+        logins = None
+    else:
+        print("Loading the demo district (美兰区)...")
+        logins = load_demo()
+    elapsed = time.monotonic() - started
+    url = f"http://127.0.0.1:{args.port}/"
+    print(f"\nReady in {elapsed:.1f} s: {url}")
+    print(f"Back-office: {url}staff/   API: {url}api/docs   OpenAPI: {url}api/openapi.json")
+    print(f"Demo staff logins (password for all: {DEMO_PASSWORD}):")
+    if logins is None:
+        from civicbudget.accounts.models import RoleAssignment
+
+        print(f"  {'operator':22} operator (all districts)")
+        for a in RoleAssignment.objects.select_related(
+            "user", "district", "street", "community", "department"
+        ).order_by("pk"):
+            print(f"  {a.user.username:22} {a.get_role_display()} · {a.place}")
+    else:
+        for login in logins:
+            print(f"  {login.username:22} {login.role} · {login.place}")
+    sys.stdout.flush()
+    if args.no_serve:
+        return 0
+    from civicbudget.web.server import serve
+
+    serve(f"127.0.0.1:{args.port}", workers=args.workers, threads=4)
+    return 0

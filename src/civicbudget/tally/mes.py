@@ -1,0 +1,224 @@
+"""The method of equal shares (MES), exact, and its Add1 completion.
+
+Every voter starts with an equal share ``b`` of the budget. A project with utility
+``u_i = w_i x s`` (integer weight, project scale) is *affordable at price rho* when its
+supporters, each paying ``min(budget_i, rho x u_i)``, cover its cost; each round buys the
+project with the lowest such rho (ties by the tie-break order) and stops when none is
+affordable. This is pabutools' ``method_of_equal_shares`` step for step.
+
+Speed without rounding: voters whose remaining budgets are equal (exactly) share a *budget
+class*. A voter's budget only changes when a project they support is bought, so classes stay
+few (hundreds, where voters are tens of thousands). A project's price is then found from its
+supporters aggregated by (class, weight) with numpy, and settled in exact rationals over
+those few aggregates; nothing is ever rounded. Projects are re-priced lazily: a price only
+rises, so a project is re-priced only when one of its supporters has paid since, and only
+while its last price could still be the lowest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from civicbudget.tally._exact import Q
+from civicbudget.tally.profile import Prepared
+
+
+@dataclass
+class MESRound:
+    """One purchase: the project, its price per unit of weight and who paid what."""
+
+    project: int
+    rho: Any  # price per unit of utility (comparable across projects)
+    share: Any  # price per unit of weight: a supporter with weight w pays min(budget, share*w)
+    payments: dict[Any, int] = field(default_factory=dict)  # amount -> number of voters
+    supporters: int = 0
+    tied: tuple[int, ...] = ()
+
+
+@dataclass
+class MESRun:
+    """The result of one run of MES at a given per-voter budget."""
+
+    voter_budget: Any
+    selected: list[int]
+    rounds: list[MESRound]
+    cls: np.ndarray
+    budgets: list[Any]
+
+
+def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = False) -> MESRun:
+    """Run MES once, every voter starting with ``voter_budget`` (exact)."""
+    num_p = prep.num_projects
+    costs, scales = prep.costs, prep.scales
+    p_ptr = prep.p_ptr.tolist()
+    p_group, p_w = prep.p_group, prep.p_w
+    p_mult = prep.p_mult.astype(np.float64)
+    cls = np.zeros(len(prep.mult), dtype=np.int64)
+    budgets: list[Any] = [voter_budget]
+    intern: dict[Any, int] = {voter_budget: 0}
+    kw = prep.max_weight + 1
+    uniform = prep.max_weight == 1
+    rho: list[Any] = [None] * num_p
+    remaining: set[int] = set()
+    for j in range(num_p):
+        if prep.weight_total[j] > 0:
+            rho[j] = costs[j] / (prep.weight_total[j] * scales[j])
+            remaining.add(j)
+    dirty = [True] * num_p
+    cache: list[Any] = [None] * num_p
+    selected: list[int] = []
+    rounds: list[MESRound] = []
+    neighbours = prep.neighbours
+
+    def evaluate(j: int) -> tuple | None:
+        lo, hi = p_ptr[j], p_ptr[j + 1]
+        k = cls[p_group[lo:hi]]
+        key = k if uniform else k * kw + p_w[lo:hi]
+        uniq, inv = np.unique(key, return_inverse=True)
+        counts = np.rint(np.bincount(inv, weights=p_mult[lo:hi])).astype(np.int64).tolist()
+        if uniform:
+            uk = uniq.tolist()
+            uw = [1] * len(uk)
+        else:
+            uk = (uniq // kw).tolist()
+            uw = (uniq % kw).tolist()
+        cost = costs[j]
+        available = sum(c * budgets[k_] for k_, c in zip(uk, counts, strict=True))
+        if available < cost:
+            return None
+        order = sorted(range(len(uk)), key=lambda t: budgets[uk[t]] / uw[t])
+        contrib = 0
+        denom = sum(c * w for c, w in zip(counts, uw, strict=True))
+        share = None
+        for t in order:
+            share = (cost - contrib) / denom
+            b = budgets[uk[t]]
+            if share * uw[t] <= b:
+                break
+            contrib += counts[t] * b
+            denom -= counts[t] * uw[t]
+        return share, lo, hi, uk, uw, counts, inv
+
+    while remaining:
+        best = None
+        tied: list[int] = []
+        for j in sorted(remaining, key=rho.__getitem__):
+            if best is not None and rho[j] > best:
+                break
+            if dirty[j]:
+                ev = evaluate(j)
+                dirty[j] = False
+                if ev is None:
+                    remaining.discard(j)
+                    continue
+                cache[j] = ev
+                rho[j] = ev[0] / scales[j]
+            r = rho[j]
+            if best is None or r < best:
+                best = r
+                tied = [j]
+            elif r == best:
+                tied.append(j)
+        if not tied:
+            break
+        chosen = min(tied, key=keys.__getitem__)
+        share, lo, hi, uk, uw, counts, inv = cache[chosen]
+        newcls = []
+        payments: dict[Any, int] = {}
+        for k_, w, c in zip(uk, uw, counts, strict=True):
+            b = budgets[k_]
+            price = share * w
+            pay = price if price <= b else b
+            nb = b - pay
+            cid = intern.get(nb)
+            if cid is None:
+                cid = intern[nb] = len(budgets)
+                budgets.append(nb)
+            newcls.append(cid)
+            if record:
+                payments[pay] = payments.get(pay, 0) + c
+        cls[p_group[lo:hi]] = np.asarray(newcls, dtype=np.int64)[inv]
+        selected.append(chosen)
+        remaining.discard(chosen)
+        if neighbours is not None:
+            for p in neighbours[chosen].tolist():
+                dirty[p] = True
+        else:
+            dirty = [True] * num_p
+        if record:
+            rounds.append(
+                MESRound(
+                    chosen,
+                    best,
+                    share,
+                    payments,
+                    prep.supporters[chosen],
+                    tuple(sorted(tied, key=keys.__getitem__)) if len(tied) > 1 else (),
+                )
+            )
+        elif len(tied) > 1:
+            rounds.append(MESRound(chosen, best, share, {}, 0, tuple(sorted(tied, key=keys.__getitem__))))
+    return MESRun(voter_budget, selected, rounds, cls, budgets)
+
+
+@dataclass
+class MESResult:
+    """MES with its completion: the run kept, and how many Add1 steps were taken."""
+
+    run: MESRun
+    steps: int
+    runs: int
+
+
+def mes_with_completion(
+    prep: Prepared,
+    budget: Any,
+    keys: list[Any],
+    completion: str = "none",
+    record: bool = False,
+) -> MESResult:
+    """Run MES with ``completion`` ``none``, ``add1`` or ``add1-noexh``.
+
+    ``add1`` (pabutools' ``voter_budget_increment=1``): raise every voter's budget by one
+    unit until the outcome is exhaustive over the supported projects, or would overspend
+    (then keep the previous one). ``add1-noexh`` (pabutools' ``exhaustion_by_budget_increase``
+    with ``exhaustive_stop=False``): only the overspending stop; it also stops once every
+    supported project is bought, where pabutools would go on until its bound with the same
+    outcome.
+    """
+    budget = Q(budget)
+    n = prep.num_voters
+    if n == 0:
+        return MESResult(MESRun(budget, [], [], np.zeros(0, dtype=np.int64), [budget]), 0, 0)
+    b0 = budget / n
+    first = mes_once(prep, b0, keys, record)
+    if completion == "none":
+        return MESResult(first, 0, 1)
+    if completion not in ("add1", "add1-noexh"):
+        raise ValueError(f"unknown MES completion {completion!r}")
+    available = [j for j in range(prep.num_projects) if prep.weight_total[j] > 0]
+    all_available = set(available)
+    costs = prep.costs
+    previous: MESRun | None = None
+    run = first
+    step = 0
+    runs = 1
+    while True:
+        cost = sum((costs[j] for j in run.selected), Q(0))
+        if cost > budget:
+            assert previous is not None  # the first run never overspends
+            return MESResult(previous, step - 1, runs)
+        chosen = set(run.selected)
+        if completion == "add1":
+            left = budget - cost
+            if all(j in chosen or costs[j] > left for j in available):
+                return MESResult(run, step, runs)
+        elif chosen == all_available:
+            return MESResult(run, step, runs)
+        previous = run
+        step += 1
+        run = mes_once(prep, b0 + step, keys, record)
+        runs += 1

@@ -1,0 +1,204 @@
+"""Place extraction: which building, gate, lane, estate, road or facility a text names.
+
+A place is read from normalised text by patterns, never from a list of names, so new
+communities work without configuration:
+
+* a **building** is a number or letter before 栋/幢/座/号楼 (三号楼, 3幢, C座 all read
+  as building 3 or c), a house number after a road (博爱北路12号), or "building 3";
+* a **gate** is 东门/西门/南门/北门; a **lane section** is a numbered 巷 (三巷);
+* an **area** is a name ending in a place word (小区, 花园, 新村, 宿舍, 路, 巷, 公园,
+  小学, 渔港, 步道, 溪, ...), possibly compound (和平南路菜市场, 美舍河沿岸步道);
+  descriptors such as 沿岸, 边, 门口 are dropped, so 美舍河沿岸步道 and 美舍河步道 meet.
+
+Names are tied together later, per community, by :func:`same_area` (containment of
+the stems, e.g. 税务宿舍 ~ 老税务局宿舍, 二东路 ~ 海甸二东路).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ESTATE = "estate"
+ROAD = "road"
+FACILITY = "facility"
+WATER = "water"
+SCHOOL = "school"
+COMMUNITY = "community"
+
+# Place words, longest first within the alternation; value: kind.
+_SUFFIX_KIND: dict[str, str] = {
+    "安置小区": ESTATE, "小区": ESTATE, "花园": ESTATE, "新村": ESTATE, "新苑": ESTATE,
+    "宿舍区": ESTATE, "宿舍": ESTATE, "家园": ESTATE, "公寓": ESTATE, "大院": ESTATE,
+    "山庄": ESTATE, "名苑": ESTATE, "雅苑": ESTATE, "村": ESTATE,
+    "码头路": ROAD, "主干道": ROAD, "大道": ROAD, "辅路": ROAD, "主路": ROAD, "路口": ROAD,
+    "后巷": ROAD, "小巷": ROAD, "巷子": ROAD, "巷道": ROAD, "胡同": ROAD, "路": ROAD,
+    "街": ROAD, "巷": ROAD,
+    "幼儿园": SCHOOL, "小学": SCHOOL, "中学": SCHOOL, "学校": SCHOOL,
+    "公园": FACILITY, "广场": FACILITY, "农贸市场": FACILITY, "菜市场": FACILITY,
+    "市场": FACILITY, "夜市": FACILITY, "医院": FACILITY, "公交站": FACILITY,
+    "公交总站": FACILITY, "站": FACILITY, "渔港": FACILITY, "码头": FACILITY,
+    "老街": FACILITY, "步道": FACILITY, "桥头": FACILITY, "大桥": FACILITY, "桥": FACILITY,
+    "海滩": FACILITY, "沙滩": FACILITY, "岛": FACILITY, "片区": FACILITY,
+    "河": WATER, "溪": WATER, "江": WATER, "湖": WATER,
+    "社区": COMMUNITY,
+}  # fmt: skip
+_SYNONYM = {"农贸市场": "市场", "菜市场": "市场", "小巷": "巷", "巷子": "巷", "巷道": "巷",
+            "宿舍区": "宿舍", "公交总站": "站", "公交站": "站"}  # fmt: skip
+_GUARD = {"路": "(?![灯面])", "街": "(?!道办)", "站": "(?![牌台])", "村": "(?!民)", "岛": "(?!屿)"}
+_SUFFIX_RE = "|".join(s + _GUARD.get(s, "") for s in sorted(_SUFFIX_KIND, key=len, reverse=True))
+# Descriptors that follow a place and are dropped: 美舍河沿岸步道 -> 美舍河.
+_DESCRIPTOR = r"(?:沿岸|沿线|沿江段|沿江|沿海|滨水|滨河|边|段|一带|附近|周边|旁边|门口|门前|院内|里面)"
+# Characters that never belong to a place name (function words, verbs, adjectives).
+_STOP = set(
+    "的了在对为给把将从到是也都就还与及请要想说我你他她们这那个里很太有没不能会去来被让用向往跟同"
+    "每各全整该此其啥么吗呢吧啊呀嘛哪谁几多少些点上下后左右间旁外内近远附靠经过等以并而或且但才又"
+    "再更最非常真好得着地于住装修建设加增换改造清疏铺种搭放划拆坏烂堵黑亮吵议望求申报提希关应急盼"
+    "一只条段这那处栋幢号层单元"
+)  # fmt: skip
+_STEM = "[^\\W\\da-z_" + "".join(sorted(_STOP)) + "]"
+_LEAD = ("微实事", "辖区", "居民", "晚上", "每天", "夏天", "再次", "今年", "联名", "意见", "老旧")
+_GENERIC_STEMS = {"", "老", "老旧", "隔壁", "整个", "开放式", "外面", "附近", "本", "各", "新",
+                  "大", "小", "旧", "老人", "安置"}  # fmt: skip
+
+_SUFFIX_PLAIN = "|".join(sorted(_SUFFIX_KIND, key=len, reverse=True))
+_PLACE = re.compile(rf"((?:{_STEM}{{0,6}}?(?:{_SUFFIX_RE}){_DESCRIPTOR}?)+)")
+_BUILDING = re.compile(
+    r"(?<![0-9a-z])(?P<n>[0-9]{1,3}|[a-h])\s*(?:号楼|栋|幢|座|号(?=老?楼))"
+    r"|路(?P<road>[0-9]{1,4})号"
+    r"|\b(?:building|block|bldg\.?|tower)\s*(?:no\.?\s*)?(?P<en>[0-9]{1,3}|[a-h])\b"
+    r"|\b(?P<en2>[0-9]{1,3}|[a-h])\s*(?:building|block)\b"
+)
+_WHOLE = re.compile(r"全部|所有|整体|各栋|哪栋|每栋|整片|各单元楼|全小区|整个小区|一个一个|东修一个")
+_COUNT_BEFORE = re.compile(r"(全部|共|所有|约|各)$")
+_GATE = re.compile(r"(东|西|南|北)门(?!诊)")
+_LANE = re.compile(r"(?<![0-9])([0-9]{1,2})巷")
+_SHORE = re.compile(r"(江|河|溪|湖|海)边")
+_EN_PLACE = re.compile(
+    r"\b([a-z][a-z]+(?: [a-z][a-z]+)?) (road|street|lane|avenue|estate|gardens?|park|"
+    r"school|market|village|river|creek)\b"
+)
+_EN_KIND = {"road": ROAD, "street": ROAD, "lane": ROAD, "avenue": ROAD, "estate": ESTATE,
+            "garden": ESTATE, "gardens": ESTATE, "park": FACILITY, "school": SCHOOL,
+            "market": FACILITY, "village": ESTATE, "river": WATER, "creek": WATER}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AreaMention:
+    """A named area: canonical ``name``, its ``stem`` (name without the place word),
+    the place word ``head`` and its ``kind`` (estate, road, facility, school, water)."""
+
+    name: str
+    stem: str
+    head: str
+    kind: str
+    pos: int
+
+
+@dataclass(frozen=True)
+class PlaceMention:
+    """Everything place-like in one text, in order of appearance."""
+
+    areas: tuple[AreaMention, ...]
+    buildings: tuple[str, ...]
+    gates: tuple[str, ...]
+    lanes: tuple[str, ...]
+    shores: tuple[str, ...]
+    whole: bool
+
+
+def _trim(run: str) -> str:
+    # Cut at the last stop character before the first place word.
+    cut = 0
+    for i, ch in enumerate(run):
+        if ch in _STOP:
+            cut = i + 1
+    return run[cut:]
+
+
+def _split_area(raw: str, pos: int) -> AreaMention | None:
+    # Drop trailing descriptors, then split off the last place word.
+    text = raw
+    while True:
+        m = re.search(_DESCRIPTOR + "$", text)
+        if not m or m.start() == 0:
+            break
+        text = text[: m.start()]
+    head_m = re.search(rf"(?:{_SUFFIX_PLAIN})$", text)
+    if not head_m:
+        return None
+    head = head_m.group(0)
+    stem = text[: head_m.start()]
+    # The stem itself may end in a stop character run; keep the tail after it.
+    stem = _trim(stem) if any(c in _STOP for c in stem) else stem
+    for lead in _LEAD:
+        if stem.startswith(lead):
+            stem = stem[len(lead) :]
+    kind = _SUFFIX_KIND[head]
+    if kind == COMMUNITY:
+        return AreaMention(stem + head, stem, head, kind, pos)
+    canon_head = _SYNONYM.get(head, head)
+    if stem.startswith("老") and len(stem) > 2:
+        stem = stem[1:]
+    if stem in _GENERIC_STEMS:
+        stem = ""
+    # 美舍河沿岸步道 -> the river is the place: a walkway or shore is named by its water.
+    if kind == FACILITY and canon_head == "步道":
+        water = re.search(r"(.+?[河溪江湖])", stem)
+        if water and len(water.group(1)) >= 2:
+            return AreaMention(water.group(1), water.group(1)[:-1], water.group(1)[-1], WATER, pos)
+    if kind == WATER and len(stem) < 1:
+        return None
+    if kind == ESTATE and head == "村" and not stem:
+        return None
+    # A single-character stem before a generic word (站, 桥, 街, 路) is too weak.
+    if not stem and canon_head in {"路", "街", "站", "桥", "村", "巷", "市场"} and head not in {"农贸市场", "菜市场"}:  # fmt: skip
+        return None
+    return AreaMention(stem + canon_head, stem, canon_head, kind, pos)
+
+
+def extract_places(text: str) -> PlaceMention:
+    """All place mentions in normalised ``text``."""
+    areas: list[AreaMention] = []
+    for m in _PLACE.finditer(text):
+        # A run may hold a compound (和平南路菜市场): keep it whole; descriptors go.
+        area = _split_area(m.group(1), m.start(1))
+        if area is not None:
+            areas.append(area)
+    for m in _EN_PLACE.finditer(text):
+        stem, head = m.group(1), m.group(2)
+        kind = _EN_KIND[head]
+        areas.append(AreaMention(f"{stem} {head.rstrip('s')}", stem, head.rstrip("s"), kind, m.start()))
+    buildings: list[str] = []
+    for m in _BUILDING.finditer(text):
+        value = m.group("n") or m.group("road") or m.group("en") or m.group("en2")
+        if m.group("n") and _COUNT_BEFORE.search(text[: m.start()]):
+            continue
+        value = value.lstrip("0") or "0"
+        if value not in buildings:
+            buildings.append(value)
+    gates = tuple(dict.fromkeys(g + "门" for g in _GATE.findall(text)))
+    lanes = tuple(dict.fromkeys(n + "巷" for n in _LANE.findall(text)))
+    shores = tuple(dict.fromkeys(_SHORE.findall(text)))
+    areas.sort(key=lambda a: a.pos)
+    return PlaceMention(
+        areas=tuple(areas),
+        buildings=tuple(buildings),
+        gates=gates,
+        lanes=lanes,
+        shores=shores,
+        whole=bool(_WHOLE.search(text)),
+    )
+
+
+def same_area(a: AreaMention, b: AreaMention) -> bool:
+    """Whether two names denote the same area (same kind, one stem inside the other)."""
+    if a.kind != b.kind:
+        return False
+    if a.name == b.name:
+        return True
+    if a.head != b.head and a.kind != ESTATE:
+        return False
+    if not a.stem or not b.stem:
+        return False
+    return a.stem in b.stem or b.stem in a.stem

@@ -1,0 +1,33 @@
+"""URL map: public pages, the staff back-office, the JSON API and language switching."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from civicbudget.api.endpoints import api
+from civicbudget.web import views
+
+web_patterns = [
+    path("", views.home, name="home"),
+    path("districts/<int:district_id>/", views.district_home, name="district"),
+    path("cycles/<int:cycle_id>/", views.cycle_page, name="cycle"),
+    path("staff/login/", auth_views.LoginView.as_view(template_name="web/staff/login.html"),
+         name="staff-login"),
+    path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
+    path("staff/", views.staff_home, name="staff-home"),
+    path("staff/audit/", views.staff_audit, name="staff-audit"),
+    path("staff/districts/<int:district_id>/places/", views.staff_places, name="staff-places"),
+    path("staff/districts/<int:district_id>/cycles/new/", views.staff_cycle_new,
+         name="staff-cycle-new"),
+    path("staff/cycles/<int:cycle_id>/", views.staff_cycle, name="staff-cycle"),
+    path("staff/cycles/<int:cycle_id>/participants/", views.staff_cycle_participants,
+         name="staff-cycle-participants"),
+    path("staff/cycles/<int:cycle_id>/pools/", views.staff_cycle_pool, name="staff-cycle-pool"),
+    path("staff/cycles/<int:cycle_id>/advance/", views.staff_cycle_advance,
+         name="staff-cycle-advance"),
+]
+
+urlpatterns = [
+    path("", include((web_patterns, "web"))),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,1 @@
+"""Public pages and the staff back-office (server-rendered, translatable)."""

@@ -1,0 +1,14 @@
+"""Template filters: money and counts with thousands separators, whatever the locale."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def thousands(value) -> str:
+    """Return an integer with comma separators (1050000 -> 1,050,000); others unchanged."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
