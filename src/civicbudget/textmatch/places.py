@@ -48,13 +48,15 @@ _SYNONYM = {"农贸市场": "市场", "菜市场": "市场", "小巷": "巷", "�
 _GUARD = {"路": "(?![灯面])", "街": "(?!道办)", "站": "(?![牌台])", "村": "(?!民)", "岛": "(?!屿)"}
 _SUFFIX_RE = "|".join(s + _GUARD.get(s, "") for s in sorted(_SUFFIX_KIND, key=len, reverse=True))
 # Descriptors that follow a place and are dropped: 美舍河沿岸步道 -> 美舍河.
-_DESCRIPTOR = r"(?:沿岸|沿线|沿江段|沿江|沿海|滨水|滨河|边|段|一带|附近|周边|旁边|门口|门前|院内|里面)"
+_DESCRIPTOR = (
+    r"(?:沿岸|沿线|沿江段|沿江|沿海|滨水|滨河|边|段|一带|附近|周边|旁边|门口|门前|院内|里面)"
+)
 # Characters that never belong to a place name (function words, verbs, adjectives).
 _STOP = set(
     "的了在对为给把将从到是也都就还与及请要想说我你他她们这那个里很太有没不能会去来被让用向往跟同"
     "每各全整该此其啥么吗呢吧啊呀嘛哪谁几多少些点上下后左右间旁外内近远附靠经过等以并而或且但才又"
     "再更最非常真好得着地于住装修建设加增换改造清疏铺种搭放划拆坏烂堵黑亮吵议望求申报提希关应急盼"
-    "一只条段这那处栋幢号层单元"
+    "一只条段这那处栋幢号层单元部道巷沿进"
 )  # fmt: skip
 _STEM = "[^\\W\\da-z_" + "".join(sorted(_STOP)) + "]"
 _LEAD = ("微实事", "辖区", "居民", "晚上", "每天", "夏天", "再次", "今年", "联名", "意见", "老旧")
@@ -69,7 +71,9 @@ _BUILDING = re.compile(
     r"|\b(?:building|block|bldg\.?|tower)\s*(?:no\.?\s*)?(?P<en>[0-9]{1,3}|[a-h])\b"
     r"|\b(?P<en2>[0-9]{1,3}|[a-h])\s*(?:building|block)\b"
 )
-_WHOLE = re.compile(r"全部|所有|整体|各栋|哪栋|每栋|整片|各单元楼|全小区|整个小区|一个一个|东修一个")
+_WHOLE = re.compile(
+    r"全部|所有|整体|各栋|哪栋|每栋|整片|各单元楼|全小区|整个小区|一个一个|东修一个"
+)
 _COUNT_BEFORE = re.compile(r"(全部|共|所有|约|各)$")
 _GATE = re.compile(r"(东|西|南|北)门(?!诊)")
 _LANE = re.compile(r"(?<![0-9])([0-9]{1,2})巷")
@@ -168,7 +172,9 @@ def extract_places(text: str) -> PlaceMention:
     for m in _EN_PLACE.finditer(text):
         stem, head = m.group(1), m.group(2)
         kind = _EN_KIND[head]
-        areas.append(AreaMention(f"{stem} {head.rstrip('s')}", stem, head.rstrip("s"), kind, m.start()))
+        areas.append(
+            AreaMention(f"{stem} {head.rstrip('s')}", stem, head.rstrip("s"), kind, m.start())
+        )
     buildings: list[str] = []
     for m in _BUILDING.finditer(text):
         value = m.group("n") or m.group("road") or m.group("en") or m.group("en2")

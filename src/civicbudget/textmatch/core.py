@@ -1,0 +1,447 @@
+"""Grouping: same request + same place, within one community.
+
+Each text is analysed once (:func:`analyze`): its request concept (lexicon), its
+place mentions (patterns) and its character bigrams. Grouping then works per
+community in three steps:
+
+1. **Names**: place names of the community are tied together (税务宿舍 ~ 老税务局宿舍,
+   二东路 ~ 海甸二东路, 海达 ~ 海达小区, 江边 ~ 滨江路), and each text gets a key
+   ``(request, area, sub)`` where ``sub`` is the building, gate or lane section.
+2. **Keys**: texts with the same full key form a cluster.
+3. **Partial keys** join the dominant compatible cluster: "3栋楼道黑" joins the one
+   estate's 3栋 楼道灯 cluster, a text naming no place joins the largest cluster of
+   its request, a vague 文艺演出 joins its family's largest cluster. A text whose
+   request is not recognised joins its most similar neighbour (character bigrams)
+   when the similarity is high, or stays alone.
+
+Nothing crosses communities. The result is deterministic: cluster numbers follow the
+order of first appearance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+from civicbudget.textmatch.lexicon import BY_NAME, Request, find_request
+from civicbudget.textmatch.normalize import normalize
+from civicbudget.textmatch.places import (
+    COMMUNITY,
+    ESTATE,
+    FACILITY,
+    ROAD,
+    SCHOOL,
+    WATER,
+    AreaMention,
+    PlaceMention,
+    extract_places,
+    same_area,
+)
+
+NEIGHBOUR_THRESHOLD = 0.5
+_PUNCT = re.compile(r"[^\w]+")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one text asks for and where, computed once per text."""
+
+    text: str
+    normalized: str
+    request: Request
+    places: PlaceMention
+    grams: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A resolved place: ``area`` (canonical name or None), ``sub`` (building 3,
+    gate 东门, lane 3巷, or None) and ``label`` for display."""
+
+    area: str | None
+    sub: str | None
+
+    @property
+    def label(self) -> str:
+        if self.area is None and self.sub is None:
+            return "社区"
+        sub = self.sub or ""
+        if sub and sub[0].isalnum() and not sub.endswith(("门", "巷")):
+            sub = f"{sub.upper()}栋"
+        return f"{self.area or '?'}{sub}"
+
+
+@dataclass(frozen=True)
+class SuggestedGroup:
+    """A suggested project: member indices (or ids), the shared request and place."""
+
+    cluster: int
+    members: tuple[Hashable, ...]
+    group: Hashable
+    request: str | None
+    place: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """Why two texts do or do not ask for the same thing in the same place."""
+
+    score: float
+    same_request: bool
+    same_place: bool
+    request_a: str | None
+    request_b: str | None
+    place_a: str
+    place_b: str
+    text_overlap: float
+
+    @property
+    def same(self) -> bool:
+        return self.same_request and self.same_place
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    s = _PUNCT.sub("", text).replace("_", "")
+    if len(s) < 2:
+        return frozenset({s}) if s else frozenset()
+    return frozenset(s[i : i + 2] for i in range(len(s) - 1))
+
+
+def analyze(text: str) -> Analysis:
+    """Analyse one text (pure, cacheable: the platform stores it at submission)."""
+    norm = normalize(text)
+    return Analysis(
+        text=text,
+        normalized=norm,
+        request=find_request(norm),
+        places=extract_places(norm),
+        grams=_bigrams(norm),
+    )
+
+
+def overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Dice coefficient of two bigram sets."""
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+# ---------------------------------------------------------------------------
+# Place names within one community
+
+
+class _Names:
+    """The place names of one community, tied together by :func:`same_area`."""
+
+    def __init__(self, analyses: Sequence[Analysis]):
+        counts: Counter[tuple[str, str]] = Counter()
+        mentions: dict[tuple[str, str], AreaMention] = {}
+        for a in analyses:
+            for m in a.places.areas:
+                if m.kind == COMMUNITY or not m.stem:
+                    continue
+                counts[(m.kind, m.name)] += 1
+                mentions.setdefault((m.kind, m.name), m)
+        keys = sorted(counts, key=lambda k: (-counts[k], -len(k[1]), k))
+        parent = {k: k for k in keys}
+
+        def find(k: tuple[str, str]) -> tuple[str, str]:
+            while parent[k] != k:
+                parent[k] = parent[parent[k]]
+                k = parent[k]
+            return k
+
+        for i, ki in enumerate(keys):
+            for kj in keys[i + 1 :]:
+                if same_area(mentions[ki], mentions[kj]):
+                    ri, rj = find(ki), find(kj)
+                    if ri != rj:
+                        # the more frequent (earlier) name becomes the canonical one
+                        if keys.index(ri) < keys.index(rj):
+                            parent[rj] = ri
+                        else:
+                            parent[ri] = rj
+        self.canonical = {k: find(k)[1] for k in keys}
+        self.kind = {find(k)[1]: k[0] for k in keys}
+        self.mentions = mentions
+        roots = {find(k) for k in keys}
+        self.by_head: dict[str, list[str]] = defaultdict(list)
+        for k in roots:
+            self.by_head[mentions[k].head].append(k[1])
+        # Estate stems usable bare (海达 for 海达小区), when unambiguous.
+        stems: dict[str, set[str]] = defaultdict(set)
+        for k in keys:
+            m = mentions[k]
+            if m.kind == ESTATE and len(m.stem) >= 2:
+                stems[m.stem].add(self.canonical[k])
+        self.estate_stems = {s: next(iter(v)) for s, v in stems.items() if len(v) == 1}
+        self._stem_re = (
+            re.compile(
+                "("
+                + "|".join(re.escape(s) for s in sorted(self.estate_stems, key=len, reverse=True))
+                + r")(?=[0-9a-h]|那|这|的|得|边|小区)"
+            )
+            if self.estate_stems
+            else None
+        )
+
+    def resolve(self, a: Analysis) -> list[tuple[str, str]]:
+        """Canonical (kind, name) areas named in ``a``, in order of appearance."""
+        out: list[tuple[int, str, str]] = []
+        for m in a.places.areas:
+            if m.kind == COMMUNITY:
+                continue
+            if m.stem:
+                name = self.canonical.get((m.kind, m.name))
+                if name:
+                    out.append((m.pos, self.kind[name], name))
+                continue
+            # head only (老街, 公园, 宿舍, 学校): the community's only such place
+            options = self.by_head.get(m.head, [])
+            if len(options) == 1:
+                out.append((m.pos, self.kind[options[0]], options[0]))
+        if self._stem_re is not None:
+            for m in self._stem_re.finditer(a.normalized):
+                name = self.estate_stems[m.group(1)]
+                if not any(n == name for _, _, n in out):
+                    out.append((m.start(), ESTATE, name))
+        for shore in a.places.shores:
+            pos = a.normalized.find(shore + "边")
+            if any(shore in n for _, k, n in out if k != ESTATE):
+                continue
+            options = [
+                n for n, k in self.kind.items() if shore in n and k in (WATER, FACILITY, ROAD)
+            ]
+            best = [n for n in options if self.kind[n] in (WATER, FACILITY)] or options
+            if len(best) == 1 or (
+                best and len({self.kind[n] for n in best}) == 1 and len(best) <= 1
+            ):
+                out.append((pos, self.kind[best[0]], best[0]))
+            elif best:
+                # prefer the water body, then a park, then a road
+                rank = {WATER: 0, FACILITY: 1, ROAD: 2}
+                best.sort(key=lambda n: (rank[self.kind[n]], n))
+                if rank[self.kind[best[0]]] < rank[self.kind[best[1]]]:
+                    out.append((pos, self.kind[best[0]], best[0]))
+        out.sort()
+        seen: list[tuple[str, str]] = []
+        for _, k, n in out:
+            if (k, n) not in seen:
+                seen.append((k, n))
+        return seen
+
+
+def _place(a: Analysis, names: _Names) -> Place:
+    req = a.request
+    areas = names.resolve(a)
+    if req.scope == "service":
+        schools = [n for k, n in areas if k == SCHOOL]
+        return Place(schools[0] if schools else None, None)
+    area = areas[0][1] if areas else None
+    if req.scope == "area":
+        estates = [n for k, n in areas if k == ESTATE]
+        return Place(estates[0] if estates else area, None)
+    p = a.places
+    if p.buildings and not p.whole:
+        # a building belongs to an estate (or a road for house numbers), not a park
+        estates = [n for k, n in areas if k in (ESTATE, ROAD)]
+        return Place(estates[0] if estates else None, p.buildings[0])
+    if p.gates:
+        estates = [n for k, n in areas if k == ESTATE]
+        return Place(estates[0] if estates else None, p.gates[0])
+    if p.lanes:
+        roads = [n for k, n in areas if k == ROAD]
+        return Place(roads[0] if roads else None, p.lanes[0])
+    return Place(area, None)
+
+
+# ---------------------------------------------------------------------------
+# Clustering
+
+
+def _cluster_group(analyses: Sequence[Analysis]) -> list[tuple]:
+    """Keys (request, area, sub) for the texts of one community."""
+    names = _Names(analyses)
+    keys: list[tuple | None] = []
+    for a in analyses:
+        if a.request.concept is None:
+            keys.append(None)
+            continue
+        place = _place(a, names)
+        keys.append((a.request.concept, place.area, place.sub))
+
+    full = Counter(k for k in keys if k is not None and k[1] is not None)
+
+    def best(cands: list[tuple]) -> tuple | None:
+        if not cands:
+            return None
+        return min(cands, key=lambda k: (-full[k], str(k)))
+
+    resolved: list[tuple | None] = []
+    for k in keys:
+        if k is None or k[1] is not None:
+            resolved.append(k)
+            continue
+        concept, _, sub = k
+        scope = BY_NAME[concept].scope
+        if scope == "service":
+            resolved.append(k)
+            continue
+        if sub is not None:
+            cands = [c for c in full if c[0] == concept and c[2] == sub]
+        else:
+            cands = [c for c in full if c[0] == concept]
+        resolved.append(best(cands) or k)
+
+    # vague members of a family join the family's largest cluster with the same place
+    counts = Counter(k for k in resolved if k is not None)
+    final: list[tuple | None] = []
+    for k in resolved:
+        if k is not None and BY_NAME[k[0]].generic:
+            fam = BY_NAME[k[0]].family
+            cands = [
+                c for c in counts if BY_NAME[c[0]].family == fam and c[0] != k[0] and c[1:] == k[1:]
+            ]
+            if cands:
+                k = min(cands, key=lambda c: (-counts[c], str(c)))
+        final.append(k)
+
+    # unrecognised requests: nearest recognised neighbour, or alone
+    out: list[tuple] = []
+    known = [i for i, k in enumerate(final) if k is not None]
+    index: dict[str, list[int]] = defaultdict(list)
+    for i in known:
+        for g in analyses[i].grams:
+            index[g].append(i)
+    for i, k in enumerate(final):
+        if k is not None:
+            out.append(k)
+            continue
+        votes: Counter[int] = Counter()
+        for g in analyses[i].grams:
+            for j in index.get(g, ()):
+                votes[j] += 1
+        best_j, best_s = -1, 0.0
+        for j, _ in votes.most_common(50):
+            s = overlap(analyses[i].grams, analyses[j].grams)
+            if s > best_s or (s == best_s and j < best_j):
+                best_j, best_s = j, s
+        if best_j >= 0 and best_s >= NEIGHBOUR_THRESHOLD:
+            out.append(final[best_j])  # type: ignore[arg-type]
+        else:
+            out.append(("?", i, None))
+    return out
+
+
+def _groups_of(n: int, groups: Sequence[Hashable] | None) -> list[Hashable]:
+    if groups is None:
+        return [""] * n
+    if len(groups) != n:
+        raise ValueError(f"{n} texts but {len(groups)} groups")
+    return list(groups)
+
+
+def cluster_keys(
+    analyses: Sequence[Analysis], groups: Sequence[Hashable] | None = None
+) -> list[tuple]:
+    """Cluster keys ``(group, request, area, sub)`` for pre-computed analyses."""
+    gs = _groups_of(len(analyses), groups)
+    by_group: dict[Hashable, list[int]] = defaultdict(list)
+    for i, g in enumerate(gs):
+        by_group[g].append(i)
+    keys: list[tuple] = [()] * len(analyses)
+    for g, idx in by_group.items():
+        for i, k in zip(idx, _cluster_group([analyses[i] for i in idx]), strict=True):
+            keys[i] = (g, *k)
+    return keys
+
+
+def cluster_analyses(
+    analyses: Sequence[Analysis], groups: Sequence[Hashable] | None = None
+) -> list[int]:
+    """Cluster numbers (0, 1, ... in order of first appearance) for analyses."""
+    numbers: dict[tuple, int] = {}
+    out = []
+    for k in cluster_keys(analyses, groups):
+        out.append(numbers.setdefault(k, len(numbers)))
+    return out
+
+
+def cluster(texts: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[int]:
+    """Group texts that ask for the same thing in the same place.
+
+    ``groups`` (e.g. the community of each text) is optional; texts in different
+    groups never share a cluster. Returns one cluster number per text, numbered
+    0, 1, ... in order of first appearance; deterministic.
+    """
+    return cluster_analyses([analyze(t) for t in texts], groups)
+
+
+def suggest_groups(
+    texts: Sequence[str],
+    groups: Sequence[Hashable] | None = None,
+    ids: Sequence[Hashable] | None = None,
+    min_size: int = 2,
+) -> list[SuggestedGroup]:
+    """Suggested projects for a merge workbench, largest first.
+
+    Each :class:`SuggestedGroup` lists its members (``ids`` if given, else indices),
+    the shared request and place label, and the member texts. Groups smaller than
+    ``min_size`` are left out.
+    """
+    analyses = [analyze(t) for t in texts]
+    keys = cluster_keys(analyses, groups)
+    numbers = cluster_analyses(analyses, groups)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, n in enumerate(numbers):
+        members[n].append(i)
+    gs = _groups_of(len(texts), groups)
+    out = []
+    for n, idx in members.items():
+        if len(idx) < min_size:
+            continue
+        key = keys[idx[0]]
+        request = key[1] if key[1] != "?" else None
+        place = Place(key[2], key[3]).label if request else "?"
+        out.append(
+            SuggestedGroup(
+                cluster=n,
+                members=tuple(ids[i] if ids is not None else i for i in idx),
+                group=gs[idx[0]],
+                request=request,
+                place=place,
+                texts=tuple(texts[i] for i in idx),
+            )
+        )
+    out.sort(key=lambda g: (-len(g.members), g.cluster))
+    return out
+
+
+def similarity(a: str, b: str) -> Similarity:
+    """Compare two texts of the same community and explain the verdict.
+
+    ``score`` is 1.0 when they would be grouped; otherwise 0.5 for the same request
+    at different places, plus up to 0.3 for shared wording.
+    """
+    aa, ab = analyze(a), analyze(b)
+    ka, kb = _cluster_group([aa, ab])
+    names = _Names([aa, ab])
+    pa, pb = _place(aa, names), _place(ab, names)
+    text_overlap = overlap(aa.grams, ab.grams)
+    same_request = aa.request.concept is not None and aa.request.concept == ab.request.concept
+    same_place = ka[1:] == kb[1:] if same_request else (pa == pb)
+    same = ka == kb
+    score = 1.0 if same else (0.5 if same_request else 0.0) + 0.3 * text_overlap
+    return Similarity(
+        score=round(score, 4),
+        same_request=same_request,
+        same_place=same_place,
+        request_a=aa.request.concept,
+        request_b=ab.request.concept,
+        place_a=pa.label,
+        place_b=pb.label,
+        text_overlap=round(text_overlap, 4),
+    )
