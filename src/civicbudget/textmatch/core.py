@@ -41,6 +41,9 @@ from civicbudget.textmatch.places import (
 )
 
 NEIGHBOUR_THRESHOLD = 0.5
+# place words that name a place on their own when the community has only one of them
+_HEAD_ALONE = {"新苑", "新村", "宿舍", "老街", "公园", "渔港", "码头", "桥头", "步道", "市场", "学校",
+               "小学", "中学", "海滩", "沙滩", "码头路", "夜市", "广场"}  # fmt: skip
 _PUNCT = re.compile(r"[^\w]+")
 
 
@@ -200,7 +203,12 @@ class _Names:
                     out.append((m.pos, self.kind[name], name))
                 continue
             # head only (老街, 公园, 宿舍, 学校): the community's only such place
-            options = self.by_head.get(m.head, [])
+            if m.head not in _HEAD_ALONE:
+                continue
+            if m.kind == SCHOOL:
+                options = [n for n, k in self.kind.items() if k == SCHOOL]
+            else:
+                options = self.by_head.get(m.head, [])
             if len(options) == 1:
                 out.append((m.pos, self.kind[options[0]], options[0]))
         if self._stem_re is not None:

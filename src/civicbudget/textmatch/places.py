@@ -43,9 +43,15 @@ _SUFFIX_KIND: dict[str, str] = {
     "河": WATER, "溪": WATER, "江": WATER, "湖": WATER,
     "社区": COMMUNITY,
 }  # fmt: skip
-_SYNONYM = {"农贸市场": "市场", "菜市场": "市场", "小巷": "巷", "巷子": "巷", "巷道": "巷",
+_SYNONYM = {"主干道": "主路", "农贸市场": "市场", "菜市场": "市场", "小巷": "巷", "巷子": "巷", "巷道": "巷",
             "宿舍区": "宿舍", "公交总站": "站", "公交站": "站"}  # fmt: skip
-_GUARD = {"路": "(?![灯面])", "街": "(?!道办)", "站": "(?![牌台])", "村": "(?!民)", "岛": "(?!屿)"}
+_GUARD = {
+    "路": "(?![灯面基])",
+    "街": "(?!道办)",
+    "站": "(?![牌台])",
+    "村": "(?!民)",
+    "岛": "(?!屿)",
+}
 _SUFFIX_RE = "|".join(s + _GUARD.get(s, "") for s in sorted(_SUFFIX_KIND, key=len, reverse=True))
 # Descriptors that follow a place and are dropped: 美舍河沿岸步道 -> 美舍河.
 _DESCRIPTOR = (
@@ -56,28 +62,29 @@ _STOP = set(
     "的了在对为给把将从到是也都就还与及请要想说我你他她们这那个里很太有没不能会去来被让用向往跟同"
     "每各全整该此其啥么吗呢吧啊呀嘛哪谁几多少些点上下后左右间旁外内近远附靠经过等以并而或且但才又"
     "再更最非常真好得着地于住装修建设加增换改造清疏铺种搭放划拆坏烂堵黑亮吵议望求申报提希关应急盼"
-    "一只条段这那处栋幢号层单元部道巷沿进"
+    "一只条段这那处栋幢号层单元部道巷沿进雨回年隔壁复走马半辖织联合"
 )  # fmt: skip
 _STEM = "[^\\W\\da-z_" + "".join(sorted(_STOP)) + "]"
 _LEAD = ("微实事", "辖区", "居民", "晚上", "每天", "夏天", "再次", "今年", "联名", "意见", "老旧")
 _GENERIC_STEMS = {"", "老", "老旧", "隔壁", "整个", "开放式", "外面", "附近", "本", "各", "新",
-                  "大", "小", "旧", "老人", "安置"}  # fmt: skip
+                  "大", "小", "旧", "老人", "安置", "家长", "中"}  # fmt: skip
 
 _SUFFIX_PLAIN = "|".join(sorted(_SUFFIX_KIND, key=len, reverse=True))
 _PLACE = re.compile(rf"((?:{_STEM}{{0,6}}?(?:{_SUFFIX_RE}){_DESCRIPTOR}?)+)")
 _BUILDING = re.compile(
-    r"(?<![0-9a-z])(?P<n>[0-9]{1,3}|[a-h])\s*(?:号楼|栋|幢|座|号(?=老?楼))"
+    r"(?<![0-9a-z])(?P<n>[0-9]{1,3}|[a-h])\s*(?:号楼|栋|幢|号(?=老?楼))|(?<![0-9a-z])(?P<l>[a-h])座"
     r"|路(?P<road>[0-9]{1,4})号"
     r"|\b(?:building|block|bldg\.?|tower)\s*(?:no\.?\s*)?(?P<en>[0-9]{1,3}|[a-h])\b"
     r"|\b(?P<en2>[0-9]{1,3}|[a-h])\s*(?:building|block)\b"
 )
 _WHOLE = re.compile(
-    r"全部|所有|整体|各栋|哪栋|每栋|整片|各单元楼|全小区|整个小区|一个一个|东修一个"
+    r"(全部|所有)的?[0-9]*(栋|楼)|整体换|全部翻新|各栋|哪栋|每栋|整片|全小区|整个小区|东修一个"
 )
 _COUNT_BEFORE = re.compile(r"(全部|共|所有|约|各)$")
 _GATE = re.compile(r"(东|西|南|北)门(?!诊)")
 _LANE = re.compile(r"(?<![0-9])([0-9]{1,2})巷")
 _SHORE = re.compile(r"(江|河|溪|湖|海)边")
+_FIRST_PLACE = re.compile(rf"({_STEM}+?)(?:{_SUFFIX_RE})")
 _EN_PLACE = re.compile(
     r"\b([a-z][a-z]+(?: [a-z][a-z]+)?) (road|street|lane|avenue|estate|gardens?|park|"
     r"school|market|village|river|creek)\b"
@@ -144,13 +151,18 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
     canon_head = _SYNONYM.get(head, head)
     if stem.startswith("老") and len(stem) > 2:
         stem = stem[1:]
+    if text.endswith("中小学"):
+        return None
     if stem in _GENERIC_STEMS:
         stem = ""
-    # 美舍河沿岸步道 -> the river is the place: a walkway or shore is named by its water.
-    if kind == FACILITY and canon_head == "步道":
-        water = re.search(r"(.+?[河溪江湖])", stem)
-        if water and len(water.group(1)) >= 2:
-            return AreaMention(water.group(1), water.group(1)[:-1], water.group(1)[-1], WATER, pos)
+    # A walkway or shore is named by the first real place in it: 美舍河沿岸步道 is
+    # 美舍河, 滨江路沿江步道 is 滨江路, 东湖公园湖边 is 东湖公园.
+    if canon_head == "步道" or kind == WATER or raw != text:
+        for m in _FIRST_PLACE.finditer(text):
+            if len(m.group(1)) >= 2 and m.end() < len(text):
+                inner = _split_area(m.group(0), pos)
+                if inner is not None:
+                    return inner
     if kind == WATER and len(stem) < 1:
         return None
     if kind == ESTATE and head == "村" and not stem:
@@ -177,7 +189,7 @@ def extract_places(text: str) -> PlaceMention:
         )
     buildings: list[str] = []
     for m in _BUILDING.finditer(text):
-        value = m.group("n") or m.group("road") or m.group("en") or m.group("en2")
+        value = m.group("n") or m.group("l") or m.group("road") or m.group("en") or m.group("en2")
         if m.group("n") and _COUNT_BEFORE.search(text[: m.start()]):
             continue
         value = value.lstrip("0") or "0"
@@ -203,8 +215,9 @@ def same_area(a: AreaMention, b: AreaMention) -> bool:
         return False
     if a.name == b.name:
         return True
-    if a.head != b.head and a.kind != ESTATE:
-        return False
+    if a.head != b.head:
+        # 滨江花园小区 ~ 滨江花园, but 滨江花园 and 滨江新苑 differ
+        return a.kind == ESTATE and (a.name in b.name or b.name in a.name)
     if not a.stem or not b.stem:
         return False
     return a.stem in b.stem or b.stem in a.stem
