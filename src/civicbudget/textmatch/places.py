@@ -86,8 +86,8 @@ _LANE = re.compile(r"(?<![0-9])([0-9]{1,2})巷")
 _SHORE = re.compile(r"(江|河|溪|湖|海)边")
 _FIRST_PLACE = re.compile(rf"({_STEM}+?)(?:{_SUFFIX_RE})")
 _EN_PLACE = re.compile(
-    r"\b([a-z][a-z]+(?: [a-z][a-z]+)?) (road|street|lane|avenue|estate|gardens?|park|"
-    r"school|market|village|river|creek)\b"
+    r"\b(?!(?:on|in|at|the|of|to|for|near|along|by|and|a)\b)([a-z]+) (road|street|lane|avenue|"
+    r"estate|gardens?|park|school|market|village|river|creek)\b"
 )
 _EN_KIND = {"road": ROAD, "street": ROAD, "lane": ROAD, "avenue": ROAD, "estate": ESTATE,
             "garden": ESTATE, "gardens": ESTATE, "park": FACILITY, "school": SCHOOL,
