@@ -41,6 +41,7 @@ from civicbudget.textmatch.places import (
 )
 
 NEIGHBOUR_THRESHOLD = 0.5
+MAX_POSTING = 5000  # bigrams in more texts than this are too common to point anywhere
 # place words that name a place on their own when the community has only one of them
 _HEAD_ALONE = {"新苑", "新村", "宿舍", "老街", "公园", "渔港", "码头", "桥头", "步道", "市场", "学校",
                "小学", "中学", "海滩", "沙滩", "码头路", "夜市", "广场"}  # fmt: skip
@@ -157,13 +158,28 @@ class _Names:
                 k = parent[k]
             return k
 
-        for i, ki in enumerate(keys):
-            for kj in keys[i + 1 :]:
-                if same_area(mentions[ki], mentions[kj]):
+        rank = {k: i for i, k in enumerate(keys)}
+        # candidates by exact stem and by exact name, so that containment is found by
+        # looking up the substrings of each name (linear in the number of names)
+        by_stem: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        by_name: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for k in keys:
+            by_stem[(k[0], mentions[k].stem)].append(k)
+            by_name[(k[0], k[1])].append(k)
+        for ki in keys:
+            m = mentions[ki]
+            cands: list[tuple[str, str]] = []
+            for sub in _substrings(m.stem):
+                cands.extend(by_stem.get((ki[0], sub), ()))
+            if m.kind == ESTATE:
+                for sub in _substrings(m.name):
+                    cands.extend(by_name.get((ki[0], sub), ()))
+            for kj in cands:
+                if kj != ki and same_area(m, mentions[kj]):
                     ri, rj = find(ki), find(kj)
                     if ri != rj:
-                        # the more frequent (earlier) name becomes the canonical one
-                        if keys.index(ri) < keys.index(rj):
+                        # the more frequent name becomes the canonical one
+                        if rank[ri] < rank[rj]:
                             parent[rj] = ri
                         else:
                             parent[ri] = rj
@@ -242,6 +258,10 @@ class _Names:
         return seen
 
 
+def _substrings(s: str) -> set[str]:
+    return {s[i:j] for i in range(len(s)) for j in range(i + 1, len(s) + 1)}
+
+
 def _place(a: Analysis, names: _Names) -> Place:
     req = a.request
     areas = names.resolve(a)
@@ -282,65 +302,64 @@ def _cluster_group(analyses: Sequence[Analysis]) -> list[tuple]:
         keys.append((a.request.concept, place.area, place.sub))
 
     full = Counter(k for k in keys if k is not None and k[1] is not None)
-
-    def best(cands: list[tuple]) -> tuple | None:
-        if not cands:
-            return None
-        return min(cands, key=lambda k: (-full[k], str(k)))
+    # the dominant fully placed cluster per request, and per (request, building/gate/lane)
+    order = sorted(full, key=lambda k: (-full[k], str(k)))
+    top_by_concept: dict[str, tuple] = {}
+    top_by_sub: dict[tuple[str, str], tuple] = {}
+    for k in order:
+        top_by_concept.setdefault(k[0], k)
+        if k[2] is not None:
+            top_by_sub.setdefault((k[0], k[2]), k)
 
     resolved: list[tuple | None] = []
     for k in keys:
-        if k is None or k[1] is not None:
+        if k is None or k[1] is not None or BY_NAME[k[0]].scope == "service":
             resolved.append(k)
-            continue
-        concept, _, sub = k
-        scope = BY_NAME[concept].scope
-        if scope == "service":
-            resolved.append(k)
-            continue
-        if sub is not None:
-            cands = [c for c in full if c[0] == concept and c[2] == sub]
+        elif k[2] is not None:
+            resolved.append(top_by_sub.get((k[0], k[2]), k))
         else:
-            cands = [c for c in full if c[0] == concept]
-        resolved.append(best(cands) or k)
+            resolved.append(top_by_concept.get(k[0], k))
 
     # vague members of a family join the family's largest cluster with the same place
     counts = Counter(k for k in resolved if k is not None)
+    top_in_family: dict[tuple, tuple] = {}
+    for c in sorted(counts, key=lambda c: (-counts[c], str(c))):
+        concept = BY_NAME[c[0]]
+        if not concept.generic:
+            top_in_family.setdefault((concept.family, *c[1:]), c)
     final: list[tuple | None] = []
     for k in resolved:
         if k is not None and BY_NAME[k[0]].generic:
-            fam = BY_NAME[k[0]].family
-            cands = [
-                c for c in counts if BY_NAME[c[0]].family == fam and c[0] != k[0] and c[1:] == k[1:]
-            ]
-            if cands:
-                k = min(cands, key=lambda c: (-counts[c], str(c)))
+            k = top_in_family.get((BY_NAME[k[0]].family, *k[1:]), k)
         final.append(k)
 
-    # unrecognised requests: nearest recognised neighbour, or alone
+    # unrecognised requests: nearest earlier neighbour by wording, or alone
     out: list[tuple] = []
-    known = [i for i, k in enumerate(final) if k is not None]
     index: dict[str, list[int]] = defaultdict(list)
-    for i in known:
-        for g in analyses[i].grams:
-            index[g].append(i)
+    for i, k in enumerate(final):
+        if k is not None:
+            for g in analyses[i].grams:
+                index[g].append(i)
     for i, k in enumerate(final):
         if k is not None:
             out.append(k)
             continue
         votes: Counter[int] = Counter()
         for g in analyses[i].grams:
-            for j in index.get(g, ()):
-                votes[j] += 1
+            posting = index.get(g, ())
+            if len(posting) <= MAX_POSTING:
+                votes.update(posting)
         best_j, best_s = -1, 0.0
         for j, _ in votes.most_common(50):
-            s = overlap(analyses[i].grams, analyses[j].grams)
-            if s > best_s or (s == best_s and j < best_j):
-                best_j, best_s = j, s
+            sim = overlap(analyses[i].grams, analyses[j].grams)
+            if sim > best_s or (sim == best_s and j < best_j):
+                best_j, best_s = j, sim
         if best_j >= 0 and best_s >= NEIGHBOUR_THRESHOLD:
-            out.append(final[best_j])  # type: ignore[arg-type]
+            out.append(final[best_j] if final[best_j] is not None else out[best_j])
         else:
             out.append(("?", i, None))
+        for g in analyses[i].grams:
+            index[g].append(i)
     return out
 
 
