@@ -138,7 +138,8 @@ def cycle_get(request: HttpRequest, cycle_id: int):
 def cycle_advance(request: HttpRequest, cycle_id: int, payload: AdvanceIn):
     """Finish the running stage and start the next (district admins)."""
     cycle = get_object_or_404(Cycle, pk=cycle_id)
-    stage = cycle_services.stage_advance(actor=request.user, cycle=cycle, reason=payload.reason)
+    stage = cycle_services.stage_advance(actor=request.user, cycle=cycle, reason=payload.reason,
+                                         expected_stage_id=payload.expected_stage_id)
     return _stage_out(stage) if stage else None
 
 

@@ -106,6 +106,7 @@ class TemplateOut(Schema):
 
 class AdvanceIn(Schema):
     reason: str = ""
+    expected_stage_id: int | None = None
 
 
 class PoolIn(Schema):

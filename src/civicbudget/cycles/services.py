@@ -222,54 +222,66 @@ def _check_transition(cycle: Cycle, leaving: Stage | None, entering: Stage | Non
     return failures
 
 
-def stage_advance(*, actor, cycle: Cycle, reason: str = "", now: dt.datetime | None = None) -> Stage | None:
+def stage_advance(*, actor, cycle: Cycle, reason: str = "", now: dt.datetime | None = None,
+                  expected_stage_id: int | None = None) -> Stage | None:
     """Finish the running stage and start the next; return the stage now running.
 
     A draft cycle starts its first stage. Closing a stage before its planned close needs
     a reason, which goes in the audit trail. Raises ``PreconditionFailed`` listing every
-    failed precondition.
+    failed precondition. ``expected_stage_id`` (the stage the caller saw running, 0 for a
+    draft) makes a double click or two officials at once move the cycle only one step.
     """
     permission_require(actor, "manage_cycles", cycle.district)
     now = now or timezone.now()
-    with transaction.atomic():
-        # Lock the cycle so two officials pressing "advance" at once move it one step.
-        cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
-        stages = list(cycle.stages.order_by("order"))
-        current = next((s for s in stages if s.started_at and not s.finished_at), None)
-        if current is None and stages and stages[-1].finished_at:
-            raise PreconditionFailed(_("The cycle is finished: there is no next stage."),
-                                     code="cycle_finished")
-        if current is None:
-            entering = stages[0] if stages else None
-        else:
-            following = [s for s in stages if s.order > current.order]
-            entering = following[0] if following else None
-        if entering is None and current is None:
-            raise PreconditionFailed(_("The cycle has no stages."), code="no_stages")
-        failures = []
-        if current is not None and current.closes_at and now < current.closes_at and not reason.strip():
-            failures.append(Failure(
-                "closes_later",
-                _("“%(stage)s” is planned to close on %(when)s; give a reason to close it early.")
-                % {"stage": current.name,
-                   "when": timezone.localtime(current.closes_at).strftime("%Y-%m-%d %H:%M")},
-            ))
-        failures.extend(_check_transition(cycle, current, entering))
-        if failures:
-            audit_record(actor, "stage_advance", cycle, outcome="denied", place=cycle.district,
-                         message="; ".join(f.message for f in failures))
-            raise PreconditionFailed(
-                _("The cycle cannot move on: %(reasons)s") % {"reasons": " ".join(f.message for f in failures)},
-                details=[{"code": f.code, "message": f.message} for f in failures],
-            )
-        before = {"stage": current.kind if current else None}
-        if current is not None:
-            current.finished_at = now
-            current.save(update_fields=["finished_at"])
-        if entering is not None:
-            entering.started_at = now
-            entering.save(update_fields=["started_at"])
-        audit_record(actor, "stage_advance", cycle, before=before,
-                     after={"stage": entering.kind if entering else None}, place=cycle.district,
-                     message=reason.strip()[:1000])
+    try:
+        with transaction.atomic():
+            # Lock the cycle so two officials pressing "advance" at once move it one step.
+            cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+            stages = list(cycle.stages.order_by("order"))
+            current = next((s for s in stages if s.started_at and not s.finished_at), None)
+            if current is None and stages and stages[-1].finished_at:
+                raise PreconditionFailed(_("The cycle is finished: there is no next stage."),
+                                         code="cycle_finished")
+            if current is None:
+                entering = stages[0] if stages else None
+            else:
+                following = [s for s in stages if s.order > current.order]
+                entering = following[0] if following else None
+            if entering is None and current is None:
+                raise PreconditionFailed(_("The cycle has no stages."), code="no_stages")
+            if expected_stage_id is not None and expected_stage_id != (current.pk if current else 0):
+                raise PreconditionFailed(
+                    _("The cycle has moved on already: “%(stage)s” is running now.")
+                    % {"stage": current.name if current else _("draft")},
+                    code="stage_moved_on",
+                )
+            failures = []
+            if current is not None and current.closes_at and now < current.closes_at and not reason.strip():
+                failures.append(Failure(
+                    "closes_later",
+                    _("“%(stage)s” is planned to close on %(when)s; give a reason to close it early.")
+                    % {"stage": current.name,
+                       "when": timezone.localtime(current.closes_at).strftime("%Y-%m-%d %H:%M")},
+                ))
+            failures.extend(_check_transition(cycle, current, entering))
+            if failures:
+                raise PreconditionFailed(
+                    _("The cycle cannot move on: %(reasons)s") % {"reasons": " ".join(f.message for f in failures)},
+                    details=[{"code": f.code, "message": f.message} for f in failures],
+                )
+            before = {"stage": current.kind if current else None}
+            if current is not None:
+                current.finished_at = now
+                current.save(update_fields=["finished_at"])
+            if entering is not None:
+                entering.started_at = now
+                entering.save(update_fields=["started_at"])
+            audit_record(actor, "stage_advance", cycle, before=before,
+                         after={"stage": entering.kind if entering else None}, place=cycle.district,
+                         message=reason.strip()[:1000])
+    except PreconditionFailed as exc:
+        # Recorded after the rollback, so the refusal stays in the trail.
+        audit_record(actor, "stage_advance", cycle, outcome="denied", place=cycle.district,
+                     message=exc.message)
+        raise
     return entering

@@ -241,8 +241,12 @@ def staff_cycle_advance(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=cycle_id)
     form = AdvanceForm(request.POST)
     reason = form.data.get("reason", "")[:1000]
+    expected = request.POST.get("expected_stage_id", "")
     try:
-        stage = cycle_services.stage_advance(actor=request.user, cycle=cycle, reason=reason)
+        stage = cycle_services.stage_advance(
+            actor=request.user, cycle=cycle, reason=reason,
+            expected_stage_id=int(expected) if expected.isdigit() else None,
+        )
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:

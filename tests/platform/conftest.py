@@ -1,0 +1,46 @@
+"""A small district shared by the platform tests: two streets, three communities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from factories import CommunityFactory, DepartmentFactory, DistrictFactory, StreetFactory
+
+from civicbudget.places.models import Community, Department, District, Street
+
+
+@dataclass
+class World:
+    district: District
+    other_district: District
+    haidian: Street
+    renmin: Street
+    haida: Community
+    fuan: Community
+    baisha: Community
+    other_community: Community
+    department: Department
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Real hashing costs ~0.3 s per account; the tests create hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(db) -> World:
+    district = DistrictFactory(name="美兰区")
+    other = DistrictFactory(name="龙华区")
+    haidian = StreetFactory(district=district, name="海甸街道")
+    renmin = StreetFactory(district=district, name="人民路街道")
+    return World(
+        district=district, other_district=other, haidian=haidian, renmin=renmin,
+        haida=CommunityFactory(street=haidian, name="海达社区"),
+        fuan=CommunityFactory(street=haidian, name="福安社区"),
+        baisha=CommunityFactory(street=renmin, name="白沙坊社区"),
+        other_community=CommunityFactory(street=StreetFactory(district=other, name="金宇街道"),
+                                         name="金宇社区"),
+        department=DepartmentFactory(district=district, name="区住建局"),
+    )
