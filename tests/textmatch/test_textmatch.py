@@ -1,0 +1,386 @@
+"""Tests for civicbudget.textmatch (pure: no Django, no database)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from civicbudget.textmatch import (
+    analyze,
+    cluster,
+    cluster_analyses,
+    normalize,
+    similarity,
+    suggest_groups,
+)
+from civicbudget.textmatch.cli import main as textmatch_main
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("CIVICBUDGET_SHARED_DIR", REPO.parent / "shared"))
+DEV = SHARED / "textmatch" / "proposals_dev.csv"
+
+
+def same(texts: list[str], groups: list[str] | None = None) -> list[list[int]]:
+    """The partition as sorted lists of indices (independent of cluster numbers)."""
+    by: dict[int, list[int]] = {}
+    for i, c in enumerate(cluster(texts, groups)):
+        by.setdefault(c, []).append(i)
+    return sorted(by.values())
+
+
+# --- the two cases the issue names -----------------------------------------------------
+
+
+def test_building_3_and_7_are_different_projects():
+    texts = ["海达小区3栋楼道灯坏了", "海达小区7栋楼道灯坏了"]
+    assert same(texts) == [[0], [1]]
+    s = similarity(*texts)
+    assert s.same_request and not s.same_place and not s.same
+    assert (s.place_a, s.place_b) == ("海达小区3栋", "海达小区7栋")
+
+
+def test_dark_stairwell_is_a_request_for_stairwell_lights():
+    assert same(["楼道太黑", "希望装声控灯"]) == [[0, 1]]
+    s = similarity("楼道太黑", "希望装声控灯")
+    assert s.same and s.request_a == s.request_b == "楼道灯"
+
+
+def test_building_spellings_meet():
+    texts = [
+        "海达小区3栋楼道灯坏了",
+        "海达三号楼晚上上楼黑漆漆",
+        "海达小区3幢楼道没灯",
+        "三栋楼梯太暗了",
+    ]
+    assert same(texts) == [[0, 1, 2, 3]]
+    assert same(["人民桥小区C座楼道灯不亮", "C栋楼梯太黑", "人民桥小区A栋楼道灯坏了"]) == [
+        [0, 1],
+        [2],
+    ]
+
+
+def test_building_without_estate_joins_the_estate_that_has_it():
+    texts = ["电业宿舍2栋申请加装电梯", "2栋的老人爬楼太难，装电梯吧", "滨江花园5栋加装电梯"]
+    assert same(texts) == [[0, 1], [2]]
+
+
+# --- the labelling rule ---------------------------------------------------------------
+
+
+def test_same_place_different_request_differs():
+    texts = [
+        "府前花园东门外建议安装路灯",
+        "府前花园东门路面破损，建议修复",
+        "府前花园东门建议安装监控",
+        "东门口太暗了，建议装两盏路灯",
+    ]
+    assert same(texts) == [[0, 3], [1], [2]]
+
+
+def test_whole_estate_request_is_its_own_cluster():
+    texts = [
+        "纺织厂宿舍所有楼的楼道灯都该换了",
+        "希望把纺织厂宿舍的楼道灯全部翻新",
+        "纺织厂宿舍3栋楼道灯坏了",
+    ]
+    assert same(texts) == [[0, 1], [2]]
+
+
+def test_services_take_the_whole_community_and_judgement_calls_stay_apart():
+    texts = [
+        "建议开办长者饭堂",
+        "老人吃饭难，希望有个老年食堂",
+        "行动不便的老人出不了门，建议提供送餐上门服务",
+        "电业宿舍院子里电动车乱停，建议搭个车棚",
+        "电业宿舍没有充电桩，都是飞线充电",
+    ]
+    assert same(texts) == [[0, 1], [2], [3], [4]]
+
+
+def test_place_name_variants_meet():
+    texts = [
+        "老税务局宿舍下水道堵塞",
+        "税务宿舍排水管道老化破损",
+        "住在稅務局宿舍，下水道堵到馬桶都沖不下去",
+    ]
+    assert same(texts) == [[0, 1, 2]]
+    texts = ["海甸二东路路灯不亮", "二东路晚上黑到看不见路", "海甸五西路路灯太暗"]
+    assert same(texts) == [[0, 1], [2]]
+
+
+def test_typos_traditional_punctuation_and_tags():
+    texts = [
+        "府前花园8栋申请加装电梯，老人太多了",
+        "府前花园8栋申请加装电题，老人太多了",
+        "府前花園8棟申請加裝電梯，老人太多了！！",
+        "【网格员】府前花园８栋申请加装电梯 老人太多了",
+    ]
+    assert same(texts) == [[0, 1, 2, 3]]
+    assert normalize("【网格员】電梯") == "电梯"
+
+
+def test_english_texts():
+    texts = [
+        "The street lights on Binjiang Road are broken",
+        "Please fix the streetlights on Binjiang Road",
+        "Building 3 needs an elevator",
+        "Install a lift in Block 3",
+        "Building 7 needs an elevator",
+    ]
+    assert same(texts) == [[0, 1], [2, 3], [4]]
+
+
+def test_groups_are_never_mixed():
+    texts = ["建议开办长者食堂", "建议开办长者食堂", "建议开办长者食堂"]
+    assert same(texts, ["美舍河社区", "海甸社区", "美舍河社区"]) == [[0, 2], [1]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "海达小区3栋楼道灯坏了",
+                    "3栋楼道太黑",
+                    "建议开办长者食堂",
+                    "金鼎小区装充电桩",
+                    "",
+                    "???",
+                    "Building 3 needs an elevator",
+                    "<script>alert(1)</script>",
+                ]
+            ),
+            st.sampled_from(["a", "b", "c"]),
+        ),
+        max_size=25,
+    )
+)
+def test_property_groups_never_share_a_cluster(items):
+    texts = [t for t, _ in items]
+    groups = [g for _, g in items]
+    numbers = cluster(texts, groups)
+    assert len(numbers) == len(texts)
+    owner: dict[int, str] = {}
+    for n, g in zip(numbers, groups, strict=True):
+        assert owner.setdefault(n, g) == g
+    # numbered 0, 1, ... in order of first appearance
+    seen: list[int] = []
+    for n in numbers:
+        if n not in seen:
+            seen.append(n)
+    assert seen == list(range(len(seen)))
+
+
+def test_odd_input_does_not_break():
+    texts = [
+        "",
+        "   ",
+        "a" * 10_000,
+        "楼道灯坏了😀😀",
+        "<b>路灯</b>不亮",
+        "12345",
+        "楼道灯坏了" * 2000,
+    ]
+    numbers = cluster(texts)
+    assert len(numbers) == len(texts)
+    assert numbers[0] != numbers[1]  # empty texts are not a request: each stays alone
+
+
+def test_groups_length_must_match():
+    with pytest.raises(ValueError):
+        cluster(["a", "b"], ["x"])
+
+
+# --- determinism and the workbench API -----------------------------------------------------
+
+
+SAMPLE = [
+    "海达小区3栋楼道灯坏了",
+    "海达三号楼晚上上楼像钻山洞一样",
+    "海达小区7栋楼道灯坏了",
+    "海达小区没有充电桩，大家都从楼上拉电线下来充电",
+    "小区电动车越来越多，飞线充电隐患大，希望装智能充电桩",
+    "建议开办长者食堂",
+    "社区老人多，希望办一个长者食堂",
+    "渔港晚上经常有人偷渔网",
+]
+
+
+def test_deterministic_across_runs_and_hash_seeds():
+    first = cluster(SAMPLE)
+    assert cluster(SAMPLE) == first
+    code = (
+        "import json,sys; from civicbudget.textmatch import cluster; "
+        "print(json.dumps(cluster(json.loads(sys.argv[1]))))"
+    )
+    import json
+
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", code, json.dumps(SAMPLE)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        assert json.loads(out.stdout) == first
+
+
+def test_precomputed_analyses_give_the_same_clusters():
+    analyses = [analyze(t) for t in SAMPLE]
+    assert cluster_analyses(analyses) == cluster(SAMPLE)
+
+
+def test_suggest_groups_names_request_and_place():
+    groups = suggest_groups(SAMPLE, ids=[f"p{i}" for i in range(len(SAMPLE))])
+    by_request = {(g.request, g.place): g for g in groups}
+    assert by_request[("楼道灯", "海达小区3栋")].members == ("p0", "p1")
+    assert by_request[("电动车充电", "海达小区")].members == ("p3", "p4")
+    assert by_request[("长者食堂", "社区")].members == ("p5", "p6")
+    assert all(len(g.members) >= 2 for g in groups)
+    sizes = [len(g.members) for g in groups]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_library_imports_no_django():
+    code = (
+        "import sys, civicbudget.textmatch, civicbudget.textmatch.cli; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'ninja')]; "
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+    assert out.stdout.strip() == "[]"
+
+
+# --- CLI -----------------------------------------------------------------------------------
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def test_cli_round_trip(tmp_path, capsys):
+    src = _write(
+        tmp_path / "in.csv",
+        [
+            ["id", "community", "text", "note"],
+            ["1", "海甸社区", "海达小区3栋楼道灯坏了", "x"],
+            ["2", "海甸社区", "海达小区7栋楼道灯坏了", "y, with comma"],
+            ["3", "海甸社区", "3栋楼道太黑", ""],
+            ["4", "滨江社区", "3栋楼道太黑", "多行\n文本"],
+        ],
+    )
+    out = tmp_path / "out.csv"
+    rc = textmatch_main(
+        [
+            "cluster",
+            str(src),
+            "--text-column",
+            "text",
+            "--id-column",
+            "id",
+            "--group-column",
+            "community",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    with open(out, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4"]
+    assert rows[1]["note"] == "y, with comma" and rows[3]["note"] == "多行\n文本"
+    c = [r["cluster"] for r in rows]
+    assert c[0] == c[2] and c[0] != c[1] and c[3] not in (c[0], c[1])
+
+    gold = _write(
+        tmp_path / "gold.csv",
+        [["id", "community", "cluster"], ["1", "h", "a"], ["2", "h", "b"], ["3", "h", "a"]],
+    )
+    capsys.readouterr()
+    assert textmatch_main(["score", str(gold), str(out)]) == 0
+    assert "F1 1.000" in capsys.readouterr().out
+
+
+def test_top_level_command_dispatches(tmp_path):
+    from civicbudget.cli import main as top_main
+
+    src = _write(tmp_path / "in.csv", [["text"], ["楼道太黑"], ["希望装声控灯"]])
+    out = tmp_path / "out.csv"
+    assert (
+        top_main(["textmatch", "cluster", str(src), "--text-column", "text", "--out", str(out)])
+        == 0
+    )
+    with open(out, encoding="utf-8") as f:
+        assert [r["cluster"] for r in csv.DictReader(f)] == ["0", "0"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no such file"),
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"id,body\n1,x\n", "no column 'text'"),
+        (b"id,text\n", "no data rows"),
+        (b"id,text\n1,ok\n2,\xff\xfe\n", "line 3: not valid UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        (b"id,text\n1,a\n2,b,c\n", "line 3: 3 fields"),
+        (b"id,text\n1,a\n1,b\n", "line 3: id '1' repeats line 2"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, content, expected):
+    src = tmp_path / "in.csv"
+    if content is not None:
+        src.write_bytes(content)
+    rc = textmatch_main(
+        [
+            "cluster",
+            str(src),
+            "--text-column",
+            "text",
+            "--id-column",
+            "id",
+            "--out",
+            str(tmp_path / "o.csv"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_cli_usage_errors_exit_2(capsys):
+    assert textmatch_main([]) == 2
+    assert textmatch_main(["cluster", "x.csv"]) == 2
+    assert "--text-column" in capsys.readouterr().err
+    assert textmatch_main(["--help"]) == 0
+
+
+# --- regression on the labelled development set ---------------------------------------------
+
+
+@pytest.mark.skipif(not DEV.exists(), reason=f"no development set at {DEV}")
+def test_dev_set_f1(tmp_path, capsys):
+    out = tmp_path / "pred.csv"
+    args = ["--text-column", "text", "--id-column", "id", "--group-column", "community"]
+    assert textmatch_main(["cluster", str(DEV), *args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert textmatch_main(["score", str(DEV), str(out)]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    f1 = float(line.split("F1")[1])
+    precision = float(line.split("precision")[1].split()[0])
+    assert f1 >= 0.90, line
+    assert precision >= 0.95, line
