@@ -281,7 +281,11 @@ def _place(a: Analysis, names: _Names) -> Place:
         estates = [n for k, n in areas if k == ESTATE]
         return Place(estates[0] if estates else None, p.gates[0])
     if p.lanes:
-        roads = [n for k, n in areas if k == ROAD]
+        # a lane section belongs to a road, or to an estate named in full (港湾家园二巷)
+        named = {names.canonical.get((m.kind, m.name)) for m in p.areas}
+        roads = [n for k, n in areas if k == ROAD] or [
+            n for k, n in areas if k == ESTATE and n in named
+        ]
         return Place(roads[0] if roads else None, p.lanes[0])
     return Place(area, None)
 

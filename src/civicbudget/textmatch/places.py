@@ -62,7 +62,7 @@ _STOP = set(
     "的了在对为给把将从到是也都就还与及请要想说我你他她们这那个里很太有没不能会去来被让用向往跟同"
     "每各全整该此其啥么吗呢吧啊呀嘛哪谁几多少些点上下后左右间旁外内近远附靠经过等以并而或且但才又"
     "再更最非常真好得着地于住装修建设加增换改造清疏铺种搭放划拆坏烂堵黑亮吵议望求申报提希关应急盼"
-    "一只条段这那处栋幢号层单元部道巷沿进雨回年隔壁复走马半辖织联合"
+    "一只条段这那处栋幢号层单元部道巷沿进雨回年隔壁复走马半辖织联合治"
 )  # fmt: skip
 _STEM = "[^\\W\\da-z_" + "".join(sorted(_STOP)) + "]"
 _LEAD = ("微实事", "辖区", "居民", "晚上", "每天", "夏天", "再次", "今年", "联名", "意见", "老旧")
@@ -84,7 +84,8 @@ _COUNT_BEFORE = re.compile(r"(全部|共|所有|约|各)$")
 _GATE = re.compile(r"(东|西|南|北)门(?!诊)")
 _LANE = re.compile(r"(?<![0-9])([0-9]{1,2})巷")
 _SHORE = re.compile(r"(江|河|溪|湖|海)边")
-_FIRST_PLACE = re.compile(rf"({_STEM}+?)(?:{_SUFFIX_RE})")
+_SUFFIX_ONLY = re.compile(rf"(?:{_SUFFIX_RE})")
+_STEM_CHAR = re.compile(_STEM)
 _EN_PLACE = re.compile(
     r"\b(?!(?:on|in|at|the|of|to|for|near|along|by|and|a)\b)([a-z]+) (road|street|lane|avenue|"
     r"estate|gardens?|park|school|market|village|river|creek)\b"
@@ -140,8 +141,6 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
         return None
     head = head_m.group(0)
     stem = text[: head_m.start()]
-    # The stem itself may end in a stop character run; keep the tail after it.
-    stem = _trim(stem) if any(c in _STOP for c in stem) else stem
     for lead in _LEAD:
         if stem.startswith(lead):
             stem = stem[len(lead) :]
@@ -151,6 +150,8 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
     canon_head = _SYNONYM.get(head, head)
     if stem.startswith("老") and len(stem) > 2:
         stem = stem[1:]
+    if stem in _SUFFIX_KIND:
+        stem = ""
     if text.endswith("中小学"):
         return None
     if stem in _GENERIC_STEMS:
@@ -158,9 +159,12 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
     # A walkway or shore is named by the first real place in it: 美舍河沿岸步道 is
     # 美舍河, 滨江路沿江步道 is 滨江路, 东湖公园湖边 is 东湖公园.
     if canon_head == "步道" or kind == WATER or raw != text:
-        for m in _FIRST_PLACE.finditer(text):
-            if len(m.group(1)) >= 2 and m.end() < len(text):
-                inner = _split_area(m.group(0), pos)
+        for m in _SUFFIX_ONLY.finditer(text):
+            j = m.start()
+            while j > 0 and _STEM_CHAR.match(text[j - 1]):
+                j -= 1
+            if m.start() - j >= 2 and m.end() < len(text):
+                inner = _split_area(text[j : m.end()], pos)
                 if inner is not None:
                     return inner
     if kind == WATER and len(stem) < 1:
