@@ -30,10 +30,8 @@ from civicbudget.textmatch.normalize import normalize
 from civicbudget.textmatch.places import (
     COMMUNITY,
     ESTATE,
-    FACILITY,
     ROAD,
     SCHOOL,
-    WATER,
     AreaMention,
     PlaceMention,
     extract_places,
@@ -41,6 +39,7 @@ from civicbudget.textmatch.places import (
 )
 
 NEIGHBOUR_THRESHOLD = 0.5
+_SHORE_RANK = {"公园": 0, "步道": 0, "海滩": 0, "沙滩": 0, "河": 1, "溪": 1, "江": 1, "湖": 1, "路": 2, "大道": 2}  # fmt: skip
 MAX_POSTING = 5000  # bigrams in more texts than this are too common to point anywhere
 # place words that name a place on their own when the community has only one of them
 _HEAD_ALONE = {"新苑", "新村", "宿舍", "老街", "公园", "渔港", "码头", "桥头", "步道", "市场", "学校",
@@ -185,6 +184,7 @@ class _Names:
                             parent[ri] = rj
         self.canonical = {k: find(k)[1] for k in keys}
         self.kind = {find(k)[1]: k[0] for k in keys}
+        self.heads = {find(k)[1]: mentions[find(k)].head for k in keys}
         self.mentions = mentions
         roots = {find(k) for k in keys}
         self.by_head: dict[str, list[str]] = defaultdict(list)
@@ -236,20 +236,12 @@ class _Names:
             pos = a.normalized.find(shore + "边")
             if any(shore in n for _, k, n in out if k != ESTATE):
                 continue
-            options = [
-                n for n, k in self.kind.items() if shore in n and k in (WATER, FACILITY, ROAD)
-            ]
-            best = [n for n in options if self.kind[n] in (WATER, FACILITY)] or options
-            if len(best) == 1 or (
-                best and len({self.kind[n] for n in best}) == 1 and len(best) <= 1
-            ):
-                out.append((pos, self.kind[best[0]], best[0]))
-            elif best:
-                # prefer the water body, then a park, then a road
-                rank = {WATER: 0, FACILITY: 1, ROAD: 2}
-                best.sort(key=lambda n: (rank[self.kind[n]], n))
-                if rank[self.kind[best[0]]] < rank[self.kind[best[1]]]:
-                    out.append((pos, self.kind[best[0]], best[0]))
+            # 江边 / 湖边: a park or walkway by that water, else the water, else a road
+            rank = {n: _SHORE_RANK[self.heads[n]] for n in self.kind if shore in n and self.heads[n] in _SHORE_RANK}  # fmt: skip
+            if rank:
+                order = sorted(rank, key=lambda n: (rank[n], n))
+                if len(order) == 1 or rank[order[0]] < rank[order[1]]:
+                    out.append((pos, self.kind[order[0]], order[0]))
         out.sort()
         seen: list[tuple[str, str]] = []
         for _, k, n in out:
@@ -266,7 +258,9 @@ def _place(a: Analysis, names: _Names) -> Place:
     req = a.request
     areas = names.resolve(a)
     if req.scope == "service":
-        schools = [n for k, n in areas if k == SCHOOL]
+        # only a school named in full makes a service local (府城小学 防欺凌讲座)
+        named = {names.canonical.get((m.kind, m.name)) for m in a.places.areas}
+        schools = [n for k, n in areas if k == SCHOOL and n in named]
         return Place(schools[0] if schools else None, None)
     area = areas[0][1] if areas else None
     if req.scope == "area":

@@ -283,7 +283,7 @@ CONCEPTS: tuple[Concept, ...] = (
         (r"drill|evacuat|typhoon", 5),
     ),
     _c("禁毒宣传", "service", (r"禁毒|毒品|识毒", 7), (r"drug", 6)),
-    _c("防欺凌", "service", (r"欺凌|欺负|勒索|孤立|霸凌", 7), (r"bully", 7)),
+    _c("防欺凌", "site", (r"欺凌|欺负|勒索|孤立|霸凌", 7), (r"bully", 7)),
     _c(
         "青少年心理",
         "service",

@@ -46,7 +46,7 @@ _SUFFIX_KIND: dict[str, str] = {
 _SYNONYM = {"主干道": "主路", "农贸市场": "市场", "菜市场": "市场", "小巷": "巷", "巷子": "巷", "巷道": "巷",
             "宿舍区": "宿舍", "公交总站": "站", "公交站": "站"}  # fmt: skip
 _GUARD = {
-    "路": "(?![灯面基])",
+    "路": "(?<!道)(?![灯面基径窄])",
     "街": "(?!道办)",
     "站": "(?![牌台])",
     "村": "(?!民)",
@@ -62,7 +62,7 @@ _STOP = set(
     "的了在对为给把将从到是也都就还与及请要想说我你他她们这那个里很太有没不能会去来被让用向往跟同"
     "每各全整该此其啥么吗呢吧啊呀嘛哪谁几多少些点上下后左右间旁外内近远附靠经过等以并而或且但才又"
     "再更最非常真好得着地于住装修建设加增换改造清疏铺种搭放划拆坏烂堵黑亮吵议望求申报提希关应急盼"
-    "一只条段这那处栋幢号层单元部道巷沿进雨回年隔壁复走马半辖织联合治"
+    "一只条段这那处栋幢号层单元部道巷沿进雨回年隔壁复走马半辖联合治"
 )  # fmt: skip
 _STEM = "[^\\W\\da-z_" + "".join(sorted(_STOP)) + "]"
 _LEAD = ("微实事", "辖区", "居民", "晚上", "每天", "夏天", "再次", "今年", "联名", "意见", "老旧")
@@ -119,6 +119,10 @@ class PlaceMention:
     whole: bool
 
 
+_SHORE_DESC = re.compile(r"沿岸|沿线|沿江|沿海|滨水|滨河|边")
+_WEAK_ONE_CHAR = {"小区", "花园", "宿舍", "路", "街", "站", "市场", "广场", "公园"}
+
+
 def _trim(run: str) -> str:
     # Cut at the last stop character before the first place word.
     cut = 0
@@ -154,11 +158,11 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
         stem = ""
     if text.endswith("中小学"):
         return None
-    if stem in _GENERIC_STEMS:
+    if stem in _GENERIC_STEMS or (len(stem) == 1 and canon_head in _WEAK_ONE_CHAR):
         stem = ""
     # A walkway or shore is named by the first real place in it: 美舍河沿岸步道 is
     # 美舍河, 滨江路沿江步道 is 滨江路, 东湖公园湖边 is 东湖公园.
-    if canon_head == "步道" or kind == WATER or raw != text:
+    if canon_head == "步道" or kind == WATER or _SHORE_DESC.search(raw[len(text) :]):
         for m in _SUFFIX_ONLY.finditer(text):
             j = m.start()
             while j > 0 and _STEM_CHAR.match(text[j - 1]):
