@@ -335,6 +335,46 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("公共wifi", "site", (r"wifi|无线网|信号(?!灯)", 6)),
     _c("反映渠道", "service", (r"意见箱|微信群|反映给|反映问题", 6)),
     _c("港池清淤", "site", (r"避风塘|港池|淤泥|搁浅", 6)),
+    # Requests not in the development set, so that new topics are not forced into old ones.
+    _c("屋面防水", "site", (r"屋顶漏|楼顶漏|屋面|防水|渗水|漏雨", 4), (r"roof|leak", 3)),
+    _c("树木修剪", "site", (r"修剪|树枝|枯树|树木倒|砍树|树太高|挡光", 4), (r"prun|branches", 4)),
+    _c("流浪动物", "site", (r"流浪狗|流浪猫|狗屎|狗粪|遛狗|犬只|野狗|咬人", 5), (r"stray|dog", 4)),
+    _c(
+        "消杀",
+        "area",
+        (r"消杀|灭鼠|灭蚊|除四害", 5),
+        (r"蚊子|蚊虫|老鼠|蟑螂|苍蝇", 2),
+        (r"mosquito|rats?\b|pest", 4),
+    ),
+    _c("高空抛物", "site", (r"高空抛物|高空坠物|往下扔|楼上扔", 6)),
+    _c(
+        "运动场地",
+        "area",
+        (r"篮球|乒乓球|羽毛球|运动场|球场|足球", 5),
+        (r"basketball|court|sports", 4),
+    ),
+    _c(
+        "义诊体检",
+        "service",
+        (r"义诊|体检|量血压|测血糖|(?<!心理)健康讲座|家庭医生", 4),
+        (r"health check|clinic", 4),
+    ),
+    _c("无障碍", "site", (r"无障碍|坡道", 2.5), (r"ramp|wheelchair", 3)),
+    _c("快递", "area", (r"快递", 5), (r"parcel|delivery locker", 5)),
+    _c("占道经营", "site", (r"摆摊|占道经营|小贩|流动摊|摊贩|占道", 4), (r"vendor|hawker", 4)),
+    _c("违章搭建", "site", (r"违建|违章|私搭乱建|乱搭", 5)),
+    _c(
+        "消防设施",
+        "site",
+        (r"灭火器|消防栓|消火栓|消防设施|烟雾报警", 3),
+        (r"fire extinguisher|hydrant", 4),
+    ),
+    _c(
+        "老年大学",
+        "service",
+        (r"老年大学|书法班|兴趣班|手机课|学用手机|智能手机培训", 5),
+        (r"smartphone class", 5),
+    ),
 )
 
 BY_NAME: dict[str, Concept] = {c.name: c for c in CONCEPTS}
