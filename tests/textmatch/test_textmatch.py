@@ -384,3 +384,21 @@ def test_dev_set_f1(tmp_path, capsys):
     precision = float(line.split("precision")[1].split()[0])
     assert f1 >= 0.90, line
     assert precision >= 0.95, line
+
+
+def test_analysis_round_trips_through_json():
+    import json
+
+    from civicbudget.textmatch.core import Analysis
+
+    for text in SAMPLE + ["", "Building 3 needs a lift", "府前花园东门外路灯"]:
+        a = analyze(text)
+        stored = json.loads(json.dumps(a.to_dict(), ensure_ascii=False))
+        assert Analysis.from_dict(stored) == a
+    assert Analysis.from_dict({"v": -1, "text": "楼道太黑"}) == analyze("楼道太黑")
+
+
+def test_similarity_uses_context_to_resolve_a_bare_building():
+    s = similarity("3栋楼道太黑", "海达小区7栋楼道灯坏了", context=["海达小区3栋楼道灯坏了"])
+    assert s.same_request and not s.same_place
+    assert s.place_a == "海达小区3栋"

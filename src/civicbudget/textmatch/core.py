@@ -39,6 +39,8 @@ from civicbudget.textmatch.places import (
 )
 
 NEIGHBOUR_THRESHOLD = 0.5
+# Bumped whenever the lexicon or the place patterns change, so stored analyses are redone.
+ANALYSIS_VERSION = 1
 _SHORE_RANK = {"公园": 0, "步道": 0, "海滩": 0, "沙滩": 0, "河": 1, "溪": 1, "江": 1, "湖": 1, "路": 2, "大道": 2}  # fmt: skip
 MAX_POSTING = 5000  # bigrams in more texts than this are too common to point anywhere
 # place words that name a place on their own when the community has only one of them
@@ -56,6 +58,45 @@ class Analysis:
     request: Request
     places: PlaceMention
     grams: frozenset[str]
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable form, e.g. to store beside the proposal."""
+        p = self.places
+        return {
+            "v": ANALYSIS_VERSION,
+            "text": self.text,
+            "normalized": self.normalized,
+            "request": [self.request.concept, self.request.family, self.request.scope,
+                        self.request.score, [list(x) for x in self.request.scores]],
+            "areas": [[m.name, m.stem, m.head, m.kind, m.pos] for m in p.areas],
+            "buildings": list(p.buildings),
+            "gates": list(p.gates),
+            "lanes": list(p.lanes),
+            "shores": list(p.shores),
+            "whole": p.whole,
+            "grams": sorted(self.grams),
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Analysis:
+        """Inverse of :meth:`to_dict`; re-analyses the text if the format is older."""
+        if d.get("v") != ANALYSIS_VERSION:
+            return analyze(d["text"])
+        concept, family, scope, score, scores = d["request"]
+        return cls(
+            text=d["text"],
+            normalized=d["normalized"],
+            request=Request(concept, family, scope, score, tuple((n, w) for n, w in scores)),
+            places=PlaceMention(
+                areas=tuple(AreaMention(*m) for m in d["areas"]),
+                buildings=tuple(d["buildings"]),
+                gates=tuple(d["gates"]),
+                lanes=tuple(d["lanes"]),
+                shores=tuple(d["shores"]),
+                whole=d["whole"],
+            ),
+            grams=frozenset(d["grams"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -445,16 +486,21 @@ def suggest_groups(
     return out
 
 
-def similarity(a: str, b: str) -> Similarity:
+def similarity(a: str, b: str, context: Sequence[str] = ()) -> Similarity:
     """Compare two texts of the same community and explain the verdict.
 
-    ``score`` is 1.0 when they would be grouped; otherwise 0.5 for the same request
-    at different places, plus up to 0.3 for shared wording.
+    ``context`` (other texts of the same community) helps to tie place names, e.g.
+    that a bare 3栋 is 海达小区3栋. ``score`` is 1.0 when the two would be grouped;
+    otherwise 0.5 for the same request at different places, plus up to 0.3 for
+    shared wording.
     """
-    aa, ab = analyze(a), analyze(b)
-    ka, kb = _cluster_group([aa, ab])
-    names = _Names([aa, ab])
-    pa, pb = _place(aa, names), _place(ab, names)
+    analyses = [analyze(a), analyze(b), *(analyze(t) for t in context)]
+    aa, ab = analyses[0], analyses[1]
+    ka, kb = _cluster_group(analyses)[:2]
+    names = _Names(analyses)
+    # the resolved place (a bare 3栋 becomes 海达小区3栋 when the context says so)
+    pa = Place(ka[1], ka[2]) if ka[0] != "?" else _place(aa, names)
+    pb = Place(kb[1], kb[2]) if kb[0] != "?" else _place(ab, names)
     text_overlap = overlap(aa.grams, ab.grams)
     same_request = aa.request.concept is not None and aa.request.concept == ab.request.concept
     same_place = ka[1:] == kb[1:] if same_request else (pa == pb)
