@@ -30,6 +30,10 @@ class PermissionDenied(ServiceError):
     code = "permission_denied"
 
 
+class NotFound(ServiceError):
+    code = "not_found"
+
+
 class PreconditionFailed(ServiceError):
     code = "precondition_failed"
 

@@ -118,6 +118,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a real file too, so threads and the live server share it as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "web:staff-login"
@@ -139,7 +141,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Set only where `civicbudget manage collectstatic` is used (e.g. behind a CDN).
+STATIC_ROOT = os.environ.get("CIVICBUDGET_STATIC_ROOT") or None
 # Static files come straight from the package (no collectstatic step), so the demo
 # starts fast and every server of a cluster serves the same files.
 WHITENOISE_USE_FINDERS = True

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from factories import CommunityFactory, DepartmentFactory, DistrictFactory, StreetFactory
 
 from civicbudget.places.models import Community, Department, District, Street
+
+from factories import CommunityFactory, DepartmentFactory, DistrictFactory, StreetFactory
 
 
 @dataclass
@@ -27,6 +28,16 @@ class World:
 def _fast_passwords(settings):
     # Real hashing costs ~0.3 s per account; the tests create hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    # Service messages are asserted in English; pages and the API pick the language per
+    # request (Chinese by default), which the page tests check.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

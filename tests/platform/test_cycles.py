@@ -8,7 +8,6 @@ import threading
 import pytest
 from django.db import connection
 from django.utils import timezone
-from factories import make_cycle, operator, staff
 
 from civicbudget.accounts.models import Role
 from civicbudget.audit.models import AuditEvent
@@ -23,6 +22,8 @@ from civicbudget.cycles.services import (
 from civicbudget.cycles.stages import KIND_ACTIONS
 from civicbudget.cycles.templates import templates
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
+
+from factories import make_cycle, operator, staff
 
 LATER = timezone.now() + dt.timedelta(days=3650)
 
@@ -172,7 +173,7 @@ def test_pools_cannot_change_once_collection_runs(world):
     stage_advance(actor=admin, cycle=cycle, now=LATER)
     stage_advance(actor=admin, cycle=cycle, now=LATER + dt.timedelta(days=30))
     cycle.refresh_from_db()
-    with pytest.raises(PermissionDenied, match="征集提议"):
+    with pytest.raises(PermissionDenied, match="Collect proposals"):
         pool_set(actor=admin, cycle=cycle, place=world.haida, amount_yuan=1)
     assert BudgetPool.objects.get(cycle=cycle, community=world.haida).amount_yuan == 300_000
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from factories import make_cycle, staff
 
 from civicbudget.accounts.models import Role
 from civicbudget.accounts.permissions import permission_check, permission_require
 from civicbudget.audit.models import AuditEvent
 from civicbudget.errors import PermissionDenied
+
+from factories import make_cycle, staff
 
 # What each role may do at all (the product's rule, not read from the code).
 SPEC_ROLE = {
@@ -125,5 +126,5 @@ def test_refusal_names_the_stage(world):
     cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida])
     cycle = _running_at(cycle, "vote")
     officer = staff(Role.COMMUNITY_OFFICER, world.haida)
-    with pytest.raises(PermissionDenied, match="项目投票"):
+    with pytest.raises(PermissionDenied, match="“Vote”"):
         permission_require(officer, "submit", world.haida, cycle)

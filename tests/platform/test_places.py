@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from factories import operator, staff
 from openpyxl import Workbook
 
 from civicbudget.accounts.models import Role
@@ -19,6 +18,8 @@ from civicbudget.places.services import (
     places_import,
     street_create,
 )
+
+from factories import operator, staff
 
 GOOD_CSV = (
     "街道,社区,人口,代码\n"

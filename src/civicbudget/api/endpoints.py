@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from ninja import File, NinjaAPI, UploadedFile
 from ninja.security import django_auth
 
+from civicbudget.accounts.permissions import scopes_for
 from civicbudget.api.schemas import (
     AdvanceIn,
     AuditOut,
@@ -26,7 +27,7 @@ from civicbudget.cycles import selectors as cycle_selectors
 from civicbudget.cycles import services as cycle_services
 from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.templates import templates
-from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
+from civicbudget.errors import NotFound, PermissionDenied, PreconditionFailed, ServiceError
 from civicbudget.places.models import Community, District, Street
 from civicbudget.places.selectors import district_tree
 from civicbudget.places.services import places_import
@@ -47,6 +48,8 @@ def service_error(request: HttpRequest, exc: ServiceError):
     status = 400
     if isinstance(exc, PermissionDenied):
         status = 403
+    elif isinstance(exc, NotFound):
+        status = 404
     elif isinstance(exc, PreconditionFailed):
         status = 409
     return api.create_response(request, exc.as_dict(), status=status)
@@ -121,8 +124,8 @@ def cycle_get(request: HttpRequest, cycle_id: int):
     """Return a cycle with its stages, budget pools and participants."""
     try:
         cycle = cycle_selectors.cycle_detail(cycle_id)
-    except Cycle.DoesNotExist:
-        return 404, {"code": "not_found", "message": f"No cycle {cycle_id}."}
+    except Cycle.DoesNotExist as exc:
+        raise NotFound(f"No cycle {cycle_id}.") from exc
     return {
         **_cycle_out(cycle), "config": cycle.config, "total_budget_yuan": cycle.total_budget_yuan,
         "pools_total_yuan": cycle_selectors.cycle_total_pools_yuan(cycle),
@@ -163,6 +166,11 @@ def cycle_pool_set(request: HttpRequest, cycle_id: int, payload: PoolIn):
 def audit_list(request: HttpRequest, action: str | None = None, outcome: str | None = None,
                limit: int = 100, offset: int = 0):
     """Read the audit trail of the places your observer or admin role covers."""
+    if not scopes_for(request.user, "view_audit"):
+        from civicbudget.audit.services import audit_record
+
+        audit_record(request.user, "view_audit", None, outcome="denied", message="/api/audit")
+        raise PermissionDenied("Only observers, auditors and district admins read the audit trail.")
     limit = max(1, min(limit, 1000))
     events = audit_event_list(request.user, action=action, outcome=outcome)[offset : offset + limit]
     return [

@@ -33,7 +33,7 @@ def cycle_pools_by_street(cycle: Cycle) -> list[dict]:
     community_pool = {p.community_id: p for p in pools if p.level == "community"}
     rows = []
     communities = sorted(cycle.communities.all(), key=lambda c: (c.street_id, c.name))
-    for street in sorted(cycle.streets.all(), key=lambda s: s.name):
+    for street in sorted(cycle.streets.all(), key=lambda s: (s.code, s.name)):
         members = [c for c in communities if c.street_id == street.pk]
         rows.append({
             "street": street,

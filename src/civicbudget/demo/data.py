@@ -17,7 +17,12 @@ from django.db import transaction
 from civicbudget.accounts.models import Role, User
 from civicbudget.accounts.services import role_grant
 from civicbudget.cycles.models import Cycle
-from civicbudget.cycles.services import cycle_create, cycle_set_participants, pool_set, stage_advance
+from civicbudget.cycles.services import (
+    cycle_create,
+    cycle_set_participants,
+    pool_set,
+    stage_advance,
+)
 from civicbudget.places.models import Community, District, Street
 from civicbudget.places.services import community_create, department_create, street_create
 

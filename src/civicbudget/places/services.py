@@ -216,7 +216,7 @@ def places_import(*, actor, district: District, data: bytes, filename: str) -> I
             streets[street_name] = {"line": line, **values}
 
     existing_streets = {s.name: s for s in Street.objects.filter(district=district)}
-    for (street_name, community_name), info in communities.items():
+    for (street_name, _community), info in communities.items():
         if street_name not in streets and street_name not in existing_streets:
             errors.append({"line": info["line"], "field": "street",
                            "message": _("street %(name)s is neither in %(district)s nor on a row of this file")

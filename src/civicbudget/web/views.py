@@ -30,7 +30,10 @@ def home(request: HttpRequest) -> HttpResponse:
     districts = list(District.objects.all())
     if len(districts) == 1:
         return district_home(request, districts[0].pk)
-    return render(request, "web/home.html", {"districts": districts})
+    cycles = list(cycle_selectors.cycle_list())
+    return render(request, "web/home.html", {
+        "districts": [(d, [c for c in cycles if c.district_id == d.pk]) for d in districts],
+    })
 
 
 def district_home(request: HttpRequest, district_id: int) -> HttpResponse:

@@ -1,0 +1,87 @@
+"""The ``civicbudget`` command as a newcomer runs it: a real process, a real port, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.pop("CIVICBUDGET_DATA_DIR", None)
+    return env
+
+
+def _run(args, cwd: Path, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "civicbudget.cli", *args], cwd=cwd, env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_demo_prepares_then_reuses_its_data(tmp_path):
+    first = _run(["demo", "--no-serve"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Loading the demo district" in first.stdout
+    assert "meilan-admin" in first.stdout and "meilan-demo-2018" in first.stdout
+    assert (tmp_path / "civicbudget-data" / "civicbudget.sqlite3").exists()
+    second = _run(["demo", "--no-serve"], tmp_path)
+    assert "reusing it" in second.stdout
+    seconds = float(second.stdout.split("Ready in ")[1].split(" s")[0])
+    assert seconds < 30
+
+
+def test_demo_serves_pages_and_api_over_http(tmp_path):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "civicbudget.cli", "demo", "--port", str(port),
+         "--data-dir", str(tmp_path / "data")],
+        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/cycles", timeout=2) as r:
+                    cycles = json.loads(r.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise AssertionError("demo did not start") from None
+                time.sleep(0.3)
+        assert [(c["year"], c["status"]) for c in cycles] == [(2018, "running"), (2017, "finished")]
+        assert cycles[0]["current_stage"]["name"] == "项目筛选"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert "2017 双创微实事" in r.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5) as r:
+            assert "/api/cycles" in json.loads(r.read())["paths"]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_manage_runs_django_commands_on_the_same_data(tmp_path):
+    _run(["demo", "--no-serve"], tmp_path)
+    result = _run(["manage", "showmigrations", "cycles"], tmp_path)
+    assert result.returncode == 0
+    assert "[X] 0001_initial" in result.stdout
+
+
+def test_unknown_command_exits_2(tmp_path):
+    result = _run(["frobnicate"], tmp_path)
+    assert result.returncode == 2
+    assert "unknown command" in result.stderr
