@@ -20,6 +20,7 @@ commands:
   manage     run a Django management command (civicbudget manage help)
   tally      compute the winners of a pabulib .pb election
   textmatch  group near-duplicate proposals
+  ledger     verify (or export) a cycle's public ballot log
 
 Every platform command works on the same data: --data-dir DIR (default
 ./civicbudget-data) or the database in DATABASE_URL when it is set.
@@ -79,6 +80,18 @@ def _tally(argv: list[str]) -> int:
     return tally_main(argv)
 
 
+def _ledger(argv: list[str]) -> int:
+    if argv and argv[0] == "export":
+        # Exporting reads the platform's database; verifying needs nothing but the files.
+        _setup_django(argv)
+        from civicbudget.voting.export import ledger_export_main
+
+        return ledger_export_main(argv[1:])
+    from civicbudget.ledger.cli import main as ledger_main
+
+    return ledger_main(argv)
+
+
 def _textmatch(argv: list[str]) -> int:
     from civicbudget.textmatch.cli import main as textmatch_main
 
@@ -91,6 +104,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "manage": _manage,
     "tally": _tally,
     "textmatch": _textmatch,
+    "ledger": _ledger,
 }
 
 
