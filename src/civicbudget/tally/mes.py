@@ -160,7 +160,9 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
                 )
             )
         elif len(tied) > 1:
-            rounds.append(MESRound(chosen, best, share, {}, 0, tuple(sorted(tied, key=keys.__getitem__))))
+            rounds.append(
+                MESRound(chosen, best, share, {}, 0, tuple(sorted(tied, key=keys.__getitem__)))
+            )
     return MESRun(voter_budget, selected, rounds, cls, budgets)
 
 

@@ -174,7 +174,9 @@ def parse_pabulib(data: bytes | str) -> Election:
                 raise PabulibError(lineno, f"duplicate project id {pid!r}")
             cost = _number(values["cost"], lineno, f"cost of project {pid!r}")
             if cost <= 0:
-                raise PabulibError(lineno, f"cost of project {pid!r} must be > 0, got {values['cost']}")
+                raise PabulibError(
+                    lineno, f"cost of project {pid!r} must be > 0, got {values['cost']}"
+                )
             name = values.get("name", "")
             category = values.get("category", values.get("categories", ""))
             extra = {
@@ -257,7 +259,8 @@ def parse_pabulib(data: bytes | str) -> Election:
     vote_type = meta.get("vote_type", "")
     if vote_type not in VOTE_TYPES:
         raise PabulibError(
-            seen_sections["meta"], f"vote_type must be one of {', '.join(VOTE_TYPES)}, got {vote_type!r}"
+            seen_sections["meta"],
+            f"vote_type must be one of {', '.join(VOTE_TYPES)}, got {vote_type!r}",
         )
     if not projects:
         raise PabulibError(seen_sections["projects"], "no projects")
@@ -315,11 +318,17 @@ def format_pabulib(election: Election) -> str:
                 extra_keys.append(key)
     has_name = any(p.name for p in election.projects)
     cat_col = next(
-        (p.extra["__category_column__"] for p in election.projects if "__category_column__" in p.extra),
+        (
+            p.extra["__category_column__"]
+            for p in election.projects
+            if "__category_column__" in p.extra
+        ),
         "category",
     )
     has_cat = any(p.category for p in election.projects) or cat_col == "categories"
-    header = ["project_id", "cost"] + (["name"] if has_name else []) + ([cat_col] if has_cat else [])
+    header = (
+        ["project_id", "cost"] + (["name"] if has_name else []) + ([cat_col] if has_cat else [])
+    )
     w.writerow(header + extra_keys)
     for p in election.projects:
         row = [p.id, _decimal(p.cost)] + ([p.name] if has_name else [])
@@ -327,7 +336,9 @@ def format_pabulib(election: Election) -> str:
         w.writerow(row + [p.extra.get(k, "") for k in extra_keys])
     out.write("VOTES\n")
     has_points = election.points is not None
-    w.writerow(["voter_id", "vote"] + (["points"] if has_points else []) + list(election.voter_columns))
+    w.writerow(
+        ["voter_id", "vote"] + (["points"] if has_points else []) + list(election.voter_columns)
+    )
     ids = election.project_ids()
     ptr = election.indptr.tolist()
     idx = election.project_index.tolist()

@@ -63,7 +63,9 @@ def sequential_phragmen(
         left.discard(chosen)
         spent += costs[chosen]
         steps.append(
-            PhragmenStep(chosen, best, tuple(sorted(tied, key=keys.__getitem__)) if len(tied) > 1 else ())
+            PhragmenStep(
+                chosen, best, tuple(sorted(tied, key=keys.__getitem__)) if len(tied) > 1 else ()
+            )
         )
         if best is None:
             continue

@@ -119,7 +119,9 @@ def prepare(election: Election, utility: str, exclude: frozenset[int] = frozense
     p_mult = mult[p_group]
     p_counts = np.bincount(g_proj, minlength=num_p)
     p_ptr = np.concatenate(([0], np.cumsum(p_counts))).astype(np.int64)
-    weight_total = np.bincount(g_proj, weights=(g_w * mult[g_of_entry]).astype(np.float64), minlength=num_p)
+    weight_total = np.bincount(
+        g_proj, weights=(g_w * mult[g_of_entry]).astype(np.float64), minlength=num_p
+    )
     supp = np.bincount(g_proj, weights=mult[g_of_entry].astype(np.float64), minlength=num_p)
     costs = tuple(Q(p.cost) for p in election.projects)
     scales = costs if utility in ("cost", "points-cost") else tuple(Q(1) for _ in costs)

@@ -53,17 +53,27 @@ class RuleSpec:
         """Return the spec with ``mes-add1`` expanded; raise ValueError when invalid."""
         spec = self
         if spec.rule == "mes-add1":
-            spec = replace(spec, rule="mes", completion="add1" if spec.completion == "none" else spec.completion)
+            spec = replace(
+                spec,
+                rule="mes",
+                completion="add1" if spec.completion == "none" else spec.completion,
+            )
         if spec.rule not in RULES:
             raise ValueError(f"unknown rule {spec.rule!r}; choose from {', '.join(RULES)}")
         if spec.utility is not None and spec.utility not in UTILITIES:
-            raise ValueError(f"unknown utility {spec.utility!r}; choose from {', '.join(UTILITIES)}")
+            raise ValueError(
+                f"unknown utility {spec.utility!r}; choose from {', '.join(UTILITIES)}"
+            )
         if spec.completion not in COMPLETIONS:
-            raise ValueError(f"unknown completion {spec.completion!r}; choose from {', '.join(COMPLETIONS)}")
+            raise ValueError(
+                f"unknown completion {spec.completion!r}; choose from {', '.join(COMPLETIONS)}"
+            )
         if spec.completion != "none" and spec.rule != "mes":
             raise ValueError("--completion applies to the rule mes only")
         if spec.tie_break not in TIE_BREAKS:
-            raise ValueError(f"unknown tie-break {spec.tie_break!r}; choose from {', '.join(TIE_BREAKS)}")
+            raise ValueError(
+                f"unknown tie-break {spec.tie_break!r}; choose from {', '.join(TIE_BREAKS)}"
+            )
         return spec
 
 
@@ -76,7 +86,12 @@ REFERENCE_RULES: dict[str, RuleSpec] = {
     "max_welfare_cost": RuleSpec("max-welfare", "cost"),
     "max_welfare_points_cost": RuleSpec("max-welfare", "points-cost"),
 }
-for _u, _name in (("cost", "cost"), ("card", "cardinality"), ("points", "points"), ("points_cost", "points-cost")):
+for _u, _name in (
+    ("cost", "cost"),
+    ("card", "cardinality"),
+    ("points", "points"),
+    ("points_cost", "points-cost"),
+):
     REFERENCE_RULES[f"mes_{_u}"] = RuleSpec("mes", _name)
     for _c in ("add1", "add1_noexh"):
         REFERENCE_RULES[f"mes_{_u}_{_c}"] = RuleSpec("mes", _name, _c.replace("_", "-"))
@@ -138,24 +153,37 @@ def tally(
         "tie_break": spec.tie_break,
     }
     if spec.rule == "greedy":
-        params.update(threshold=None if threshold is None else _num(threshold),
-                      fund_unsupported=spec.fund_unsupported, no_skip=spec.no_skip)
+        params.update(
+            threshold=None if threshold is None else _num(threshold),
+            fund_unsupported=spec.fund_unsupported,
+            no_skip=spec.no_skip,
+        )
         selected, steps, gties = greedy(
-            prep, budget, keys, threshold=threshold,
-            fund_unsupported=spec.fund_unsupported, no_skip=spec.no_skip,
+            prep,
+            budget,
+            keys,
+            threshold=threshold,
+            fund_unsupported=spec.fund_unsupported,
+            no_skip=spec.no_skip,
         )
         ties += [TieBreak("greedy order", tuple(ids[t] for t in g), ids[c]) for g, c in gties]
         if explain:
             for st in steps:
                 explanations[st.project] = ProjectExplanation(
-                    ids[st.project], st.selected, st.reason,
-                    MappingProxyType({
-                        "rank": st.rank or None,
-                        "votes": prep.weight_total[st.project],
-                        "score_per_cost": _num(st.score),
-                        "budget_left_before": None if st.budget_left is None else _num(st.budget_left),
-                        "cost": _num(prep.costs[st.project]),
-                    }),
+                    ids[st.project],
+                    st.selected,
+                    st.reason,
+                    MappingProxyType(
+                        {
+                            "rank": st.rank or None,
+                            "votes": prep.weight_total[st.project],
+                            "score_per_cost": _num(st.score),
+                            "budget_left_before": None
+                            if st.budget_left is None
+                            else _num(st.budget_left),
+                            "cost": _num(prep.costs[st.project]),
+                        }
+                    ),
                 )
     elif spec.rule == "mes":
         base = spec.completion.replace("-greedy", "") if spec.completion != "greedy" else "none"
@@ -164,45 +192,79 @@ def tally(
         result = mes_with_completion(prep, budget, keys, base, record=explain)
         run = result.run
         selected = list(run.selected)
-        info.update(add1_steps=result.steps, mes_runs=result.runs, voter_budget=_num(run.voter_budget))
+        info.update(
+            add1_steps=result.steps, mes_runs=result.runs, voter_budget=_num(run.voter_budget)
+        )
         for rd in run.rounds:
             if rd.tied:
-                ties.append(TieBreak(f"MES round {run.rounds.index(rd) + 1}", tuple(ids[t] for t in rd.tied), ids[rd.project]))
+                ties.append(
+                    TieBreak(
+                        f"MES round {run.rounds.index(rd) + 1}",
+                        tuple(ids[t] for t in rd.tied),
+                        ids[rd.project],
+                    )
+                )
         if explain:
             _explain_mes(prep, run, ids, explanations)
         if then_greedy:
             gprep = cache.get(spec.completion_utility or utility)
             extra, steps, gties = greedy(gprep, budget, keys, initial=tuple(selected))
-            ties += [TieBreak("greedy completion", tuple(ids[t] for t in g), ids[c]) for g, c in gties if len(g) > 1 and any(s.project in g and s.selected for s in steps)]
+            ties += [
+                TieBreak("greedy completion", tuple(ids[t] for t in g), ids[c])
+                for g, c in gties
+                if len(g) > 1 and any(s.project in g and s.selected for s in steps)
+            ]
             if explain:
                 for st in steps:
                     if st.selected:
                         explanations[st.project] = ProjectExplanation(
-                            ids[st.project], True, "selected-by-completion",
-                            MappingProxyType({"rank": st.rank, "votes": gprep.weight_total[st.project],
-                                              "budget_left_before": _num(st.budget_left),
-                                              "cost": _num(prep.costs[st.project])}),
+                            ids[st.project],
+                            True,
+                            "selected-by-completion",
+                            MappingProxyType(
+                                {
+                                    "rank": st.rank,
+                                    "votes": gprep.weight_total[st.project],
+                                    "budget_left_before": _num(st.budget_left),
+                                    "cost": _num(prep.costs[st.project]),
+                                }
+                            ),
                         )
             selected += extra
     elif spec.rule == "phragmen":
         selected, psteps, stopper = sequential_phragmen(prep, budget, keys)
         for k, st in enumerate(psteps, start=1):
             if st.tied:
-                ties.append(TieBreak(f"Phragmén round {k}", tuple(ids[t] for t in st.tied), ids[st.project]))
+                ties.append(
+                    TieBreak(f"Phragmén round {k}", tuple(ids[t] for t in st.tied), ids[st.project])
+                )
         if explain:
             for k, st in enumerate(psteps, start=1):
                 explanations[st.project] = ProjectExplanation(
-                    ids[st.project], True, "selected",
-                    MappingProxyType({"round": k, "load": None if st.load is None else _num(st.load),
-                                      "votes": prep.supporters[st.project]}),
+                    ids[st.project],
+                    True,
+                    "selected",
+                    MappingProxyType(
+                        {
+                            "round": k,
+                            "load": None if st.load is None else _num(st.load),
+                            "votes": prep.supporters[st.project],
+                        }
+                    ),
                 )
             for j in range(prep.num_projects):
                 if j not in explanations:
                     reason = "does-not-fit" if prep.costs[j] > budget or j == stopper else "stopped"
                     explanations[j] = ProjectExplanation(
-                        ids[j], False, reason,
-                        MappingProxyType({"votes": prep.supporters[j],
-                                          "stopped_by": None if stopper is None else ids[stopper]}),
+                        ids[j],
+                        False,
+                        reason,
+                        MappingProxyType(
+                            {
+                                "votes": prep.supporters[j],
+                                "stopped_by": None if stopper is None else ids[stopper],
+                            }
+                        ),
                     )
     else:  # max-welfare
         selected = max_welfare(prep, budget, keys)
@@ -212,9 +274,15 @@ def tally(
             chosen = set(selected)
             for j in range(prep.num_projects):
                 explanations[j] = ProjectExplanation(
-                    ids[j], j in chosen, "selected" if j in chosen else "not-in-optimum",
-                    MappingProxyType({"utility": _num(prep.weight_total[j] * to_fraction(prep.scales[j])),
-                                      "cost": _num(prep.costs[j])}),
+                    ids[j],
+                    j in chosen,
+                    "selected" if j in chosen else "not-in-optimum",
+                    MappingProxyType(
+                        {
+                            "utility": _num(prep.weight_total[j] * to_fraction(prep.scales[j])),
+                            "cost": _num(prep.costs[j]),
+                        }
+                    ),
                 )
     total = sum((to_fraction(prep.costs[j]) for j in selected), Fraction(0))
     if explain:
@@ -239,20 +307,26 @@ def _rule_label(spec: RuleSpec, utility: str) -> str:
     return label
 
 
-def _explain_mes(prep: Prepared, run: Any, ids: tuple[str, ...], out: dict[int, ProjectExplanation]) -> None:
+def _explain_mes(
+    prep: Prepared, run: Any, ids: tuple[str, ...], out: dict[int, ProjectExplanation]
+) -> None:
     """Explain MES: the round and prices of each winner; what each loser lacked at the end."""
     for k, rd in enumerate(run.rounds, start=1):
         pays = sorted(rd.payments.items(), key=lambda kv: -to_fraction(kv[0]))
         out[rd.project] = ProjectExplanation(
-            ids[rd.project], True, "selected",
-            MappingProxyType({
-                "round": k,
-                "cost": _num(prep.costs[rd.project]),
-                "supporters": prep.supporters[rd.project],
-                "price_per_utility": _num(rd.rho),
-                "full_share": _num(rd.share),
-                "payments": tuple({"amount": _num(a), "voters": c} for a, c in pays),
-            }),
+            ids[rd.project],
+            True,
+            "selected",
+            MappingProxyType(
+                {
+                    "round": k,
+                    "cost": _num(prep.costs[rd.project]),
+                    "supporters": prep.supporters[rd.project],
+                    "price_per_utility": _num(rd.rho),
+                    "full_share": _num(rd.share),
+                    "payments": tuple({"amount": _num(a), "voters": c} for a, c in pays),
+                }
+            ),
         )
     import numpy as np
 
@@ -263,23 +337,36 @@ def _explain_mes(prep: Prepared, run: Any, ids: tuple[str, ...], out: dict[int, 
         if j in out:
             continue
         if prep.weight_total[j] == 0:
-            out[j] = ProjectExplanation(ids[j], False, "no-support", MappingProxyType({"votes": 0, "cost": _num(prep.costs[j])}))
+            out[j] = ProjectExplanation(
+                ids[j],
+                False,
+                "no-support",
+                MappingProxyType({"votes": 0, "cost": _num(prep.costs[j])}),
+            )
             continue
         lo, hi = prep.p_ptr[j], prep.p_ptr[j + 1]
         cls = run.cls[prep.p_group[lo:hi]]
-        counts = np.bincount(cls, weights=prep.p_mult[lo:hi].astype(np.float64), minlength=len(budgets))
-        available = sum((int(round(c)) * per_class[k] for k, c in enumerate(counts.tolist()) if c), Fraction(0))
+        counts = np.bincount(
+            cls, weights=prep.p_mult[lo:hi].astype(np.float64), minlength=len(budgets)
+        )
+        available = sum(
+            (int(round(c)) * per_class[k] for k, c in enumerate(counts.tolist()) if c), Fraction(0)
+        )
         cost = to_fraction(prep.costs[j])
         missing = max(cost - available, Fraction(0))
         more = -(-missing // b0) if b0 > 0 else None
         out[j] = ProjectExplanation(
-            ids[j], False, "not-affordable",
-            MappingProxyType({
-                "cost": _num(cost),
-                "supporters": prep.supporters[j],
-                "supporters_money_left": _num(available),
-                "cheaper_by": _num(missing),
-                "cheaper_by_percent": round(float(missing / cost) * 100, 2),
-                "more_supporters_needed": None if more is None else int(more),
-            }),
+            ids[j],
+            False,
+            "not-affordable",
+            MappingProxyType(
+                {
+                    "cost": _num(cost),
+                    "supporters": prep.supporters[j],
+                    "supporters_money_left": _num(available),
+                    "cheaper_by": _num(missing),
+                    "cheaper_by_percent": round(float(missing / cost) * 100, 2),
+                    "more_supporters_needed": None if more is None else int(more),
+                }
+            ),
         )

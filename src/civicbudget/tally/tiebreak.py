@@ -28,9 +28,7 @@ def tie_keys(election: Election, tie_break: str, supporters: Sequence[int]) -> l
             return [(int(i), i) for i in ids]
         return [(0, i) for i in ids]
     if tie_break == "cost-votes":
-        return [
-            (Fraction(p.cost), -supporters[j], p.id) for j, p in enumerate(election.projects)
-        ]
+        return [(Fraction(p.cost), -supporters[j], p.id) for j, p in enumerate(election.projects)]
     if tie_break == "file-order":
         return [(j,) for j in range(len(ids))]
     raise ValueError(f"unknown tie-break {tie_break!r}; choose from {', '.join(TIE_BREAKS)}")
