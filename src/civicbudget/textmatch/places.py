@@ -30,7 +30,8 @@ COMMUNITY = "community"
 _SUFFIX_KIND: dict[str, str] = {
     "安置小区": ESTATE, "小区": ESTATE, "花园": ESTATE, "新村": ESTATE, "新苑": ESTATE,
     "宿舍区": ESTATE, "宿舍": ESTATE, "家园": ESTATE, "公寓": ESTATE, "大院": ESTATE,
-    "山庄": ESTATE, "名苑": ESTATE, "雅苑": ESTATE, "村": ESTATE,
+    "山庄": ESTATE, "名苑": ESTATE, "雅苑": ESTATE, "苑": ESTATE, "大厦": ESTATE, "公馆": ESTATE,
+    "家属院": ESTATE, "家属区": ESTATE, "村": ESTATE,
     "码头路": ROAD, "主干道": ROAD, "大道": ROAD, "辅路": ROAD, "主路": ROAD, "路口": ROAD,
     "后巷": ROAD, "小巷": ROAD, "巷子": ROAD, "巷道": ROAD, "胡同": ROAD, "路": ROAD,
     "街": ROAD, "巷": ROAD,
