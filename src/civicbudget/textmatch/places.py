@@ -124,15 +124,6 @@ _SHORE_DESC = re.compile(r"沿岸|沿线|沿江|沿海|滨水|滨河|边")
 _WEAK_ONE_CHAR = {"小区", "花园", "宿舍", "路", "街", "站", "市场", "广场", "公园"}
 
 
-def _trim(run: str) -> str:
-    # Cut at the last stop character before the first place word.
-    cut = 0
-    for i, ch in enumerate(run):
-        if ch in _STOP:
-            cut = i + 1
-    return run[cut:]
-
-
 def _split_area(raw: str, pos: int) -> AreaMention | None:
     # Drop trailing descriptors, then split off the last place word.
     text = raw
