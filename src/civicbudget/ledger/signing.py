@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -78,8 +78,8 @@ class PublicKey:
         """Read a PEM public key; raise :class:`KeyFormatError` unless it is Ed25519."""
         try:
             key = serialization.load_pem_public_key(data)
-        except (ValueError, TypeError) as exc:
-            raise KeyFormatError(f"not a PEM public key: {exc}") from None
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise KeyFormatError("not a readable PEM public key") from None
         if not isinstance(key, Ed25519PublicKey):
             raise KeyFormatError("not an Ed25519 public key")
         return cls(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
@@ -130,7 +130,7 @@ class SigningKey:
         """Read a PKCS#8 PEM private key (encrypted when ``password`` is given)."""
         try:
             key = serialization.load_pem_private_key(data, password=password)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UnsupportedAlgorithm):
             # Never echo the input or the library's message: either could quote key bytes.
             raise KeyFormatError("not a readable Ed25519 private key (or wrong password)") from None
         if not isinstance(key, Ed25519PrivateKey):
