@@ -320,3 +320,26 @@ def test_fully_resigned_forgery_is_caught_by_pinning_the_key(export_copy, key):
     verify_export(forged)  # self-consistent...
     with pytest.raises(ExportError, match="not the expected key"):
         verify_export(forged, expected_key=key.public_key)
+
+
+def test_rewrite_with_the_same_key_is_caught_by_checkpoints_published_during_voting(
+    pristine, tmp_path, key, capsys
+):
+    # The organiser (who holds the key) rewrites the whole log after close and re-signs
+    # every checkpoint: the export is self-consistent, but a checkpoint residents saved
+    # during voting no longer matches.
+    from civicbudget.ledger import write_export
+    from ledger.builders import build_data
+
+    data, _key, _ = build_data(seed=8)
+    forged = tmp_path / "forged"
+    write_export(forged, data, key)
+    verify_export(forged)
+    saved = tmp_path / "saved.jsonl"
+    saved.write_bytes((pristine / "checkpoints.jsonl").read_bytes().splitlines(keepends=True)[1])
+    assert main(["verify", str(pristine), "--checkpoints", str(saved)]) == 0
+    assert "1 checkpoints collected during voting match the log" in capsys.readouterr().out
+    assert main(["verify", str(forged), "--checkpoints", str(saved)]) == 1
+    err = capsys.readouterr().err
+    assert "saved.jsonl:1:" in err and "the log was rewritten" in err
+    assert main(["verify", str(pristine), "--checkpoints", str(tmp_path / "none.jsonl")]) == 2

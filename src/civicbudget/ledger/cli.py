@@ -14,9 +14,9 @@ from pathlib import Path
 
 from civicbudget.ledger.export import ExportError, read_export
 from civicbudget.ledger.signing import KeyFormatError, PublicKey
-from civicbudget.ledger.verify import check_receipt, verify_export
+from civicbudget.ledger.verify import check_receipt, read_checkpoints_file, verify_export
 
-USAGE = """usage: civicbudget ledger verify DIR [--key KEY]
+USAGE = """usage: civicbudget ledger verify DIR [--key KEY] [--checkpoints FILE]
        civicbudget ledger proof DIR RECEIPT [--key KEY]
 
   verify  check an exported ballot log: manifest hashes and signature, checkpoint
@@ -26,6 +26,8 @@ USAGE = """usage: civicbudget ledger verify DIR [--key KEY]
 
   --key KEY  the log's public key as published by the organiser (a PEM file, or 64 hex
              digits): without it the export is checked against the key it carries.
+  --checkpoints FILE  signed checkpoints collected while voting was open (one JSON
+             line each, as in checkpoints.jsonl): each must match the exported log.
 """
 
 
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", add_help=False)
     v.add_argument("directory")
     v.add_argument("--key")
+    v.add_argument("--checkpoints")
     pr = sub.add_parser("proof", add_help=False)
     pr.add_argument("directory")
     pr.add_argument("receipt")
@@ -77,7 +80,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         if args.command == "verify":
-            result = verify_export(args.directory, key)
+            known = read_checkpoints_file(args.checkpoints) if args.checkpoints else []
+            result = verify_export(args.directory, key, known, args.checkpoints or "")
             print(result.summary())
             return 0
         export = read_export(args.directory, key)

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from civicbudget.ledger.entry import (
+    CONTROL_RE,
+    CYCLE_RE,
     BallotEntry,
     EntryError,
     ScopeSpec,
@@ -37,8 +39,8 @@ class BallotLog:
     """The append-only ballot log of one cycle (not thread-safe: serialise appends)."""
 
     def __init__(self, cycle: str, log_id: str) -> None:
-        if not cycle or not log_id:
-            raise ValueError("cycle and log_id must be non-empty")
+        if not CYCLE_RE.fullmatch(cycle) or not log_id or CONTROL_RE.search(log_id):
+            raise ValueError("cycle must be a short id and log_id a non-empty line of text")
         self.cycle = cycle
         self.log_id = log_id
         self.tree = MerkleLog()
@@ -84,7 +86,7 @@ class BallotLog:
         ballot breaks the scope's rules.
         """
         entry = make_entry(self.cycle, spec, choices, channel, len(self.entries), nonce)
-        data = entry.encode()
+        data = entry._encode_checked()
         index = self._append(data)
         return Appended(entry, data, index, self.tree.leaf(index).hex())
 

@@ -35,7 +35,7 @@ from civicbudget.ledger.export import (
     scope_election,
 )
 from civicbudget.ledger.merkle import MerkleLog, leaf_hash, verify_consistency, verify_inclusion
-from civicbudget.ledger.signing import PublicKey, parse_time
+from civicbudget.ledger.signing import PublicKey, SignedCheckpoint, parse_time
 from civicbudget.tally import Election, tally
 
 
@@ -61,6 +61,7 @@ class Verified:
     last_time: str
     key_fingerprint: str
     scopes: tuple[ScopeSummary, ...]
+    known_checkpoints: int = 0
 
     def summary(self) -> str:
         """Return a short human-readable summary."""
@@ -70,6 +71,10 @@ class Verified:
             f"  last checkpoint: size {self.entries}, root {self.root}, {self.last_time}",
             f"  public key fingerprint (SHA-256): {self.key_fingerprint}",
         ]
+        if self.known_checkpoints:
+            lines.append(
+                f"  {self.known_checkpoints} checkpoints collected during voting match the log"
+            )
         for s in self.scopes:
             lines.append(
                 f"  {s.scope}: {s.num_votes} ballots valid and equal to the .pb file; "
@@ -239,12 +244,68 @@ def check_ballot_file(
     return expected
 
 
-def verify_export(directory: str | Path, expected_key: PublicKey | None = None) -> Verified:
-    """Verify an export; return what holds or raise :class:`ExportError` at the first problem."""
+def check_known_checkpoints(
+    export: Export, tree: MerkleLog, known: Sequence[SignedCheckpoint], source: str
+) -> None:
+    """Check checkpoints collected elsewhere (during voting) against the exported log.
+
+    This is what catches an insider who rewrote the log and re-signed every checkpoint
+    in the export: a checkpoint published earlier no longer matches a prefix of it.
+    """
+    for i, signed in enumerate(known, start=1):
+        cp = signed.checkpoint
+        if not signed.verify(export.public_key):
+            raise ExportError(source, i, "signature does not verify with the export's key")
+        if cp.log_id != export.data.log_id:
+            raise ExportError(source, i, f"log_id {cp.log_id!r} is not this log's")
+        if cp.size > tree.size:
+            raise ExportError(
+                source, i, f"signed size {cp.size} but the export holds only {tree.size} entries"
+            )
+        if tree.root(cp.size) != cp.root:
+            raise ExportError(
+                source,
+                i,
+                f"signed root of size {cp.size} ({cp.time}) is not the root of the exported "
+                "entries: the log was rewritten after this checkpoint was published",
+            )
+
+
+def read_checkpoints_file(path: str | Path) -> list[SignedCheckpoint]:
+    """Read a file of signed checkpoints (``checkpoints.jsonl`` lines)."""
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ExportError(name, 0, f"cannot read: {exc.strerror}", unreadable=True) from None
+    out = []
+    for i, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(SignedCheckpoint.decode(line.strip()))
+        except EntryError as exc:
+            raise ExportError(name, i, str(exc)) from None
+    return out
+
+
+def verify_export(
+    directory: str | Path,
+    expected_key: PublicKey | None = None,
+    known_checkpoints: Sequence[SignedCheckpoint] = (),
+    known_source: str = "known checkpoints",
+) -> Verified:
+    """Verify an export; return what holds or raise :class:`ExportError` at the first problem.
+
+    ``expected_key`` pins the organiser's published key; ``known_checkpoints`` are
+    checkpoints collected while voting was open, each of which must match a prefix of
+    the exported log.
+    """
     export = read_export(directory, expected_key)
     data = export.data
     by_scope = check_entries(export)
     tree = check_checkpoints(export)
+    check_known_checkpoints(export, tree, known_checkpoints, known_source)
     summaries = []
     results_bytes = export.files[RESULTS]
     for result in data.scopes:
@@ -286,6 +347,7 @@ def verify_export(directory: str | Path, expected_key: PublicKey | None = None) 
         last_time=last.time,
         key_fingerprint=export.public_key.fingerprint,
         scopes=tuple(summaries),
+        known_checkpoints=len(known_checkpoints),
     )
 
 
