@@ -225,3 +225,36 @@ def test_ballot_log_receipts_and_proofs():
     with pytest.raises(EntryError):
         log.append_ballot(SPEC, ["p9"], "online")
     assert len(log) == 21  # the refused ballot was not logged
+
+
+def test_receipt_proof_json_checks_offline():
+    import copy
+    import json
+
+    from civicbudget.ledger import verify_receipt_proof
+
+    key = SigningKey.from_seed(b"\x03" * 32)
+    log = BallotLog("2018", "meilan-2018")
+    receipts = [log.append_ballot(SPEC, [f"p{1 + i % 3}"], "paper").receipt for i in range(13)]
+    signed = log.checkpoint(key, dt.datetime(2018, 6, 10, 20, tzinfo=UTC8))
+    for r in receipts:
+        obj = json.loads(json.dumps(log.receipt_proof(r, signed)))  # through JSON, as served
+        assert verify_receipt_proof(obj, key.public_key)
+        assert not verify_receipt_proof(obj, SigningKey.generate().public_key)
+        for mutate in (
+            lambda o: o.update(index=(o["index"] + 1) % 13),
+            lambda o: o.update(tree_size=12),
+            lambda o: o["audit_path"].reverse(),
+            lambda o: o["audit_path"].pop(),
+            lambda o: o["checkpoint"].update(size=12),
+            lambda o: o.update(entry=o["entry"].replace("paper", "online")),
+            lambda o: o.update(receipt="00" * 32),
+            lambda o: o.update(audit_path="zz"),
+            lambda o: o.pop("checkpoint"),
+        ):
+            bad = copy.deepcopy(obj)
+            mutate(bad)
+            assert not verify_receipt_proof(bad, key.public_key)
+    assert not verify_receipt_proof("nonsense", key.public_key)
+    log.append_ballot(SPEC, ["p1"], "online")
+    assert log.receipt_proof(log.tree.leaf(13).hex(), signed) is None

@@ -79,12 +79,13 @@ def test_proof_command(pristine, capsys):
     assert main(["proof", str(pristine), receipt]) == 0
     proof = json.loads(capsys.readouterr().out)
     assert proof["index"] == 123 and proof["verified"] is True and proof["tree_size"] == 300
+    assert proof["entry"].encode() == entries[123]
     assert verify_inclusion(
         bytes.fromhex(receipt),
         123,
         300,
         [bytes.fromhex(h) for h in proof["audit_path"]],
-        bytes.fromhex(proof["root"]),
+        bytes.fromhex(proof["checkpoint"]["root"]),
     )
     assert main(["proof", str(pristine), "ab" * 32]) == 1
     assert "no entry has receipt" in capsys.readouterr().err

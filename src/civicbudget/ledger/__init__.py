@@ -6,7 +6,8 @@ A pure library (no Django; only :mod:`civicbudget.tally`, to re-count). The plat
 * appends each accepted ballot: ``log.append_ballot(spec, choices, channel)`` returns the
   entry bytes to store and the voter's receipt (the hex leaf hash);
 * signs checkpoints at intervals and at close: ``log.checkpoint(key, now)``;
-* answers receipt look-ups: ``log.proof(receipt, size)``;
+* answers receipt look-ups: ``log.receipt_proof(receipt, last_checkpoint)`` (JSON that
+  anyone checks offline with :func:`verify_receipt_proof`);
 * after close, writes the public export: ``write_export(directory, ExportData(...), key)``.
 
 Anyone re-checks an export with ``civicbudget ledger verify DIR`` (:func:`verify_export`).
@@ -41,6 +42,7 @@ from civicbudget.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from civicbudget.ledger.receipt import receipt_proof, verify_receipt_proof
 from civicbudget.ledger.signing import (
     Checkpoint,
     KeyFormatError,
@@ -77,9 +79,11 @@ __all__ = [
     "make_entry",
     "parse_entry",
     "read_export",
+    "receipt_proof",
     "validate_ballot",
     "verify_consistency",
     "verify_export",
     "verify_inclusion",
+    "verify_receipt_proof",
     "write_export",
 ]

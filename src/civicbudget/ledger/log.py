@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from civicbudget.ledger.entry import (
     CONTROL_RE,
@@ -22,6 +23,7 @@ from civicbudget.ledger.entry import (
     parse_entry,
 )
 from civicbudget.ledger.merkle import InclusionProof, MerkleLog, leaf_hash
+from civicbudget.ledger.receipt import receipt_proof
 from civicbudget.ledger.signing import Checkpoint, SignedCheckpoint, SigningKey, format_time
 
 
@@ -109,6 +111,18 @@ class BallotLog:
         if index is None or index >= size:
             return None
         return self.tree.inclusion_proof(index, size)
+
+    def receipt_proof(self, receipt: str, signed: SignedCheckpoint) -> dict[str, Any] | None:
+        """Return the public page's JSON for a receipt against a signed checkpoint of
+        this log (see :mod:`civicbudget.ledger.receipt`), or None when the receipt is not
+        covered by that checkpoint.
+        """
+        proof = self.proof(receipt, signed.checkpoint.size)
+        if proof is None:
+            return None
+        return receipt_proof(
+            self.tree.leaf(proof.index).hex(), proof, signed, self.entries[proof.index]
+        )
 
     def checkpoint(self, key: SigningKey, when: dt.datetime) -> SignedCheckpoint:
         """Sign a checkpoint of the whole log as it is now (``when`` must carry a zone)."""

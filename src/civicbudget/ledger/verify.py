@@ -19,10 +19,11 @@ Order of the checks (the first failure is reported, as ``file:line: what``):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from civicbudget.ledger.entry import BallotEntry, EntryError, ScopeSpec, validate_ballot
 from civicbudget.ledger.export import (
@@ -34,7 +35,8 @@ from civicbudget.ledger.export import (
     read_export,
     scope_election,
 )
-from civicbudget.ledger.merkle import MerkleLog, leaf_hash, verify_consistency, verify_inclusion
+from civicbudget.ledger.merkle import MerkleLog, leaf_hash, verify_consistency
+from civicbudget.ledger.receipt import receipt_proof, verify_receipt_proof
 from civicbudget.ledger.signing import PublicKey, SignedCheckpoint, parse_time
 from civicbudget.tally import Election, tally
 
@@ -351,7 +353,7 @@ def verify_export(
     )
 
 
-def check_receipt(export: Export, receipt: str) -> Mapping[str, object]:
+def check_receipt(export: Export, receipt: str) -> dict[str, Any]:
     """Return the inclusion proof of ``receipt`` against the export's last checkpoint.
 
     Raise :class:`ExportError` when the receipt is not in the log, or when the checkpoint
@@ -368,17 +370,8 @@ def check_receipt(export: Export, receipt: str) -> Mapping[str, object]:
     index = next((i for i, e in enumerate(export.data.entries) if leaf_hash(e) == wanted), None)
     if index is None:
         raise ExportError(ENTRIES, 0, f"no entry has receipt {text}")
-    last = export.data.checkpoints[-1].checkpoint
-    proof = tree.inclusion_proof(index, last.size)
-    ok = verify_inclusion(wanted, index, last.size, proof.path, last.root)
-    return {
-        "receipt": text,
-        "index": index,
-        "entry": export.data.entries[index].decode("utf-8"),
-        "tree_size": last.size,
-        "root": last.root.hex(),
-        "checkpoint_time": last.time,
-        "checkpoint_signature": export.data.checkpoints[-1].signature.hex(),
-        "audit_path": [h.hex() for h in proof.path],
-        "verified": ok,
-    }
+    signed = export.data.checkpoints[-1]
+    proof = tree.inclusion_proof(index, signed.checkpoint.size)
+    out = receipt_proof(text, proof, signed, export.data.entries[index])
+    out["verified"] = verify_receipt_proof(out, export.public_key)
+    return out
