@@ -471,3 +471,10 @@ def test_held_out_places_generalise():
     pred = {str(i): str(n) for i, n in enumerate(numbers)}
     precision, recall, f1, *_ = pairwise_scores(gold, pred)
     assert precision >= 0.95 and recall >= 0.9, (precision, recall, f1)
+
+
+def test_suggest_groups_from_stored_analyses():
+    analyses = [analyze(t) for t in SAMPLE]
+    assert suggest_groups(SAMPLE, analyses=analyses) == suggest_groups(SAMPLE)
+    with pytest.raises(ValueError):
+        suggest_groups(SAMPLE, analyses=analyses[:2])

@@ -453,14 +453,19 @@ def suggest_groups(
     groups: Sequence[Hashable] | None = None,
     ids: Sequence[Hashable] | None = None,
     min_size: int = 2,
+    analyses: Sequence[Analysis] | None = None,
 ) -> list[SuggestedGroup]:
     """Suggested projects for a merge workbench, largest first.
 
     Each :class:`SuggestedGroup` lists its members (``ids`` if given, else indices),
     the shared request and place label, and the member texts. Groups smaller than
-    ``min_size`` are left out.
+    ``min_size`` are left out. Pass stored ``analyses`` (one per text) to skip the
+    per-text work.
     """
-    analyses = [analyze(t) for t in texts]
+    if analyses is None:
+        analyses = [analyze(t) for t in texts]
+    elif len(analyses) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(analyses)} analyses")
     keys = cluster_keys(analyses, groups)
     numbers = cluster_analyses(analyses, groups)
     members: dict[int, list[int]] = defaultdict(list)
