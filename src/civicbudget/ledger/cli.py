@@ -90,6 +90,9 @@ def main(argv: list[str]) -> int:
     except ExportError as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 2 if exc.unreadable else 1
+    except BrokenPipeError:
+        # The reader went away (``| head``): not a verification failure, nothing to say.
+        return 0
     except Exception as exc:  # a verifier must fail closed, and quietly
         print(
             f"FAILED: unexpected error while checking: {type(exc).__name__}: {exc}", file=sys.stderr
