@@ -142,6 +142,99 @@ ZH = {
     "Only observers, auditors and district admins read the audit trail.": "只有监督员、审计员和区管理员可以查看审计记录。",
 }
 
+ZH.update({
+    "Proposals and projects": "提议与项目", "Community": "社区", "Title (optional)": "标题（可不填）",
+    "What do you propose, and where?": "您的提议是什么？在哪里？", "Kind of project": "项目类型",
+    "Address or landmark (optional)": "地址或地标（可不填）", "Your name": "您的姓名",
+    "Mobile number": "手机号码", "You are": "您的身份", "Photo (optional, up to 5 MB)": "照片（可不填，最大5 MB）",
+    "Phone (optional)": "电话（可不填）", "Channel": "渠道", "works (工程类)": "工程类",
+    "services (服务类)": "服务类", "goods (货物类)": "货物类", "resident": "居民",
+    "social organisation": "社会组织", "school or student": "学校或学生",
+    "deputy or committee member": "两代表一委员", "company": "企业", "online": "网上",
+    "door to door": "入户征集", "collection point": "固定征集点", "proposal meeting": "提议会",
+    "paper form": "纸质表", "project type": "项目类型", "theme": "主题", "project": "项目",
+    "projects": "项目", "tracking code": "查询码", "title": "标题", "text": "内容",
+    "address or landmark": "地址或地标", "photo": "照片", "proposer's name": "提议人姓名",
+    "proposer's phone": "提议人电话", "proposer kind": "提议人类型", "channel": "渠道",
+    "submitted at": "提交时间", "proposal": "提议", "proposals": "条提议",
+    "create a project from proposals": "由提议生成项目", "move proposals": "移动提议",
+    "merge projects": "合并项目", "split proposals off": "拆分提议", "rename a project": "项目更名",
+    "Received": "已收到", "Merged into a project": "已合并为项目",
+    "waiting for the street or community office": "等待街道或社区办公室处理", "later": "未开始",
+    "Write what you propose: the text is empty.": "请填写提议内容：内容为空。",
+    "The text has %(n)d characters; at most %(max)d are allowed.": "内容有%(n)d个字，最多允许%(max)d个字。",
+    "The text contains a NUL character.": "内容包含空字符。",
+    "The title has more than %(max)d characters.": "标题超过%(max)d个字。",
+    "Choose your community.": "请选择您所在的社区。",
+    "This community does not take part in %(cycle)s.": "该社区没有参加%(cycle)s。",
+    "Unknown project type “%(value)s”.": "未知项目类型“%(value)s”。",
+    "Unknown proposer kind “%(value)s”.": "未知提议人类型“%(value)s”。",
+    "Unknown channel “%(value)s”.": "未知渠道“%(value)s”。",
+    "Give the proposer's name, so the reply reaches them.": "请填写提议人姓名，以便回复。",
+    "The name has more than %(max)d characters.": "姓名超过%(max)d个字。",
+    "“%(value)s” is not a phone number: give 11 digits such as 13812345678.": "“%(value)s”不是电话号码：请填写11位手机号，例如13812345678。",
+    "Give a mobile number: it is how you follow and get the reply.": "请填写手机号码：用于查询进展和接收回复。",
+    "The address has more than %(max)d characters.": "地址超过%(max)d个字。",
+    "The photo is %(mb).1f MB; at most 5 MB.": "照片大小为%(mb).1f MB，最大5 MB。",
+    "The photo must be a JPEG, PNG, GIF or WebP image.": "照片必须是JPEG、PNG、GIF或WebP图片。",
+    "Proposals are not being collected now (current stage: %(stage)s).": "现在不在征集提议（当前阶段：%(stage)s）。",
+    "Residents submit online; other channels are entered by staff.": "居民通过网上提交；其他渠道由工作人员录入。",
+    "This phone has sent %(n)d proposals today, the daily limit. Try again tomorrow.": "该手机号今天已提交%(n)d条提议，达到每日上限，请明天再试。",
+    "Too many proposals from this network in the last hour. Try again later.": "该网络在过去一小时内提交的提议过多，请稍后再试。",
+    "The header has no “%(column)s” column; found: %(found)s.": "表头中没有“%(column)s”列；找到的是：%(found)s。",
+    "“%(name)s” is not a community of this cycle": "“%(name)s”不是本期项目的社区",
+    "(not given)": "（未填写）", "the same proposal is on line %(first)d already": "与第%(first)d行的提议相同",
+    "your role does not cover %(place)s": "您的角色范围不包括%(place)s",
+    "Proposals from different streets cannot form one project.": "不同街道的提议不能合并为一个项目。",
+    "Choose at least one proposal.": "请至少选择一条提议。",
+    "Some proposals are not part of this cycle.": "部分提议不属于本期项目。", "Name the project.": "请为项目命名。",
+    "The project name has more than 100 characters.": "项目名称超过100个字。",
+    "The target project is not an active project of this cycle.": "目标项目不是本期有效的项目。",
+    "A community project takes proposals of its own community only.": "社区层面项目只能收纳本社区的提议。",
+    "Choose at least two projects to merge.": "请至少选择两个项目进行合并。",
+    "%(name)s is not an active project of this cycle.": "%(name)s不是本期有效的项目。",
+    "Projects of different streets cannot be merged.": "不同街道的项目不能合并。",
+    "This change was undone already.": "此操作已被撤销。",
+    "%(n)d proposal(s) have been moved again since; undo the later change first.": "有%(n)d条提议此后又被移动过，请先撤销后来的操作。",
+    "Projects": "项目", "proposals gathered in this project": "条提议合并为本项目",
+    "What residents proposed": "居民提议", "Date": "日期", "Proposal": "提议",
+    "The first 200 are shown.": "仅显示前200条。", "proposals received": "条提议已收到",
+    "merged into projects": "条已合并为项目", "all communities": "全部社区", "Show": "显示",
+    "Project": "项目", "Place": "地点", "Proposals": "提议数", "No project yet.": "还没有项目。",
+    "Make a proposal": "我要提议", "Proposals are not being collected now.": "现在不在征集提议。",
+    "Current stage:": "当前阶段：", "Follow a proposal with its tracking code": "用查询码查看提议进展",
+    "Tell us what should be done and where: a building, a road, a gate, a square. Staff merge proposals that ask for the same thing; you can follow yours with the tracking code you get.": "请告诉我们要做什么、在哪里：哪栋楼、哪条路、哪个门、哪个广场。工作人员会把相同的提议合并；您可以用收到的查询码查看进展。",
+    "Send my proposal": "提交我的提议", "Enter paper proposals": "录入纸质提议",
+    "Keyboard only: Tab moves on, Enter saves; community and channel stay for the next one.": "全键盘操作：Tab 切换，回车保存；社区和渠道会保留给下一条。",
+    "Save (Enter)": "保存（回车）", "Your last entries": "您最近录入的", "None yet.": "还没有。",
+    "Import proposals": "导入提议", "Import proposals from CSV or XLSX": "从CSV或XLSX导入提议",
+    "Columns: 社区 and 内容 (required); 标题, 类型, 主题, 地址, 提议人, 电话, 提议人类型, 渠道 (optional). Every row is imported or none; rows imported before are skipped.": "列：社区、内容（必填）；标题、类型、主题、地址、提议人、电话、提议人类型、渠道（可选）。要么全部导入，要么都不导入；以前导入过的行会跳过。",
+    "Your proposal": "您的提议", "Thank you: your proposal is in.": "谢谢，您的提议已收到。",
+    "Keep this tracking code to follow it:": "请保存查询码，用于查看进展：", "Where it stands": "办理进展",
+    "Your proposal is part of the project": "您的提议已纳入项目",
+    ", with %(counter)s proposal in all.": "，共%(counter)s条提议。",
+    "Follow a proposal": "查询提议", "Tracking code": "查询码", "Look up": "查询",
+    "Merge workbench": "提议合并工作台", "Open": "打开",
+    "No community in your roles takes part in this cycle.": "您的角色范围内没有参加本期项目的社区。",
+    "Merging is not open in the current stage: you can look, not change.": "当前阶段不能合并：只能查看，不能修改。",
+    "Suggested groups": "建议合并", "Project name": "项目名称", "Accept as a project": "接受为项目",
+    "No suggestion: every loose proposal stands alone.": "没有建议：每条未合并的提议都是独立的。",
+    "Merge the ticked projects": "合并勾选的项目", "Target project": "目标项目",
+    "Move the ticked proposals there": "把勾选的提议移到该项目",
+    "new project name (empty: leave loose)": "新项目名称（留空则不归入项目）",
+    "Split the ticked proposals off": "拆出勾选的提议", "Loose proposals": "未合并的提议",
+    "None: every proposal belongs to a project.": "没有：每条提议都已归入项目。", "project name": "项目名称",
+    "Make a project of the ticked proposals": "用勾选的提议生成项目", "Add them to this project": "加入该项目",
+    "History": "操作记录", "undone": "已撤销", "Undo": "撤销", "Nothing yet.": "还没有。",
+    "No proposal has the tracking code %(code)s.": "没有查询码为%(code)s的提议。",
+    "Saved %(code)s: %(title)s": "已保存 %(code)s：%(title)s",
+    "Imported %(created)d proposals; %(skipped_duplicates)d were imported before.": "已导入%(created)d条提议；%(skipped_duplicates)d条以前已导入。",
+    "Project “%(name)s” gathers %(n)d proposals.": "项目“%(name)s”合并了%(n)d条提议。",
+    "Moved into “%(name)s”.": "已移入“%(name)s”。", "Split off.": "已拆分。",
+    "Merged into “%(name)s”.": "已合并到“%(name)s”。", "Renamed.": "已更名。", "Undone.": "已撤销。",
+    "Unknown action.": "未知操作。",
+})
+
 
 def main() -> int:
     root = Path(__file__).resolve().parent.parent / "src" / "civicbudget" / "locale"
@@ -155,10 +248,14 @@ def main() -> int:
         if text is None:
             missing.append(entry.msgid)
             continue
-        entry.msgstr = text
+        if entry.msgid_plural:
+            entry.msgstr_plural = {0: text}
+        else:
+            entry.msgstr = text
         if "fuzzy" in entry.flags:
             entry.flags.remove("fuzzy")
     po.metadata["Language"] = "zh_Hans"
+    po.metadata["Plural-Forms"] = "nplurals=1; plural=0;"
     po.metadata["Content-Type"] = "text/plain; charset=UTF-8"
     po.save()
     po.save_as_mofile(str(po_path.with_suffix(".mo")))

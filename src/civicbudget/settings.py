@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "civicbudget.audit",
     "civicbudget.places",
     "civicbudget.cycles",
+    "civicbudget.proposals",
     "civicbudget.web",
     "civicbudget.demo",
 ]

@@ -28,6 +28,7 @@ web_patterns = [
 
 urlpatterns = [
     path("", include((web_patterns, "web"))),
+    path("", include("civicbudget.proposals.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

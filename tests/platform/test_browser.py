@@ -20,7 +20,7 @@ ARTIFACTS = Path(os.environ.get("CIVICBUDGET_TEST_ARTIFACTS", "test-results"))
 def demo(transactional_db):
     from civicbudget.demo.data import load_demo
 
-    load_demo()
+    load_demo(proposal_scale=0.02)
 
 
 @pytest.fixture
@@ -82,3 +82,78 @@ def test_staff_login_and_advance_refusal_in_a_browser(demo, live_server, page):
     # A community officer sees no stage controls on a cycle.
     page.get_by_role("link", name="2018 社区更新微实事").click()
     assert page.locator("button.danger").count() == 0
+
+
+@pytest.fixture
+def collecting_cycle(transactional_db):
+    import datetime as dt
+
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from civicbudget.accounts.models import Role
+    from civicbudget.cycles.services import stage_advance
+    from civicbudget.proposals.models import Proposal
+    from civicbudget.textmatch import analyze
+
+    from factories import CommunityFactory, DistrictFactory, StreetFactory, make_cycle, staff
+
+    district = DistrictFactory(name="美兰区")
+    street = StreetFactory(district=district, name="海甸街道")
+    community = CommunityFactory(street=street, name="海达社区")
+    cycle = make_cycle(district, streets=[street], communities=[community], name="2030 微实事")
+    admin = staff(Role.DISTRICT_ADMIN, district)
+    start = timezone.now() - dt.timedelta(days=20)
+    stage_advance(actor=admin, cycle=cycle, now=start)
+    stage_advance(actor=admin, cycle=cycle, reason="开始征集")
+    officer = staff(Role.COMMUNITY_OFFICER, community, username="haida-officer")
+    officer.password = make_password("meilan-demo-2018")
+    officer.save()
+    for i, text in enumerate(["海达小区3栋楼道灯坏了", "3栋楼道一片漆黑，老人摔倒过"]):
+        Proposal.objects.create(cycle=cycle, street=street, community=community,
+                                tracking_code=f"PAPER{i:03d}", title=text, text=text,
+                                proposer_name="居民", channel="paper",
+                                analysis=analyze(text).to_dict())
+    return cycle, admin
+
+
+def test_resident_proposes_officer_merges_resident_sees_the_project(collecting_cycle, live_server, page):
+    from civicbudget.cycles.services import stage_advance
+
+    cycle, admin = collecting_cycle
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.goto(f"{live_server.url}/cycles/{cycle.pk}/propose/")
+    page.select_option("select[name=community]", label="海甸街道 · 海达社区")
+    page.fill("textarea[name=text]", "海达小区3栋楼道太黑，希望装声控灯")
+    page.fill("input[name=proposer_name]", "王秀英")
+    page.fill("input[name=phone]", "138 1234 5678")
+    page.screenshot(path=str(ARTIFACTS / "propose-phone.png"), full_page=True)
+    page.get_by_role("button", name="提交我的提议").click()
+    page.wait_for_url("**/track/*/")
+    code = page.locator("strong.tracking-code").inner_text()
+    assert len(code) == 8
+    assert "等待街道或社区办公室处理" in page.content()
+
+    stage_advance(actor=admin, cycle=cycle, reason="征集结束")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/staff/login/")
+    page.fill("input[name=username]", "haida-officer")
+    page.fill("input[name=password]", "meilan-demo-2018")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/staff/")
+    page.goto(f"{live_server.url}/staff/cycles/{cycle.pk}/workbench/")
+    suggestion = page.locator("form.suggestion").first
+    assert suggestion.locator("li").count() == 3
+    suggestion.locator("input[name=name]").fill("海达小区3栋楼道照明")
+    suggestion.get_by_role("button", name="接受为项目").click()
+    page.wait_for_load_state()
+    assert "海达小区3栋楼道照明" in page.locator("table.projects").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "workbench.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/track/{code}/")
+    merged = page.locator("p.merged-into")
+    assert "海达小区3栋楼道照明" in merged.inner_text()
+    merged.get_by_role("link").click()
+    assert page.locator(".proposal-count").inner_text() == "3"

@@ -22,19 +22,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env() -> dict:
+def _env(scale: str = "0.02") -> dict:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.pop("CIVICBUDGET_DATA_DIR", None)
+    env["CIVICBUDGET_DEMO_SCALE"] = scale
     return env
 
 
-def _run(args, cwd: Path, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "civicbudget.cli", *args], cwd=cwd, env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
+def _run(args, cwd: Path, timeout=180, scale="0.02") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "civicbudget.cli", *args], cwd=cwd,
+                          env=_env(scale), capture_output=True, text=True, timeout=timeout)
 
 
-def test_demo_prepares_then_reuses_its_data(tmp_path):
-    first = _run(["demo", "--no-serve"], tmp_path)
+def test_demo_prepares_full_scale_data_then_reuses_it(tmp_path):
+    first = _run(["demo", "--no-serve"], tmp_path, scale="1")
     assert first.returncode == 0, first.stderr
     assert "Loading the demo district" in first.stdout
     assert "meilan-admin" in first.stdout and "meilan-demo-2018" in first.stdout
@@ -43,6 +44,10 @@ def test_demo_prepares_then_reuses_its_data(tmp_path):
     assert "reusing it" in second.stdout
     seconds = float(second.stdout.split("Ready in ")[1].split(" s")[0])
     assert seconds < 30
+    count = _run(["manage", "shell", "-c",
+                  "from civicbudget.proposals.models import Proposal as P; print(P.objects.count())"],
+                 tmp_path)
+    assert count.stdout.strip().splitlines()[-1] == str(4_362 + 27_405)
 
 
 def test_demo_serves_pages_and_api_over_http(tmp_path):

@@ -40,6 +40,10 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 
+from civicbudget.proposals.api import router as proposals_router  # noqa: E402
+
+api.add_router("/", proposals_router)
+
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 

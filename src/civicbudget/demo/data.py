@@ -8,10 +8,12 @@ Figures follow the source document: Meilan 2017 ran in 2 streets and 13 communit
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from civicbudget.accounts.models import Role, User
@@ -23,6 +25,7 @@ from civicbudget.cycles.services import (
     pool_set,
     stage_advance,
 )
+from civicbudget.demo.proposals_data import load_demo_proposals
 from civicbudget.places.models import Community, District, Street
 from civicbudget.places.services import community_create, department_create, street_create
 
@@ -71,10 +74,19 @@ def demo_exists() -> bool:
 
 
 @transaction.atomic
-def load_demo() -> list[Login]:
-    """Create the demo district, its staff and two cycles; return the staff logins."""
+def load_demo(proposal_scale: float | None = None) -> list[Login]:
+    """Create the demo district, its staff and two cycles; return the staff logins.
+
+    ``proposal_scale`` (default 1, or ``CIVICBUDGET_DEMO_SCALE``) shrinks the proposal
+    counts for quick test runs; 1 is the source document's scale.
+    """
+    if proposal_scale is None:
+        proposal_scale = float(os.environ.get("CIVICBUDGET_DEMO_SCALE", "1"))
     rng = random.Random(2018)
-    operator = User.objects.create_superuser("operator", "", DEMO_PASSWORD, full_name="平台运维")
+    # One hash for the shared demo password: hashing is slow on purpose, nine times over.
+    password_hash = make_password(DEMO_PASSWORD)
+    operator = User.objects.create(username="operator", password=password_hash, full_name="平台运维",
+                                   is_superuser=True, is_staff=True)
     district = District.objects.create(name=DISTRICT_NAME, code="460108", population=620_000)
     logins = [Login("operator", DEMO_PASSWORD, "operator", "全平台")]
 
@@ -102,7 +114,7 @@ def load_demo() -> list[Login]:
     departments = [department_create(actor=operator, district=district, name=n) for n in DEPARTMENTS]
 
     def staff(username: str, full_name: str, role: str, place) -> None:
-        user = User.objects.create_user(username, "", DEMO_PASSWORD, full_name=full_name)
+        user = User.objects.create(username=username, password=password_hash, full_name=full_name)
         role_grant(actor=operator, user=user, role=role, place=place)
         logins.append(Login(username, DEMO_PASSWORD, Role(role).label, str(place)))
 
@@ -126,6 +138,8 @@ def load_demo() -> list[Login]:
     ))
     _configure(operator, c2017, streets[:2], [communities[c] for c in first], 1_050_000, 300_000)
     _run_stages(operator, c2017, _at(2017, 3, 1), until=None)
+    load_demo_proposals(c2017, max(50, int(4_362 * proposal_scale)), seed=2017, merged_streets=None,
+                        start=_at(2017, 3, 15), days=30)
 
     # 2018: in progress, in its screening stage.
     c2018 = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",
@@ -138,6 +152,9 @@ def load_demo() -> list[Login]:
     _configure(operator, c2018, streets[:4], [communities[c] for c in first + added],
                1_050_000, 325_000)
     _run_stages(operator, c2018, _at(2018, 3, 1), until="screen")
+    # Screening is under way: 海甸街道 has merged its proposals, the other streets have not.
+    load_demo_proposals(c2018, max(200, int(27_405 * proposal_scale)), seed=2018, merged_streets={"海甸街道"},
+                        start=_at(2018, 3, 15), days=30)
     return logins
 
 

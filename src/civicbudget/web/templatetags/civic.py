@@ -12,3 +12,12 @@ def thousands(value) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return "" if value is None else str(value)
+
+
+@register.filter
+def get_item(mapping, key):
+    """Return ``mapping[key]`` (or an empty list): dictionaries keyed by id in templates."""
+    try:
+        return mapping.get(key, [])
+    except AttributeError:
+        return []

@@ -1,0 +1,222 @@
+"""API endpoints for proposals and projects."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema, Status
+from ninja.security import django_auth
+
+from civicbudget.cycles.models import Cycle
+from civicbudget.errors import NotFound, PermissionDenied
+from civicbudget.proposals import selectors, services
+from civicbudget.proposals.models import Channel, MergeOperation, Project
+from civicbudget.proposals.services import ProposalInput
+
+router = Router(tags=["proposals"])
+
+
+class ProposalIn(Schema):
+    community_id: int
+    text: str
+    title: str = ""
+    project_type: str = "works"
+    theme: str = ""
+    address: str = ""
+    proposer_name: str
+    phone: str = ""
+    proposer_kind: str = "resident"
+    channel: str = "online"
+
+
+class ProposalReceipt(Schema):
+    tracking_code: str
+    submitted_at: dt.datetime
+
+
+class TrackStepOut(Schema):
+    label: str
+    detail: str
+    done: bool
+
+
+class ProjectRef(Schema):
+    id: int
+    name: str
+    proposal_count: int
+
+
+class TrackOut(Schema):
+    tracking_code: str
+    title: str
+    community: str
+    street: str
+    submitted_at: dt.datetime
+    project: ProjectRef | None
+    steps: list[TrackStepOut]
+
+
+class ProjectOut(Schema):
+    id: int
+    name: str
+    description: str
+    level: str
+    street_id: int
+    community_id: int | None
+    project_type: str
+    proposal_count: int
+
+
+class StaffProposalOut(Schema):
+    id: int
+    tracking_code: str
+    community_id: int
+    title: str
+    text: str
+    channel: str
+    proposer_kind: str
+    phone_masked: str
+    project_id: int | None
+    submitted_at: dt.datetime
+
+
+class GroupIn(Schema):
+    proposal_ids: list[int]
+    name: str
+    description: str = ""
+
+
+class MoveIn(Schema):
+    proposal_ids: list[int]
+    project_id: int
+
+
+class MergeIn(Schema):
+    target_id: int
+    other_ids: list[int]
+
+
+class SplitIn(Schema):
+    proposal_ids: list[int]
+    name: str = ""
+
+
+class OperationOut(Schema):
+    id: int
+    kind: str
+    moved: int
+
+
+def _cycle(cycle_id: int) -> Cycle:
+    cycle = Cycle.objects.prefetch_related("stages").filter(pk=cycle_id).first()
+    if cycle is None:
+        raise NotFound(f"No cycle {cycle_id}.")
+    return cycle
+
+
+@router.post("/cycles/{cycle_id}/proposals", response={201: ProposalReceipt})
+def proposal_create(request: HttpRequest, cycle_id: int, payload: ProposalIn):
+    """Submit a proposal: residents online (no login), or staff for any channel (logged in)."""
+    staff = request.user if request.user.is_authenticated else None
+    proposal = services.proposal_submit(
+        cycle=_cycle(cycle_id), entered_by=staff,
+        data=ProposalInput(**payload.dict()) if staff else ProposalInput(
+            **{**payload.dict(), "channel": Channel.ONLINE}),
+        client_id=request.META.get("REMOTE_ADDR", ""),
+    )
+    return Status(201, {"tracking_code": proposal.tracking_code, "submitted_at": proposal.submitted_at})
+
+
+@router.get("/proposals/track/{code}", response=TrackOut)
+def proposal_track(request: HttpRequest, code: str):
+    """Where a proposal stands, by its tracking code (no personal data in the answer)."""
+    proposal = selectors.proposal_by_code(code)
+    if proposal is None:
+        raise NotFound("No proposal has this tracking code.")
+    project = proposal.project if proposal.project_id and proposal.project.is_active else None
+    return {
+        "tracking_code": proposal.tracking_code, "title": proposal.title,
+        "community": proposal.community.name, "street": proposal.street.name,
+        "submitted_at": proposal.submitted_at,
+        "project": {"id": project.pk, "name": project.name,
+                    "proposal_count": project.proposals.count()} if project else None,
+        "steps": [s.__dict__ for s in selectors.proposal_timeline(proposal)],
+    }
+
+
+@router.get("/cycles/{cycle_id}/projects", response=list[ProjectOut])
+def projects_list(request: HttpRequest, cycle_id: int, community_id: int | None = None):
+    """Active projects of a cycle with how many proposals each gathers."""
+    return list(selectors.project_list(_cycle(cycle_id), community_id=community_id))
+
+
+@router.get("/projects/{project_id}", response=ProjectOut)
+def project_get(request: HttpRequest, project_id: int):
+    project = selectors.project_list(get_object_or_404(Project, pk=project_id).cycle).filter(
+        pk=project_id).first()
+    if project is None:
+        raise NotFound(f"No active project {project_id}.")
+    return project
+
+
+@router.get("/cycles/{cycle_id}/proposals", response=list[StaffProposalOut], auth=django_auth)
+def proposals_list(request: HttpRequest, cycle_id: int, community_id: int,
+                   unassigned: bool = False, limit: int = 200, offset: int = 0):
+    """Proposals of one community, for staff whose role covers it (phones masked)."""
+    from civicbudget.accounts.permissions import scopes_for
+    from civicbudget.places.models import Community
+
+    cycle = _cycle(cycle_id)
+    community = get_object_or_404(Community.objects.select_related("street"), pk=community_id)
+    path = f"d{cycle.district_id}/s{community.street_id}/c{community.pk}/"
+    if not any(path.startswith(p) for p in scopes_for(request.user, "view_staff")):
+        raise PermissionDenied("Your roles do not cover this community.")
+    qs = selectors.proposals_in_scope(cycle, community_id=community.pk, unassigned_only=unassigned)
+    limit = max(1, min(limit, 1000))
+    return list(qs.order_by("submitted_at", "id")[offset:offset + limit])
+
+
+def _op(op: MergeOperation | None) -> dict:
+    return {"id": op.pk, "kind": op.kind, "moved": len(op.moves)} if op else {}
+
+
+@router.post("/cycles/{cycle_id}/projects", response={201: ProjectOut}, auth=django_auth)
+def project_create(request: HttpRequest, cycle_id: int, payload: GroupIn):
+    """Create a project from proposals (merge workbench)."""
+    cycle = _cycle(cycle_id)
+    project = services.project_create(actor=request.user, cycle=cycle,
+                                      proposal_ids=payload.proposal_ids, name=payload.name,
+                                      description=payload.description)
+    return Status(201, selectors.project_list(cycle).get(pk=project.pk))
+
+
+@router.post("/cycles/{cycle_id}/merge/move", response=OperationOut, auth=django_auth)
+def merge_move(request: HttpRequest, cycle_id: int, payload: MoveIn):
+    cycle = _cycle(cycle_id)
+    project = get_object_or_404(Project, pk=payload.project_id, cycle=cycle)
+    return _op(services.proposals_move(actor=request.user, cycle=cycle,
+                                       proposal_ids=payload.proposal_ids, project=project))
+
+
+@router.post("/cycles/{cycle_id}/merge/projects", response=OperationOut, auth=django_auth)
+def merge_projects(request: HttpRequest, cycle_id: int, payload: MergeIn):
+    cycle = _cycle(cycle_id)
+    target = get_object_or_404(Project, pk=payload.target_id, cycle=cycle)
+    others = list(Project.objects.filter(cycle=cycle, pk__in=payload.other_ids))
+    return _op(services.projects_merge(actor=request.user, cycle=cycle, target=target, others=others))
+
+
+@router.post("/cycles/{cycle_id}/merge/split", response={200: ProjectOut | None}, auth=django_auth)
+def merge_split(request: HttpRequest, cycle_id: int, payload: SplitIn):
+    cycle = _cycle(cycle_id)
+    project = services.proposals_split(actor=request.user, cycle=cycle,
+                                       proposal_ids=payload.proposal_ids, name=payload.name)
+    return selectors.project_list(cycle).get(pk=project.pk) if project else None
+
+
+@router.post("/merge-operations/{operation_id}/undo", response=OperationOut, auth=django_auth)
+def merge_undo(request: HttpRequest, operation_id: int):
+    op = get_object_or_404(MergeOperation, pk=operation_id)
+    return _op(services.merge_undo(actor=request.user, operation=op))
