@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import hashlib
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -220,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {sys.version.split()[0]}; ledger benchmark")
     for size in (int(s) for s in args.sizes.split(",")):
         bench(size, args.proofs, args.naive, not args.no_export)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak resident memory so far (whole benchmark process): {peak:,.0f} MB")
     return 0
 
 
