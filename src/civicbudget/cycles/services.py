@@ -38,6 +38,20 @@ Precondition = Callable[[Cycle, Stage], list[Failure]]
 _PRECONDITIONS: dict[tuple[str, str], list[Precondition]] = {}
 
 
+#: (moment, kind) -> actions run inside the advancing transaction, after the stamps
+#: (e.g. freeze the ballots when voting opens, count when it closes).
+Hook = Callable[[Cycle, Stage, dt.datetime], None]
+_HOOKS: dict[tuple[str, str], list[Hook]] = {}
+
+
+def register_transition_hook(moment: str, kind: str, hook: Hook) -> None:
+    """Run ``hook(cycle, stage, now)`` when a stage of ``kind`` is left or entered."""
+    if moment not in {"leave", "enter"}:
+        raise ValueError(moment)
+    if hook not in _HOOKS.setdefault((moment, kind), []):
+        _HOOKS[(moment, kind)].append(hook)
+
+
 def register_precondition(moment: str, kind: str, check: Precondition) -> None:
     """Add a check run when a stage of ``kind`` is left or entered."""
     if moment not in {"leave", "enter"}:
@@ -276,6 +290,12 @@ def stage_advance(*, actor, cycle: Cycle, reason: str = "", now: dt.datetime | N
             if entering is not None:
                 entering.started_at = now
                 entering.save(update_fields=["started_at"])
+            if current is not None:
+                for hook in _HOOKS.get(("leave", current.kind), []):
+                    hook(cycle, current, now)
+            if entering is not None:
+                for hook in _HOOKS.get(("enter", entering.kind), []):
+                    hook(cycle, entering, now)
             audit_record(actor, "stage_advance", cycle, before=before,
                          after={"stage": entering.kind if entering else None}, place=cycle.district,
                          message=reason.strip()[:1000])

@@ -1,0 +1,66 @@
+"""The public export of a closed cycle's ballot log: ``civicbudget ledger export --cycle ID DIR``.
+
+The files are built by :func:`civicbudget.ledger.build_files` from what the database holds:
+entries in log order, signed checkpoints, each scope's frozen ballot and published winners.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from civicbudget import ledger
+from civicbudget.cycles.models import Cycle
+from civicbudget.voting import logstore
+from civicbudget.voting.models import LogCheckpoint, LogEntry, ScopeResult
+
+
+def export_data(cycle: Cycle) -> ledger.ExportData:
+    log = logstore.log_for(cycle)
+    results = list(ScopeResult.objects.filter(scope__cycle=cycle).select_related("scope")
+                   .order_by("scope__key"))
+    if not results:
+        raise ValueError(f"cycle {cycle.pk} has not been counted: nothing to export yet")
+    logstore.checkpoint(log)
+    return ledger.ExportData(
+        cycle=logstore.cycle_label(cycle),
+        log_id=log.log_id,
+        entries=tuple(d.encode() for d in LogEntry.objects.filter(log=log).order_by("seq")
+                      .values_list("data", flat=True)),
+        checkpoints=tuple(logstore.signed(cp) for cp in LogCheckpoint.objects.filter(log=log).order_by("size")),
+        scopes=tuple(ledger.ScopeResult(logstore.spec_from_json(r.scope.spec), tuple(r.winners))
+                     for r in results),
+    )
+
+
+def export_files(cycle: Cycle) -> dict[str, bytes]:
+    log = logstore.log_for(cycle)
+    return ledger.build_files(export_data(cycle), logstore.signing_key(log))
+
+
+def ledger_export_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="civicbudget ledger export",
+                                     description="Write a closed cycle's public ballot log to DIR.")
+    parser.add_argument("--cycle", type=int, required=True)
+    parser.add_argument("directory")
+    args = parser.parse_args(argv)
+    cycle = Cycle.objects.filter(pk=args.cycle).first()
+    if cycle is None:
+        print(f"civicbudget ledger export: no cycle {args.cycle}", file=sys.stderr)
+        return 2
+    target = Path(args.directory)
+    if target.exists() and any(target.iterdir()):
+        print(f"civicbudget ledger export: {target} exists and is not empty", file=sys.stderr)
+        return 2
+    try:
+        files = export_files(cycle)
+    except ValueError as exc:
+        print(f"civicbudget ledger export: {exc}", file=sys.stderr)
+        return 2
+    for name, data in files.items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    print(f"wrote {len(files)} files to {target}; check them with: civicbudget ledger verify {target}")
+    return 0

@@ -1,0 +1,226 @@
+"""Voters, participation (who voted where, never what), the ballot log and results.
+
+The split is the point: ``Participation`` knows the voter and the scope but not the
+choices; ``LogEntry`` holds the choices but no voter. A unique constraint on
+(voter, scope) makes "one person, one vote per ballot" a database fact, whatever the
+channel and however many requests race.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from civicbudget.cycles.models import Cycle
+from civicbudget.places.models import Community, Street
+
+
+class VotingChannel(models.TextChoices):
+    ONLINE = "online", _("online")
+    POLLING = "polling", _("polling point")
+    MOBILE_BOX = "mobile_box", _("mobile ballot box")
+    SCHOOL = "school", _("school session")
+
+
+class VotingScope(models.Model):
+    """One ballot as frozen for voting: a street's or a community's (``street:3``, ``community:12``).
+
+    ``spec`` is the ledger's ScopeSpec as JSON, copied when voting opens so the count and the
+    public export use exactly what voters saw.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="voting_scopes")
+    key = models.CharField(max_length=40)
+    street = models.ForeignKey(Street, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    title = models.CharField(max_length=200)
+    spec = models.JSONField()
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["cycle_id", "key"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "key"], name="one_scope_key")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Voter(models.Model):
+    """A person registered to vote in one cycle, known by the keyed hash of their document."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="voters")
+    doc_type = models.CharField(max_length=10)
+    # HMAC of "doc_type:number": equal documents collide, nothing reveals the number.
+    doc_hash = models.CharField(max_length=64)
+    birth_date = models.DateField()
+    age_band = models.CharField(max_length=8)
+    phone_hash = models.CharField(max_length=64, blank=True)
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="+")
+    basis = models.CharField(max_length=10)  # live | work | study
+    registered_at = models.DateTimeField(default=timezone.now)
+    registered_channel = models.CharField(max_length=12, choices=VotingChannel.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "doc_hash"], name="one_voter_per_document")]
+
+    def __str__(self) -> str:
+        return f"voter {self.pk}"
+
+
+class PollingStation(models.Model):
+    """A fixed polling point, a mobile ballot box or a school session, with its box."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="polling_stations")
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(max_length=12, choices=VotingChannel.choices, default=VotingChannel.POLLING)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "community", "name"], name="station_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Participation(models.Model):
+    """That a voter voted (or was handed a paper ballot) in a scope: the one-vote guard."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="+")
+    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="participations")
+    scope = models.ForeignKey(VotingScope, on_delete=models.PROTECT, related_name="participations")
+    channel = models.CharField(max_length=12, choices=VotingChannel.choices)
+    station = models.ForeignKey(PollingStation, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="participations")
+    at = models.DateTimeField(default=timezone.now)
+    officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                blank=True, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["voter", "scope"], name="one_vote_per_scope")]
+        indexes = [models.Index(fields=["cycle", "channel"])]
+
+    def __str__(self) -> str:
+        return f"{self.voter_id}@{self.scope_id}"
+
+
+class Submission(models.Model):
+    """A retried online submission gets its first receipt back: keyed by an HMAC, so the table
+    does not tie a voter to a receipt for anyone without the server's key."""
+
+    key = models.CharField(max_length=64, unique=True)
+    receipt = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.key[:8]
+
+
+class BallotLog(models.Model):
+    """The cycle's ballot log: its size, its signing key (encrypted) and the public key."""
+
+    cycle = models.OneToOneField(Cycle, on_delete=models.PROTECT, related_name="ballot_log")
+    log_id = models.CharField(max_length=100)
+    public_key = models.CharField(max_length=64)
+    private_key_pem = models.TextField()
+    size = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.log_id
+
+
+class LogEntry(models.Model):
+    """One accepted ballot as logged: scope, choices, channel, nonce; no voter."""
+
+    log = models.ForeignKey(BallotLog, on_delete=models.PROTECT, related_name="entries")
+    seq = models.PositiveIntegerField()
+    data = models.TextField()  # canonical JSON bytes of the entry
+    leaf = models.CharField(max_length=64, unique=True)  # the receipt
+    scope = models.ForeignKey(VotingScope, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=12, choices=VotingChannel.choices)
+    # Paper ballots keep their box, for the reconciliation of issued and cast.
+    station = models.ForeignKey(PollingStation, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["log", "seq"], name="one_entry_per_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.leaf[:12]}"
+
+
+class LogCheckpoint(models.Model):
+    log = models.ForeignKey(BallotLog, on_delete=models.PROTECT, related_name="checkpoints")
+    size = models.PositiveIntegerField()
+    root = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    encoded = models.TextField()  # the signed checkpoint as the ledger encodes it
+
+    class Meta:
+        ordering = ["size", "id"]
+        constraints = [models.UniqueConstraint(fields=["log", "size"], name="one_checkpoint_per_size")]
+
+    def __str__(self) -> str:
+        return f"{self.size}:{self.root[:12]}"
+
+
+class PaperEntry(models.Model):
+    """One officer's reading of one paper ballot: two matching readings log the ballot."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("waiting for the second entry")
+        MATCHED = "matched", _("matched and logged")
+        CONFLICT = "conflict", _("entries differ: in the review queue")
+        RESOLVED = "resolved", _("resolved by review")
+
+    station = models.ForeignKey(PollingStation, on_delete=models.PROTECT, related_name="paper_entries")
+    scope = models.ForeignKey(VotingScope, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveIntegerField(_("ballot number"))
+    choices = models.JSONField()
+    is_blank = models.BooleanField(default=False)
+    officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    receipt = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["station", "scope", "number", "officer"],
+                                    name="one_reading_per_officer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station_id}/{self.scope_id}#{self.number}"
+
+
+class OneTimeCode(models.Model):
+    phone_hash = models.CharField(max_length=64, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"otp {self.pk}"
+
+
+class ScopeResult(models.Model):
+    """The count of one scope at close: input hash, rule, engine version, winners, explanations."""
+
+    scope = models.OneToOneField(VotingScope, on_delete=models.PROTECT, related_name="result")
+    rule = models.JSONField()
+    input_hash = models.CharField(max_length=64)
+    engine_version = models.CharField(max_length=40)
+    num_votes = models.PositiveIntegerField()
+    winners = models.JSONField()
+    total_cost_yuan = models.BigIntegerField()
+    explanations = models.JSONField()
+    counted_at = models.DateTimeField(default=timezone.now)
+    observers = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"result {self.scope_id}"

@@ -1,0 +1,57 @@
+"""Read turnout, a voter's ballots, receipts and results."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+
+from civicbudget.cycles.models import Cycle
+from civicbudget.voting.models import LogEntry, PaperEntry, Participation, ScopeResult, VotingScope
+
+
+def turnout(cycle: Cycle) -> dict:
+    """Live turnout: voters per community and per channel (counts only, never who)."""
+    voters = (Participation.objects.filter(cycle=cycle).values("voter_id").distinct().count())
+    by_channel = dict(Participation.objects.filter(cycle=cycle, scope__key__startswith="community:")
+                      .values_list("channel").annotate(n=Count("id")).values_list("channel", "n"))
+    by_community = dict(Participation.objects.filter(cycle=cycle, scope__key__startswith="community:")
+                        .values_list("voter__community_id").annotate(n=Count("id"))
+                        .values_list("voter__community_id", "n"))
+    by_age = dict(Participation.objects.filter(cycle=cycle, scope__key__startswith="community:")
+                  .values_list("voter__age_band").annotate(n=Count("id"))
+                  .values_list("voter__age_band", "n"))
+    communities = list(cycle.communities.select_related("street").order_by("street__code", "name"))
+    rows = [{"community": c, "voters": by_community.get(c.pk, 0),
+             "rate": (by_community.get(c.pk, 0) / c.population) if c.population else None}
+            for c in communities]
+    population = sum(c.population for c in communities)
+    return {"voters": voters, "by_channel": by_channel, "by_community": rows, "by_age": by_age,
+            "population": population, "rate": voters / population if population else None}
+
+
+def scopes(cycle: Cycle) -> list[VotingScope]:
+    return list(VotingScope.objects.filter(cycle=cycle).select_related("street", "community"))
+
+
+def results(cycle: Cycle) -> list[ScopeResult]:
+    return list(ScopeResult.objects.filter(scope__cycle=cycle).select_related("scope").order_by("scope__key"))
+
+
+def reconciliation(station) -> list[dict]:
+    """Per scope of a station's box: ballots handed out, logged, waiting and in review."""
+    rows = []
+    for scope in VotingScope.objects.filter(
+            cycle_id=station.cycle_id,
+            key__in=[f"community:{station.community_id}", f"street:{station.community.street_id}"]):
+        issued = Participation.objects.filter(station=station, scope=scope).count()
+        logged = LogEntry.objects.filter(station=station, scope=scope).count()
+        states = dict(PaperEntry.objects.filter(station=station, scope=scope)
+                      .values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+        rows.append({"scope": scope, "issued": issued, "logged": logged,
+                     "waiting": states.get("waiting", 0), "conflict": states.get("conflict", 0) // 2,
+                     "balanced": issued == logged})
+    return rows
+
+
+def review_queue(station) -> list[PaperEntry]:
+    return list(PaperEntry.objects.filter(station=station, state=PaperEntry.State.CONFLICT)
+                .select_related("scope", "officer").order_by("scope_id", "number", "id"))

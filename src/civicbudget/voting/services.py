@@ -1,0 +1,422 @@
+"""Register voters, check them in, cast and enter ballots, open scopes and count at close.
+
+Channel policy: first wins. Whatever arrives first for a voter and a scope (an online ballot,
+or a paper ballot handed out at check-in) holds the (voter, scope) row; every later attempt,
+through any channel, is refused with the date and channel of the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+import civicbudget
+from civicbudget.accounts.permissions import permission_require
+from civicbudget.audit.services import audit_record
+from civicbudget.cycles.models import Cycle
+from civicbudget.errors import PreconditionFailed, ServiceError
+from civicbudget.identity import keyed_hash, normalize_phone
+from civicbudget.ledger import EntryError, parse_entry, validate_ballot
+from civicbudget.ledger.export import scope_election
+from civicbudget.places.models import Community
+from civicbudget.tally import tally
+from civicbudget.voting import logstore
+from civicbudget.voting.idcard import DocumentError, age_band, age_on, normalize_document, parse_id_number
+from civicbudget.voting.models import (
+    LogEntry,
+    OneTimeCode,
+    PaperEntry,
+    Participation,
+    PollingStation,
+    ScopeResult,
+    Submission,
+    Voter,
+    VotingChannel,
+    VotingScope,
+)
+from civicbudget.voting.sms import sms_send
+
+OTP_TTL = dt.timedelta(minutes=10)
+OTP_MAX_ATTEMPTS = 5
+OTP_PER_HOUR = 5
+BASES = ("live", "work", "study")
+
+
+class AlreadyVoted(ServiceError):
+    code = "already_voted"
+
+
+def _vote_open(cycle: Cycle) -> None:
+    if "vote" not in cycle.allowed_actions():
+        stage = cycle.current_stage
+        raise PreconditionFailed(
+            _("Voting is not open (current stage: %(stage)s).")
+            % {"stage": stage.display_name if stage else (_("in preparation") if cycle.status == "draft" else _("finished"))},
+            code="voting_closed",
+        )
+
+
+def voter_scopes(voter: Voter) -> list[VotingScope]:
+    """The ballots a voter votes on: their community's and their street's."""
+    keys = [f"community:{voter.community_id}", f"street:{voter.community.street_id}"]
+    return list(VotingScope.objects.filter(cycle_id=voter.cycle_id, key__in=keys).order_by("key"))
+
+
+def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id,
+                   basis: str, birth_date: dt.date | None = None, phone: str = "",
+                   channel: str = VotingChannel.ONLINE, now: dt.datetime | None = None) -> Voter:
+    """Check eligibility and return the cycle's voter for this document (registering once).
+
+    The age is taken on the local day of ``now`` (Asia/Shanghai by default), against the
+    cycle's ``min_voter_age`` (15 unless configured). Only the document's keyed hash, the
+    birth date, its age band and the phone's keyed hash are stored.
+    """
+    now = now or timezone.now()
+    try:
+        number = normalize_document(doc_type, doc_number)
+    except DocumentError as exc:
+        raise ServiceError(_("The document number is not valid: %(why)s.") % {"why": exc},
+                           field="doc_number") from None
+    if doc_type == "id_card":
+        carried = parse_id_number(number)
+        if birth_date and birth_date != carried:
+            raise ServiceError(_("The birth date does not match the ID number."), field="birth_date")
+        birth_date = carried
+    if birth_date is None:
+        raise ServiceError(_("Give the birth date shown on the document."), field="birth_date")
+    allowed = cycle.config.get("eligibility_basis", list(BASES))
+    if basis not in allowed:
+        raise ServiceError(_("Say whether you live, work or study in the area."), field="basis")
+    try:
+        community = Community.objects.select_related("street").get(pk=int(community_id), cycles=cycle)
+    except (Community.DoesNotExist, TypeError, ValueError):
+        raise ServiceError(_("Choose a community that takes part in this cycle."),
+                           field="community") from None
+    minimum = int(cycle.config.get("min_voter_age", 15))
+    age = age_on(birth_date, timezone.localdate(now))
+    if age < minimum:
+        raise ServiceError(_("Voters must be %(min)d or older on voting day; by this birth date you are %(age)d.")
+                           % {"min": minimum, "age": max(age, 0)}, field="birth_date", code="too_young")
+    phone_hash = ""
+    if phone:
+        normalized = normalize_phone(phone, mobile_only=True)
+        if not normalized:
+            raise ServiceError(_("Give an 11-digit mobile number."), field="phone")
+        phone_hash = keyed_hash(normalized, "phone")
+    doc_hash = keyed_hash(f"{doc_type}:{number}", "document")
+    try:
+        with transaction.atomic():
+            voter, created = Voter.objects.get_or_create(cycle=cycle, doc_hash=doc_hash, defaults={
+                "doc_type": doc_type, "birth_date": birth_date, "age_band": age_band(age),
+                "phone_hash": phone_hash, "community": community, "basis": basis,
+                "registered_channel": channel, "registered_at": now,
+            })
+    except IntegrityError:
+        voter, created = Voter.objects.get(cycle=cycle, doc_hash=doc_hash), False
+    if not created and phone_hash and voter.phone_hash != phone_hash:
+        Voter.objects.filter(pk=voter.pk).update(phone_hash=phone_hash)
+    return Voter.objects.select_related("community__street", "cycle").get(pk=voter.pk)
+
+
+def _code_hash(phone_hash: str, code: str) -> str:
+    return keyed_hash(f"{phone_hash}:{code}", "otp")
+
+
+def otp_send(*, phone: str, now: dt.datetime | None = None) -> None:
+    """Text a 6-digit one-time code to a mobile number (at most 5 an hour per number)."""
+    now = now or timezone.now()
+    normalized = normalize_phone(phone, mobile_only=True)
+    if not normalized:
+        raise ServiceError(_("Give an 11-digit mobile number."), field="phone")
+    phone_hash = keyed_hash(normalized, "phone")
+    recent = OneTimeCode.objects.filter(phone_hash=phone_hash,
+                                        created_at__gte=now - dt.timedelta(hours=1)).count()
+    if recent >= OTP_PER_HOUR:
+        raise ServiceError(_("Too many codes for this number; try again in an hour."),
+                           field="phone", code="rate_limited")
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    OneTimeCode.objects.create(phone_hash=phone_hash, code_hash=_code_hash(phone_hash, code),
+                               created_at=now, expires_at=now + OTP_TTL)
+    sms_send(normalized, _("Your civicbudget voting code is %(code)s (valid 10 minutes).") % {"code": code})
+
+
+def otp_verify(*, phone: str, code: str, now: dt.datetime | None = None) -> bool:
+    """Return True once for a valid, fresh code; count failed attempts."""
+    now = now or timezone.now()
+    normalized = normalize_phone(phone, mobile_only=True)
+    if not normalized:
+        return False
+    phone_hash = keyed_hash(normalized, "phone")
+    with transaction.atomic():
+        otp = (OneTimeCode.objects.select_for_update()
+               .filter(phone_hash=phone_hash, used_at__isnull=True, expires_at__gt=now)
+               .order_by("-created_at").first())
+        if otp is None or otp.attempts >= OTP_MAX_ATTEMPTS:
+            return False
+        if not hmac.compare_digest(otp.code_hash, _code_hash(phone_hash, (code or "").strip())):
+            OneTimeCode.objects.filter(pk=otp.pk).update(attempts=otp.attempts + 1)
+            return False
+        OneTimeCode.objects.filter(pk=otp.pk).update(used_at=now)
+    return True
+
+
+def _already(voter: Voter, scope: VotingScope) -> AlreadyVoted:
+    first = Participation.objects.filter(voter=voter, scope=scope).first()
+    when = timezone.localtime(first.at).strftime("%Y-%m-%d %H:%M") if first else "?"
+    channel = first.get_channel_display() if first else "?"
+    return AlreadyVoted(_("Already voted on %(when)s via %(channel)s.") % {"when": when, "channel": channel})
+
+
+@dataclass(frozen=True)
+class Cast:
+    receipt: str
+    scope: VotingScope
+    repeated: bool  # a retried submission: the first receipt, nothing new logged
+
+
+def ballot_cast(*, voter: Voter, scope: VotingScope, choices, token: str = "",
+                now: dt.datetime | None = None) -> Cast:
+    """Cast a voter's online ballot in one scope; return the receipt (the log entry's hash).
+
+    ``token`` identifies the submission (the form or client sends it): sending the same
+    token again returns the first receipt instead of an error.
+    """
+    now = now or timezone.now()
+    cycle = Cycle.objects.prefetch_related("stages").get(pk=voter.cycle_id)
+    _vote_open(cycle)
+    if scope.pk not in {s.pk for s in voter_scopes(voter)}:
+        raise ServiceError(_("This ballot is not one of yours."), field="scope", code="wrong_scope")
+    key = keyed_hash(f"{voter.pk}:{scope.pk}:{token}", "submission") if token else ""
+    if key:
+        earlier = Submission.objects.filter(key=key).first()
+        if earlier:
+            return Cast(earlier.receipt, scope, True)
+    log = logstore.log_for(cycle)
+    try:
+        with transaction.atomic():
+            Participation.objects.create(cycle=cycle, voter=voter, scope=scope,
+                                         channel=VotingChannel.ONLINE, at=now)
+            entry = logstore.append(log, scope, choices, VotingChannel.ONLINE)
+            if key:
+                Submission.objects.create(key=key, receipt=entry.leaf, at=now)
+    except IntegrityError:
+        if key and (earlier := Submission.objects.filter(key=key).first()):
+            return Cast(earlier.receipt, scope, True)
+        raise _already(voter, scope) from None
+    except EntryError as exc:
+        raise ServiceError(_("The ballot is not valid: %(why)s.") % {"why": exc},
+                           field="choices", code="invalid_ballot") from None
+    _maybe_checkpoint(log)
+    return Cast(entry.leaf, scope, False)
+
+
+def _maybe_checkpoint(log) -> None:
+    log.refresh_from_db(fields=["size"])
+    if log.size and log.size % logstore.CHECKPOINT_EVERY == 0:
+        logstore.checkpoint(log)
+
+
+def station_create(*, actor, cycle: Cycle, community: Community, name: str,
+                   kind: str = VotingChannel.POLLING) -> PollingStation:
+    """Open a polling point, mobile box or school session in a community."""
+    permission_require(actor, "vote", community, cycle)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ServiceError(_("Name the polling point (1 to 100 characters)."), field="name")
+    if kind not in {VotingChannel.POLLING, VotingChannel.MOBILE_BOX, VotingChannel.SCHOOL}:
+        raise ServiceError(_("Unknown kind of polling point."), field="kind")
+    station, created = PollingStation.objects.get_or_create(cycle=cycle, community=community,
+                                                            name=name, defaults={"kind": kind})
+    if created:
+        audit_record(actor, "station_create", station, after={"name": name, "kind": kind},
+                     place=community)
+    return station
+
+
+def poll_check_in(*, officer, station: PollingStation, doc_type: str, doc_number: str,
+                  community_id, basis: str, birth_date: dt.date | None = None,
+                  now: dt.datetime | None = None) -> list[Participation]:
+    """Check a voter in on the poll book and hand out their paper ballots (one per scope)."""
+    cycle = Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id)
+    permission_require(officer, "vote", station.community, cycle)
+    _vote_open(cycle)
+    now = now or timezone.now()
+    voter = voter_identify(cycle=cycle, doc_type=doc_type, doc_number=doc_number,
+                           community_id=community_id, basis=basis, birth_date=birth_date,
+                           channel=station.kind, now=now)
+    scopes = voter_scopes(voter)
+    if not scopes:
+        raise ServiceError(_("No ballot is open for this voter's community."))
+    try:
+        with transaction.atomic():
+            made = [Participation.objects.create(cycle=cycle, voter=voter, scope=s, channel=station.kind,
+                                                 station=station, officer=officer, at=now)
+                    for s in scopes]
+            audit_record(officer, "poll_check_in", station, after={"scopes": [s.key for s in scopes]},
+                         place=station.community)
+    except IntegrityError:
+        taken = next(s for s in scopes if Participation.objects.filter(voter=voter, scope=s).exists())
+        raise _already(voter, taken) from None
+    return made
+
+
+def _normalize_choices(scope: VotingScope, choices) -> list:
+    spec = logstore.spec_from_json(scope.spec)
+    if spec.vote_type in ("cumulative", "scoring"):
+        ballot = [[pid, int(pts)] for pid, pts in sorted(dict(choices).items())]
+    elif spec.vote_type == "ordinal":
+        ballot = list(choices)
+    else:
+        ballot = sorted(str(c) for c in choices)
+    try:
+        validate_ballot(spec, ballot)
+    except EntryError as exc:
+        raise ServiceError(_("The ballot is not valid: %(why)s.") % {"why": exc}, field="choices",
+                           code="invalid_ballot") from None
+    return ballot
+
+
+def paper_ballot_enter(*, officer, station: PollingStation, scope: VotingScope, number: int,
+                       choices, now: dt.datetime | None = None) -> PaperEntry:
+    """Record one officer's reading of paper ballot ``number`` from a station's box.
+
+    The first reading waits; a second reading by another officer that matches logs the
+    ballot; one that differs sends both to the review queue.
+    """
+    cycle = Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id)
+    permission_require(officer, "vote", station.community, cycle)
+    if scope.cycle_id != cycle.pk or scope.key not in {f"community:{station.community_id}",
+                                                       f"street:{station.community.street_id}"}:
+        raise ServiceError(_("This box does not hold ballots of %(scope)s.") % {"scope": scope},
+                           field="scope")
+    if not isinstance(number, int) or number <= 0:
+        raise ServiceError(_("Give the ballot's number (1, 2, 3, ...)."), field="number")
+    ballot = _normalize_choices(scope, choices)
+    now = now or timezone.now()
+    with transaction.atomic():
+        readings = list(PaperEntry.objects.select_for_update()
+                        .filter(station=station, scope=scope, number=number))
+        if any(r.officer_id == officer.pk for r in readings):
+            raise ServiceError(_("You entered ballot %(n)d already; a second officer enters it again.")
+                               % {"n": number}, field="number", code="same_officer")
+        if any(r.state in (PaperEntry.State.MATCHED, PaperEntry.State.RESOLVED) for r in readings):
+            raise ServiceError(_("Ballot %(n)d is logged already.") % {"n": number}, field="number",
+                               code="duplicate")
+        if any(r.state == PaperEntry.State.CONFLICT for r in readings):
+            raise ServiceError(_("Ballot %(n)d is in the review queue.") % {"n": number}, field="number")
+        reading = PaperEntry.objects.create(station=station, scope=scope, number=number,
+                                            choices=ballot, officer=officer, at=now)
+        if readings:
+            first = readings[0]
+            if first.choices == ballot:
+                _log_paper(station, scope, ballot, [first, reading], PaperEntry.State.MATCHED)
+            else:
+                PaperEntry.objects.filter(pk__in=[first.pk, reading.pk]).update(
+                    state=PaperEntry.State.CONFLICT)
+        audit_record(officer, "paper_ballot_enter", station,
+                     after={"scope": scope.key, "number": number}, place=station.community)
+    reading.refresh_from_db()
+    return reading
+
+
+def _log_paper(station, scope, ballot, readings, state) -> None:
+    issued = Participation.objects.filter(station=station, scope=scope).count()
+    logged = LogEntry.objects.filter(station=station, scope=scope).count()
+    if logged >= issued:
+        raise ServiceError(_("The box would hold more ballots (%(n)d) than were handed out (%(issued)d).")
+                           % {"n": logged + 1, "issued": issued}, code="over_issued")
+    log = logstore.log_for(station.cycle)
+    choices = {pid: pts for pid, pts in ballot} if ballot and isinstance(ballot[0], list) else ballot
+    entry = logstore.append(log, scope, choices, station.kind, station=station)
+    PaperEntry.objects.filter(pk__in=[r.pk for r in readings]).update(state=state, receipt=entry.leaf)
+
+
+def paper_conflict_resolve(*, officer, station: PollingStation, scope: VotingScope, number: int,
+                           choices) -> PaperEntry:
+    """Settle a conflict: a third officer reads the ballot; their reading is logged."""
+    cycle = Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id)
+    permission_require(officer, "vote", station.community, cycle)
+    ballot = _normalize_choices(scope, choices)
+    with transaction.atomic():
+        readings = list(PaperEntry.objects.select_for_update()
+                        .filter(station=station, scope=scope, number=number))
+        if not any(r.state == PaperEntry.State.CONFLICT for r in readings):
+            raise ServiceError(_("Ballot %(n)d is not in the review queue.") % {"n": number})
+        if any(r.officer_id == officer.pk for r in readings):
+            raise ServiceError(_("Review needs an officer who did not enter this ballot."),
+                               code="same_officer")
+        reading = PaperEntry.objects.create(station=station, scope=scope, number=number,
+                                            choices=ballot, officer=officer)
+        _log_paper(station, scope, ballot, [*readings, reading], PaperEntry.State.RESOLVED)
+        audit_record(officer, "paper_conflict_resolve", station,
+                     after={"scope": scope.key, "number": number}, place=station.community)
+    reading.refresh_from_db()
+    return reading
+
+
+def scope_open(*, cycle: Cycle, key: str, title: str, spec: dict, street=None,
+               community=None) -> VotingScope:
+    """Freeze one ballot for voting (called when the voting stage opens)."""
+    spec_obj = logstore.spec_from_json(spec)
+    spec_obj.check()
+    if spec_obj.scope != key:
+        raise ServiceError(f"scope key {key} differs from the spec's {spec_obj.scope}")
+    scope, _created = VotingScope.objects.get_or_create(cycle=cycle, key=key, defaults={
+        "title": title, "spec": logstore.spec_to_json(spec_obj), "street": street,
+        "community": community})
+    logstore.log_for(cycle)
+    return scope
+
+
+def results_count(*, cycle: Cycle, observers: str = "", now: dt.datetime | None = None) -> list[ScopeResult]:
+    """Tally every scope of the cycle with its rule and store the results (once)."""
+    now = now or timezone.now()
+    log = logstore.log_for(cycle)
+    results = []
+    entries_by_scope: dict[int, list[bytes]] = {}
+    for scope_id, data in LogEntry.objects.filter(log=log).order_by("seq").values_list("scope_id", "data"):
+        entries_by_scope.setdefault(scope_id, []).append(data.encode())
+    for scope in VotingScope.objects.filter(cycle=cycle):
+        existing = ScopeResult.objects.filter(scope=scope).first()
+        if existing:
+            results.append(existing)
+            continue
+        spec = logstore.spec_from_json(scope.spec)
+        raw = entries_by_scope.get(scope.pk, [])
+        election = scope_election(logstore.cycle_label(cycle), spec, [parse_entry(d) for d in raw])
+        outcome = tally(election, spec.rule)
+        digest = hashlib.sha256(b"\n".join(raw)).hexdigest()
+        results.append(ScopeResult.objects.create(
+            scope=scope, rule=logstore.spec_to_json(spec)["rule"], input_hash=digest,
+            engine_version=f"civicbudget {civicbudget.__version__}", num_votes=len(raw),
+            winners=list(outcome.winners), total_cost_yuan=int(outcome.total_cost),
+            explanations=[_explanation(e) for e in outcome.explanations],
+            counted_at=now, observers=observers[:2000]))
+    logstore.checkpoint(log, now)
+    return results
+
+
+def _jsonable(value):
+    if isinstance(value, bool | int | str | type(None)):
+        return value
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def _explanation(e) -> dict:
+    return {"project_id": e.project_id, "selected": e.selected, "reason": e.reason,
+            "details": _jsonable(e.details)}

@@ -1,0 +1,273 @@
+"""Voting pages: identify, one-time code, ballots, receipts, turnout and results; polling points."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import secrets
+import zipfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from civicbudget.accounts.permissions import is_staff_member, scopes_for
+from civicbudget.cycles.models import Cycle
+from civicbudget.errors import ServiceError
+from civicbudget.ledger import PublicKey, verify_receipt_proof
+from civicbudget.voting import logstore, selectors, services
+from civicbudget.voting.idcard import DOC_TYPES
+from civicbudget.voting.models import Participation, PollingStation, Voter, VotingChannel, VotingScope
+
+DOC_LABELS = {"id_card": _("Resident ID card"), "passport": _("Passport"),
+              "hk_macao": _("Hong Kong/Macao permit"), "taiwan": _("Taiwan permit")}
+
+
+def _cycle(cycle_id: int) -> Cycle:
+    cycle = Cycle.objects.select_related("district").prefetch_related("stages").filter(pk=cycle_id).first()
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+def _communities(cycle):
+    return cycle.communities.select_related("street").order_by("street__code", "name")
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        raise ServiceError(_("Give the birth date as YYYY-MM-DD."), field="birth_date") from None
+
+
+def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Step 1: who you are (document, community, basis) and your mobile for the code."""
+    cycle = _cycle(cycle_id)
+    errors: dict[str, str] = {}
+    data = request.POST if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            if "vote" not in cycle.allowed_actions():
+                services._vote_open(cycle)
+            voter = services.voter_identify(
+                cycle=cycle, doc_type=data.get("doc_type", ""), doc_number=data.get("doc_number", ""),
+                birth_date=_date(data.get("birth_date", "")), community_id=data.get("community"),
+                basis=data.get("basis", ""), phone=data.get("phone", ""))
+            services.otp_send(phone=data.get("phone", ""))
+        except ServiceError as exc:
+            errors[exc.field or "form"] = exc.message
+        else:
+            request.session["vote_pending"] = {"cycle": cycle.pk, "voter": voter.pk,
+                                               "phone": data.get("phone", "")}
+            return redirect("voting:verify", cycle_id=cycle.pk)
+    return render(request, "voting/start.html", {
+        "cycle": cycle, "open_now": "vote" in cycle.allowed_actions(), "errors": errors,
+        "data": data, "doc_types": [(d, DOC_LABELS[d]) for d in DOC_TYPES],
+        "communities": _communities(cycle),
+        "min_age": cycle.config.get("min_voter_age", 15),
+    })
+
+
+def vote_verify(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Step 2: the one-time code sent by SMS."""
+    cycle = _cycle(cycle_id)
+    pending = request.session.get("vote_pending")
+    if not pending or pending.get("cycle") != cycle.pk:
+        return redirect("voting:start", cycle_id=cycle.pk)
+    error = ""
+    if request.method == "POST":
+        if services.otp_verify(phone=pending["phone"], code=request.POST.get("code", "")):
+            request.session.cycle_key()  # a fresh session id once the voter is verified
+            request.session["voter"] = {"cycle": cycle.pk, "voter": pending["voter"]}
+            request.session.pop("vote_pending", None)
+            return redirect("voting:ballot", cycle_id=cycle.pk)
+        error = _("The code is wrong or has expired.")
+    return render(request, "voting/verify.html", {"cycle": cycle, "error": error})
+
+
+def _session_voter(request: HttpRequest, cycle: Cycle) -> Voter | None:
+    info = request.session.get("voter")
+    if not info or info.get("cycle") != cycle.pk:
+        return None
+    return Voter.objects.select_related("community__street", "cycle").filter(pk=info["voter"]).first()
+
+
+def vote_ballot(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Step 3: the voter's ballots (their community's and their street's)."""
+    cycle = _cycle(cycle_id)
+    voter = _session_voter(request, cycle)
+    if voter is None:
+        return redirect("voting:start", cycle_id=cycle.pk)
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        scope = get_object_or_404(VotingScope, pk=request.POST.get("scope") or 0, cycle=cycle)
+        spec = logstore.spec_from_json(scope.spec)
+        if spec.vote_type in ("cumulative", "scoring"):
+            choices = {p.id: int(request.POST.get(f"points_{p.id}") or 0) for p in spec.projects
+                       if (request.POST.get(f"points_{p.id}") or "0").isdigit()
+                       and int(request.POST.get(f"points_{p.id}") or 0) > 0}
+        elif spec.vote_type == "ordinal":
+            ranked = sorted(((int(request.POST.get(f"rank_{p.id}")), p.id) for p in spec.projects
+                             if (request.POST.get(f"rank_{p.id}") or "").isdigit()))
+            choices = [pid for _, pid in ranked]
+        else:
+            choices = request.POST.getlist("projects")
+        try:
+            cast = services.ballot_cast(voter=voter, scope=scope, choices=choices,
+                                        token=request.POST.get("token", "")[:64])
+        except ServiceError as exc:
+            errors[scope.pk] = exc.message
+        else:
+            receipts = request.session.get("receipts", {})
+            receipts[str(scope.pk)] = cast.receipt
+            request.session["receipts"] = receipts
+            messages.success(request, _("Your ballot for %(scope)s is in the public log.") % {"scope": scope.title})
+            return redirect("voting:receipt", cycle_id=cycle.pk, receipt=cast.receipt)
+    voted = {p.scope_id: p for p in Participation.objects.filter(voter=voter)}
+    ballots = []
+    for scope in services.voter_scopes(voter):
+        spec = logstore.spec_from_json(scope.spec)
+        ballots.append({"scope": scope, "spec": spec, "participation": voted.get(scope.pk),
+                        "token": secrets.token_hex(16), "error": errors.get(scope.pk),
+                        "receipt": request.session.get("receipts", {}).get(str(scope.pk))})
+    return render(request, "voting/ballot.html", {"cycle": cycle, "voter": voter, "ballots": ballots,
+                                                  "open_now": "vote" in cycle.allowed_actions()})
+
+
+def receipt_page(request: HttpRequest, cycle_id: int, receipt: str | None = None) -> HttpResponse:
+    """Look a receipt up: the logged entry and its inclusion proof against a signed checkpoint."""
+    cycle = _cycle(cycle_id)
+    receipt = (receipt or request.GET.get("receipt") or "").strip().lower()
+    proof = verified = None
+    if receipt:
+        log = logstore.log_for(cycle)
+        proof = logstore.receipt_proof(log, receipt) if len(receipt) == 64 else None
+        if proof is not None:
+            verified = verify_receipt_proof(proof, PublicKey.from_hex(log.public_key))
+        elif request.GET.get("format") != "json":
+            messages.error(request, _("No ballot in this cycle's log has that receipt."))
+    if request.GET.get("format") == "json":
+        if proof is None:
+            raise Http404
+        return HttpResponse(json.dumps(proof, ensure_ascii=False, indent=1),
+                            content_type="application/json")
+    return render(request, "voting/receipt.html", {
+        "cycle": cycle, "receipt": receipt, "proof": proof, "verified": verified,
+        "proof_json": json.dumps(proof, ensure_ascii=False, indent=1) if proof else "",
+    })
+
+
+def results_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Live turnout; results only once voting has closed and been counted."""
+    cycle = _cycle(cycle_id)
+    results = selectors.results(cycle)
+    names = {}
+    for r in results:
+        for p in r.scope.spec["projects"]:
+            names[(r.scope_id, p["id"])] = (p["name"], p["cost"])
+    rows = [{"result": r, "winners": [(pid, *names.get((r.scope_id, pid), (pid, "?"))) for pid in r.winners]}
+            for r in results]
+    return render(request, "voting/results.html", {"cycle": cycle, "turnout": selectors.turnout(cycle),
+                                                   "rows": rows, "has_log": hasattr(cycle, "ballot_log")})
+
+
+def ledger_download(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """The public export of the closed ballot log, as a zip of the export directory."""
+    from civicbudget.voting.export import export_files
+
+    cycle = _cycle(cycle_id)
+    if not selectors.results(cycle):
+        raise Http404
+    files = export_files(cycle)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in sorted(files.items()):
+            archive.writestr(f"cycle-{cycle.pk}-ledger/{name}", data)
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="cycle-{cycle.pk}-ledger.zip"'
+    return response
+
+
+# -- polling points ----------------------------------------------------------------------------
+
+
+def _officer_communities(request, cycle):
+    paths = scopes_for(request.user, "vote")
+    return [c for c in _communities(cycle)
+            if any(f"d{cycle.district_id}/s{c.street_id}/c{c.pk}/".startswith(p) for p in paths)]
+
+
+@login_required
+def polling(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """A polling officer's desk: stations, check-in, paper ballot entry, reconciliation, review."""
+    cycle = _cycle(cycle_id)
+    if not (is_staff_member(request.user) or request.user.is_superuser):
+        return HttpResponseForbidden(_("This page is for staff with a role."))
+    communities = _officer_communities(request, cycle)
+    stations = list(PollingStation.objects.filter(cycle=cycle, community__in=communities)
+                    .select_related("community__street"))
+    station = next((s for s in stations if str(s.pk) == request.GET.get("station")),
+                   stations[0] if stations else None)
+    context = {"cycle": cycle, "communities": communities, "stations": stations, "station": station,
+               "doc_types": [(d, DOC_LABELS[d]) for d in DOC_TYPES],
+               "kinds": [c for c in VotingChannel.choices if c[0] != "online"],
+               "open_now": "vote" in cycle.allowed_actions()}
+    if station:
+        scopes = list(VotingScope.objects.filter(cycle=cycle, key__in=[
+            f"community:{station.community_id}", f"street:{station.community.street_id}"]))
+        context.update({"scopes": [(s, logstore.spec_from_json(s.spec)) for s in scopes],
+                        "reconciliation": selectors.reconciliation(station),
+                        "review": selectors.review_queue(station)})
+    return render(request, "voting/polling.html", context)
+
+
+@login_required
+@require_POST
+def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    cycle = _cycle(cycle_id)
+    action = request.POST.get("action")
+    station = None
+    if request.POST.get("station", "").isdigit():
+        station = get_object_or_404(PollingStation.objects.select_related("community__street", "cycle"),
+                                    pk=request.POST["station"], cycle=cycle)
+    try:
+        if action == "station":
+            community = get_object_or_404(cycle.communities, pk=request.POST.get("community") or 0)
+            station = services.station_create(actor=request.user, cycle=cycle, community=community,
+                                              name=request.POST.get("name", ""),
+                                              kind=request.POST.get("kind", "polling"))
+            messages.success(request, _("Polling point %(name)s is open.") % {"name": station.name})
+        elif station is None:
+            raise ServiceError(_("Choose a polling point first."))
+        elif action == "check_in":
+            made = services.poll_check_in(
+                officer=request.user, station=station, doc_type=request.POST.get("doc_type", ""),
+                doc_number=request.POST.get("doc_number", ""),
+                birth_date=_date(request.POST.get("birth_date", "")),
+                community_id=request.POST.get("community"), basis=request.POST.get("basis", ""))
+            messages.success(request, _("Checked in: hand out the ballots of %(scopes)s.")
+                             % {"scopes": "、".join(p.scope.title for p in made)})
+        elif action in ("enter", "resolve"):
+            scope = get_object_or_404(VotingScope, pk=request.POST.get("scope") or 0, cycle=cycle)
+            number = request.POST.get("number", "")
+            number = int(number) if number.isdigit() else -1
+            choices = request.POST.getlist("projects")
+            if action == "enter":
+                reading = services.paper_ballot_enter(officer=request.user, station=station,
+                                                      scope=scope, number=number, choices=choices)
+            else:
+                reading = services.paper_conflict_resolve(officer=request.user, station=station,
+                                                          scope=scope, number=number, choices=choices)
+            messages.success(request, _("Ballot %(n)d: %(state)s.") % {
+                "n": number, "state": reading.get_state_display()})
+        else:
+            raise ServiceError(_("Unknown action."))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    url = f"/staff/cycles/{cycle.pk}/polling/"
+    return redirect(f"{url}?station={station.pk}" if station else url)

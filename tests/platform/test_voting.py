@@ -1,0 +1,349 @@
+"""Voting: eligibility, identity by keyed hash, one vote per scope across channels, paper
+double entry, the ballot log, counting at close, the export and its verifier."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from factories import make_cycle, staff
+
+from civicbudget.accounts.models import Role
+from civicbudget.cycles.services import stage_advance
+from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
+from civicbudget.voting import services
+from civicbudget.voting.idcard import DocumentError, age_on, id_check_char, parse_id_number
+from civicbudget.voting.models import LogEntry, PaperEntry, Participation, ScopeResult, Voter
+from civicbudget.voting.sms import last_message_to
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = timezone.now()
+
+
+def id_number(born: dt.date, serial: str = "123") -> str:
+    first17 = f"460108{born:%Y%m%d}{serial}"
+    return first17 + id_check_char(first17)
+
+
+def _spec(key, projects, *, max_length=None, budget=1_050_000, vote_type="approval", rule="greedy"):
+    return {"scope": key, "vote_type": vote_type, "budget": str(budget),
+            "projects": [{"id": pid, "cost": str(cost), "name": name} for pid, cost, name in projects],
+            "rule": {"rule": rule}, "min_length": 1, "max_length": max_length}
+
+
+@pytest.fixture
+def voting(world, settings, tmp_path):
+    settings.DATA_DIR = tmp_path  # the SMS file backend writes here
+    cycle = make_cycle(world.district, streets=[world.haidian, world.renmin],
+                       communities=[world.haida, world.fuan, world.baisha])
+    admin = staff(Role.DISTRICT_ADMIN, world.district)
+    start = NOW - dt.timedelta(days=800)
+    stage_advance(actor=admin, cycle=cycle, now=start)
+    while cycle.current_stage is None or cycle.current_stage.kind != "vote":
+        start += dt.timedelta(days=100)
+        stage_advance(actor=admin, cycle=cycle, now=min(start, NOW), reason="test")
+        cycle.refresh_from_db()
+    scopes = {
+        "haida": services.scope_open(cycle=cycle, key=f"community:{world.haida.pk}", title="海达社区",
+                                     community=world.haida, spec=_spec(f"community:{world.haida.pk}", [
+                                         ("1", 120_000, "3栋楼道灯"), ("2", 200_000, "东门监控"),
+                                         ("3", 90_000, "长者食堂")], max_length=2, budget=300_000)),
+        "fuan": services.scope_open(cycle=cycle, key=f"community:{world.fuan.pk}", title="福安社区",
+                                    community=world.fuan, spec=_spec(f"community:{world.fuan.pk}", [
+                                        ("4", 100_000, "福安路路灯")], budget=300_000)),
+        "haidian": services.scope_open(cycle=cycle, key=f"street:{world.haidian.pk}", title="海甸街道",
+                                       street=world.haidian, spec=_spec(f"street:{world.haidian.pk}", [
+                                           ("5", 600_000, "海甸二东路修缮"), ("6", 500_000, "滨江步道照明")])),
+    }
+    cycle.refresh_from_db()
+    return cycle, scopes, admin
+
+
+def _voter(cycle, world, born=dt.date(1980, 5, 1), serial="123", community=None, now=None):
+    return services.voter_identify(cycle=cycle, doc_type="id_card", doc_number=id_number(born, serial),
+                                   community_id=(community or world.haida).pk, basis="live",
+                                   phone="13812345678", now=now)
+
+
+def test_id_numbers_check_digit_and_birth_date():
+    number = id_number(dt.date(2003, 6, 1))
+    assert parse_id_number(number) == dt.date(2003, 6, 1)
+    wrong = number[:-1] + ("0" if number[-1] != "0" else "1")
+    with pytest.raises(DocumentError, match="check digit"):
+        parse_id_number(wrong)
+    with pytest.raises(DocumentError):
+        parse_id_number("46010820030231123" + id_check_char("46010820030231123"))  # 31 Feb
+    assert age_on(dt.date(2000, 2, 29), dt.date(2015, 2, 28)) == 14
+    assert age_on(dt.date(2000, 2, 29), dt.date(2015, 3, 1)) == 15
+
+
+def test_fifteen_on_voting_day_in_shanghai_but_not_a_day_before(voting, world):
+    cycle, _, _ = voting
+    # 16:30 UTC on 31 May is already 1 June in Asia/Shanghai.
+    now = dt.datetime(2030, 5, 31, 16, 30, tzinfo=dt.UTC)
+    assert timezone.localdate(now) == dt.date(2030, 6, 1)
+    voter = _voter(cycle, world, born=dt.date(2015, 6, 1), now=now)
+    assert voter.age_band == "15-24"
+    with pytest.raises(ServiceError, match="15 or older") as info:
+        _voter(cycle, world, born=dt.date(2015, 6, 2), serial="456", now=now)
+    assert info.value.code == "too_young"
+    assert Voter.objects.count() == 1
+
+
+def test_only_keyed_hashes_are_stored(voting, world):
+    cycle, _, _ = voting
+    number = id_number(dt.date(1980, 5, 1))
+    voter = _voter(cycle, world)
+    assert len(voter.doc_hash) == 64 and number not in voter.doc_hash
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names from introspection
+            for row in cursor.fetchall():
+                assert number not in " ".join(map(str, row)), table
+                assert "13812345678" not in " ".join(map(str, row)), table
+
+
+def test_one_time_code_by_sms(voting, world):
+    services.otp_send(phone="13812345678")
+    text = last_message_to("13812345678")
+    code = "".join(ch for ch in text if ch.isdigit())[:6]
+    assert not services.otp_verify(phone="13812345678", code="000000" if code != "000000" else "111111")
+    assert services.otp_verify(phone="13812345678", code=code)
+    assert not services.otp_verify(phone="13812345678", code=code)  # once only
+
+
+def test_online_ballot_then_a_second_attempt_is_refused_with_date_and_channel(voting, world):
+    cycle, scopes, _ = voting
+    voter = _voter(cycle, world)
+    cast = services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["3", "1"])
+    assert len(cast.receipt) == 64
+    entry = LogEntry.objects.get(leaf=cast.receipt)
+    assert '"ballot":["1","3"]' in entry.data and "voter" not in entry.data
+    with pytest.raises(services.AlreadyVoted, match="Already voted on .* via online"):
+        services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["2"])
+    assert LogEntry.objects.count() == 1
+
+
+def test_a_retried_submission_returns_the_same_receipt(voting, world):
+    cycle, scopes, _ = voting
+    voter = _voter(cycle, world)
+    first = services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"], token="abc")
+    again = services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"], token="abc")
+    assert (again.receipt, again.repeated) == (first.receipt, True)
+    assert LogEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize(("choices", "why"), [
+    (["1", "2", "3"], "at most 2"),
+    (["1", "1"], "twice"),
+    (["9"], "not on the ballot"),
+    ([], "at least 1"),
+])
+def test_ballot_rules_are_enforced_on_the_server(voting, world, choices, why):
+    cycle, scopes, _ = voting
+    voter = _voter(cycle, world)
+    with pytest.raises(ServiceError, match=why):
+        services.ballot_cast(voter=voter, scope=scopes["haida"], choices=choices)
+    assert not Participation.objects.exists() and not LogEntry.objects.exists()
+
+
+def test_budget_ballot_refuses_choices_over_the_pool(voting, world):
+    cycle, scopes, _ = voting
+    spec = dict(scopes["haidian"].spec)
+    spec["max_sum_cost"] = "1050000"
+    scopes["haidian"].spec = spec
+    scopes["haidian"].save()
+    voter = _voter(cycle, world)
+    with pytest.raises(ServiceError, match="over"):
+        services.ballot_cast(voter=voter, scope=scopes["haidian"], choices=["5", "6"])
+
+
+def test_projects_only_from_the_voters_scopes(voting, world):
+    cycle, scopes, _ = voting
+    voter = _voter(cycle, world)
+    with pytest.raises(ServiceError) as info:
+        services.ballot_cast(voter=voter, scope=scopes["fuan"], choices=["4"])
+    assert info.value.code == "wrong_scope"
+
+
+def test_voting_only_while_the_stage_is_open(voting, world):
+    cycle, scopes, admin = voting
+    voter = _voter(cycle, world)
+    stage_advance(actor=admin, cycle=cycle, reason="close")
+    with pytest.raises(PreconditionFailed, match="not open"):
+        services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"])
+
+
+def test_paper_then_online_and_online_then_paper_are_refused(voting, world):
+    cycle, scopes, _ = voting
+    officer = staff(Role.POLLING_OFFICER, world.haida)
+    station = services.station_create(actor=officer, cycle=cycle, community=world.haida, name="社区服务大厅")
+    made = services.poll_check_in(officer=officer, station=station, doc_type="id_card",
+                                  doc_number=id_number(dt.date(1970, 1, 1)), community_id=world.haida.pk,
+                                  basis="live")
+    assert {p.scope.key for p in made} == {scopes["haida"].key, scopes["haidian"].key}
+    paper_voter = Voter.objects.get()
+    with pytest.raises(services.AlreadyVoted, match="via polling point"):
+        services.ballot_cast(voter=paper_voter, scope=scopes["haida"], choices=["1"])
+    online = _voter(cycle, world)
+    services.ballot_cast(voter=online, scope=scopes["haida"], choices=["1"])
+    with pytest.raises(services.AlreadyVoted, match="via online"):
+        services.poll_check_in(officer=officer, station=station, doc_type="id_card",
+                               doc_number=id_number(dt.date(1980, 5, 1)), community_id=world.haida.pk,
+                               basis="live")
+    # The refused check-in handed out nothing, not even the street ballot.
+    assert Participation.objects.filter(voter=online).count() == 1
+
+
+def test_polling_officer_of_another_community_is_refused(voting, world):
+    cycle, scopes, _ = voting
+    officer = staff(Role.POLLING_OFFICER, world.fuan)
+    with pytest.raises(PermissionDenied):
+        services.station_create(actor=officer, cycle=cycle, community=world.haida, name="x")
+    own = staff(Role.POLLING_OFFICER, world.haida)
+    station = services.station_create(actor=own, cycle=cycle, community=world.haida, name="大厅")
+    with pytest.raises(PermissionDenied):
+        services.paper_ballot_enter(officer=officer, station=station, scope=scopes["haida"], number=1,
+                                    choices=["1"])
+    assert not PaperEntry.objects.exists()
+
+
+def test_paper_double_entry_reconciliation_and_review(voting, world):
+    cycle, scopes, _ = voting
+    a = staff(Role.POLLING_OFFICER, world.haida)
+    b = staff(Role.POLLING_OFFICER, world.haida)
+    c = staff(Role.POLLING_OFFICER, world.haidian)
+    station = services.station_create(actor=a, cycle=cycle, community=world.haida, name="流动票箱1",
+                                      kind="mobile_box")
+    for i in range(2):
+        services.poll_check_in(officer=a, station=station, doc_type="id_card",
+                               doc_number=id_number(dt.date(1960, 1, 1), f"{i:03d}"),
+                               community_id=world.haida.pk, basis="live")
+    scope = scopes["haida"]
+    first = services.paper_ballot_enter(officer=a, station=station, scope=scope, number=1, choices=["2"])
+    assert first.state == "waiting" and not LogEntry.objects.exists()
+    with pytest.raises(ServiceError, match="second officer"):
+        services.paper_ballot_enter(officer=a, station=station, scope=scope, number=1, choices=["2"])
+    second = services.paper_ballot_enter(officer=b, station=station, scope=scope, number=1, choices=["2"])
+    assert second.state == "matched" and LogEntry.objects.get().channel == "mobile_box"
+    services.paper_ballot_enter(officer=a, station=station, scope=scope, number=2, choices=["1"])
+    clash = services.paper_ballot_enter(officer=b, station=station, scope=scope, number=2, choices=["3"])
+    assert clash.state == "conflict" and LogEntry.objects.count() == 1
+    resolved = services.paper_conflict_resolve(officer=c, station=station, scope=scope, number=2,
+                                               choices=["1"])
+    assert resolved.state == "resolved" and LogEntry.objects.count() == 2
+    # A third ballot would exceed the two handed out.
+    services.paper_ballot_enter(officer=a, station=station, scope=scope, number=3, choices=["1"])
+    with pytest.raises(ServiceError, match="more ballots"):
+        services.paper_ballot_enter(officer=b, station=station, scope=scope, number=3, choices=["1"])
+    assert LogEntry.objects.count() == 2
+
+
+def test_count_at_close_export_and_verify(voting, world, tmp_path):
+    cycle, scopes, admin = voting
+    for i, choices in enumerate([["1", "2"], ["1"], ["2", "3"], ["1", "3"], ["3"]]):
+        voter = _voter(cycle, world, serial=f"{i:03d}")
+        services.ballot_cast(voter=voter, scope=scopes["haida"], choices=choices)
+        services.ballot_cast(voter=voter, scope=scopes["haidian"], choices=["5"] if i % 2 else ["6"])
+    client = Client()
+    assert "Results are published when voting closes" in client.get(
+        f"/cycles/{cycle.pk}/results/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert not ScopeResult.objects.exists()
+    stage_advance(actor=admin, cycle=cycle, reason="投票结束")
+    haida = ScopeResult.objects.get(scope=scopes["haida"])
+    # greedy by votes: 1 and 3 have three votes each, 2 has two; 1+3 = 210,000 then 2 does not fit.
+    assert haida.winners == ["1", "3"] and haida.num_votes == 5 and haida.total_cost_yuan == 210_000
+    assert len(haida.input_hash) == 64 and haida.engine_version.startswith("civicbudget")
+    page = client.get(f"/cycles/{cycle.pk}/results/").content.decode()
+    assert "3栋楼道灯" in page and "长者食堂" in page
+
+    out = tmp_path / "export"
+    from civicbudget.voting.export import export_files
+
+    for name, data in export_files(cycle).items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    ok = subprocess.run([sys.executable, "-m", "civicbudget.cli", "ledger", "verify", str(out)],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    entries = out / "entries.jsonl"
+    entries.write_bytes(entries.read_bytes().replace(b'"ballot":["1","3"]', b'"ballot":["1","2"]', 1))
+    bad = subprocess.run([sys.executable, "-m", "civicbudget.cli", "ledger", "verify", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert "entries.jsonl" in bad.stdout + bad.stderr
+    zipped = client.get(f"/cycles/{cycle.pk}/ledger.zip")
+    assert zipped.status_code == 200 and zipped["Content-Type"] == "application/zip"
+
+
+def test_receipt_page_shows_a_proof_that_verifies(voting, world):
+    cycle, scopes, _ = voting
+    voter = _voter(cycle, world)
+    cast = services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"])
+    client = Client()
+    page = client.get(f"/cycles/{cycle.pk}/receipts/{cast.receipt}/").content.decode()
+    assert "✔" in page
+    proof = client.get(f"/cycles/{cycle.pk}/receipts/{cast.receipt}/?format=json").json()
+    from civicbudget.ledger import PublicKey, verify_receipt_proof
+
+    assert verify_receipt_proof(proof, PublicKey.from_hex(cycle.ballot_log.public_key))
+    assert client.get(f"/cycles/{cycle.pk}/receipts/{'0' * 64}/?format=json").status_code == 404
+
+
+def test_online_flow_through_the_pages(voting, world):
+    cycle, scopes, _ = voting
+    client = Client()
+    response = client.post(f"/cycles/{cycle.pk}/vote/", {
+        "doc_type": "id_card", "doc_number": id_number(dt.date(1990, 1, 1)),
+        "community": world.haida.pk, "basis": "work", "phone": "13911112222"})
+    assert response.status_code == 302
+    text = last_message_to("13911112222")
+    code = "".join(ch for ch in text if ch.isdigit())[:6]
+    assert client.post(f"/cycles/{cycle.pk}/vote/verify/", {"code": code}).status_code == 302
+    page = client.get(f"/cycles/{cycle.pk}/vote/ballot/").content.decode()
+    assert "海达社区" in page and "海甸街道" in page and "福安社区" not in page
+    response = client.post(f"/cycles/{cycle.pk}/vote/ballot/", {
+        "scope": scopes["haida"].pk, "projects": ["1", "3"], "token": "t1"})
+    assert response.status_code == 302 and "/receipts/" in response["Location"]
+    page = client.get(f"/cycles/{cycle.pk}/vote/ballot/").content.decode()
+    assert "voted" in page
+    hostile = Client().post(f"/cycles/{cycle.pk}/vote/", {
+        "doc_type": "id_card", "doc_number": "<script>alert(1)</script>",
+        "community": world.haida.pk, "basis": "live", "phone": "13911112222"})
+    html = hostile.content.decode()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_voter_fifty_parallel_requests_one_ballot(voting, world):
+    cycle, scopes, _ = voting
+    voter = _voter(cycle, world)
+    results: list[str] = []
+    barrier = threading.Barrier(10)
+
+    def attempt(i):
+        try:
+            barrier.wait(timeout=10)
+            results.append(services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"]).receipt)
+        except services.AlreadyVoted:
+            results.append("already")
+        except Exception as exc:  # noqa: BLE001 - any other failure is the test's business
+            results.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert LogEntry.objects.count() == 1
+    assert Participation.objects.filter(voter=voter).count() == 1
+    assert results.count("already") == 9, results
