@@ -157,3 +157,68 @@ def test_resident_proposes_officer_merges_resident_sees_the_project(collecting_c
     assert "海达小区3栋楼道照明" in merged.inner_text()
     merged.get_by_role("link").click()
     assert page.locator(".proposal-count").inner_text() == "3"
+
+
+@pytest.fixture
+def voting_cycle(transactional_db, settings, tmp_path):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from civicbudget.accounts.models import Role
+    from civicbudget.cycles.services import stage_advance
+    from civicbudget.voting.services import scope_open
+
+    from factories import CommunityFactory, DistrictFactory, StreetFactory, make_cycle, staff
+
+    settings.DATA_DIR = tmp_path
+    district = DistrictFactory(name="美兰区")
+    street = StreetFactory(district=district, name="海甸街道")
+    community = CommunityFactory(street=street, name="海达社区")
+    cycle = make_cycle(district, streets=[street], communities=[community], name="2030 微实事")
+    admin = staff(Role.DISTRICT_ADMIN, district)
+    now = timezone.now() - dt.timedelta(days=400)
+    while cycle.current_stage is None or cycle.current_stage.kind != "vote":
+        stage_advance(actor=admin, cycle=cycle, now=now, reason="test")
+        now += dt.timedelta(days=30)
+        cycle.refresh_from_db()
+    key = f"community:{community.pk}"
+    scope_open(cycle=cycle, key=key, title="海达社区", community=community, spec={
+        "scope": key, "vote_type": "approval", "budget": "300000", "rule": {"rule": "greedy"},
+        "projects": [{"id": "1", "cost": "120000", "name": "3栋楼道照明"},
+                     {"id": "2", "cost": "200000", "name": "东门监控"}],
+        "min_length": 1, "max_length": 1})
+    return cycle, community
+
+
+def test_resident_votes_online_and_checks_the_receipt(voting_cycle, live_server, page):
+    from civicbudget.voting.idcard import id_check_char
+    from civicbudget.voting.sms import last_message_to
+
+    cycle, community = voting_cycle
+    first17 = "46010819900101123"
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/cycles/{cycle.pk}/vote/")
+    page.fill("input[name=doc_number]", first17 + id_check_char(first17))
+    page.select_option("select[name=community]", label="海甸街道 · 海达社区")
+    page.fill("input[name=phone]", "13800001111")
+    page.get_by_role("button", name="给我发送验证码").click()
+    page.wait_for_url("**/vote/verify/")
+    code = "".join(ch for ch in last_message_to("13800001111") if ch.isdigit())[:6]
+    page.fill("input[name=code]", code)
+    page.get_by_role("button", name="继续").click()
+    page.wait_for_url("**/vote/ballot/")
+    page.get_by_label("3栋楼道照明").check()
+    page.get_by_role("button", name="投出这张选票").click()
+    page.wait_for_url("**/receipts/*/")
+    assert "您的选票已记入公开记录" in page.locator(".receipt-ok h2").inner_text()
+    receipt = page.locator(".receipt-code").inner_text()
+    assert len(receipt) == 64
+    page.screenshot(path=str(ARTIFACTS / "receipt-phone.png"), full_page=True)
+    # Anyone can look the receipt up later.
+    page.goto(f"{live_server.url}/cycles/{cycle.pk}/receipts/")
+    page.fill("input[name=receipt]", receipt)
+    page.get_by_role("button", name="核验").click()
+    assert "✔" in page.locator(".receipt-ok h2").inner_text()
+    page.goto(f"{live_server.url}/cycles/{cycle.pk}/vote/ballot/")
+    assert "您已于" in page.locator(".voted").inner_text()

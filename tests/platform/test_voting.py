@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from factories import make_cycle, staff
 
 from civicbudget.accounts.models import Role
 from civicbudget.cycles.services import stage_advance
@@ -22,6 +21,8 @@ from civicbudget.voting import services
 from civicbudget.voting.idcard import DocumentError, age_on, id_check_char, parse_id_number
 from civicbudget.voting.models import LogEntry, PaperEntry, Participation, ScopeResult, Voter
 from civicbudget.voting.sms import last_message_to
+
+from factories import make_cycle, staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = timezone.now()
@@ -326,7 +327,7 @@ def test_one_voter_fifty_parallel_requests_one_ballot(voting, world):
     cycle, scopes, _ = voting
     voter = _voter(cycle, world)
     results: list[str] = []
-    barrier = threading.Barrier(10)
+    barrier = threading.Barrier(50)
 
     def attempt(i):
         try:
@@ -339,11 +340,56 @@ def test_one_voter_fifty_parallel_requests_one_ballot(voting, world):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(10)]
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(50)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert LogEntry.objects.count() == 1
     assert Participation.objects.filter(voter=voter).count() == 1
-    assert results.count("already") == 9, results
+    assert results.count("already") == 49, results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_stations_and_online_at_once_one_wins(voting, world):
+    cycle, scopes, _ = voting
+    a = staff(Role.POLLING_OFFICER, world.haida)
+    b = staff(Role.POLLING_OFFICER, world.haida)
+    one = services.station_create(actor=a, cycle=cycle, community=world.haida, name="大厅")
+    two = services.station_create(actor=b, cycle=cycle, community=world.haida, name="学校", kind="school")
+    number = id_number(dt.date(1975, 3, 3))
+    voter = _voter(cycle, world, born=dt.date(1975, 3, 3))
+    outcomes: list[str] = []
+    barrier = threading.Barrier(3)
+
+    def check_in(officer, station):
+        try:
+            barrier.wait(timeout=10)
+            services.poll_check_in(officer=officer, station=station, doc_type="id_card",
+                                   doc_number=number, community_id=world.haida.pk, basis="live")
+            outcomes.append(station.name)
+        except services.AlreadyVoted:
+            outcomes.append("already")
+        finally:
+            connection.close()
+
+    def online():
+        try:
+            barrier.wait(timeout=10)
+            services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"])
+            outcomes.append("online")
+        except services.AlreadyVoted:
+            outcomes.append("already")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check_in, args=(a, one)),
+               threading.Thread(target=check_in, args=(b, two)), threading.Thread(target=online)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("already") == 2, outcomes
+    assert Participation.objects.filter(voter=voter, scope=scopes["haida"]).count() == 1
+    # Whoever won, the other channels added nothing to the log.
+    assert LogEntry.objects.count() == (1 if "online" in outcomes else 0)

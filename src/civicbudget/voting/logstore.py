@@ -129,7 +129,8 @@ def checkpoint(log: BallotLog, now: dt.datetime | None = None) -> LogCheckpoint:
     existing = LogCheckpoint.objects.filter(log=log, size=log.size).first()
     if existing:
         return existing
-    now = now or timezone.now()
+    # Checkpoints read in the district's local time, like every other time shown.
+    now = timezone.localtime(now or timezone.now())
     root = tree(log, log.size).root()
     signed = signing_key(log).sign_checkpoint(Checkpoint(log.log_id, log.size, root, format_time(now)))
     cp, _ = LogCheckpoint.objects.get_or_create(log=log, size=log.size, defaults={

@@ -30,7 +30,13 @@ from civicbudget.ledger.export import scope_election
 from civicbudget.places.models import Community
 from civicbudget.tally import tally
 from civicbudget.voting import logstore
-from civicbudget.voting.idcard import DocumentError, age_band, age_on, normalize_document, parse_id_number
+from civicbudget.voting.idcard import (
+    DocumentError,
+    age_band,
+    age_on,
+    normalize_document,
+    parse_id_number,
+)
 from civicbudget.voting.models import (
     LogEntry,
     OneTimeCode,

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member, scopes_for
@@ -21,10 +22,16 @@ from civicbudget.errors import ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
 from civicbudget.voting import logstore, selectors, services
 from civicbudget.voting.idcard import DOC_TYPES
-from civicbudget.voting.models import Participation, PollingStation, Voter, VotingChannel, VotingScope
+from civicbudget.voting.models import (
+    Participation,
+    PollingStation,
+    Voter,
+    VotingChannel,
+    VotingScope,
+)
 
-DOC_LABELS = {"id_card": _("Resident ID card"), "passport": _("Passport"),
-              "hk_macao": _("Hong Kong/Macao permit"), "taiwan": _("Taiwan permit")}
+DOC_LABELS = {"id_card": gettext_lazy("Resident ID card"), "passport": gettext_lazy("Passport"),
+              "hk_macao": gettext_lazy("Hong Kong/Macao permit"), "taiwan": gettext_lazy("Taiwan permit")}
 
 
 def _cycle(cycle_id: int) -> Cycle:
@@ -112,8 +119,8 @@ def vote_ballot(request: HttpRequest, cycle_id: int) -> HttpResponse:
                        if (request.POST.get(f"points_{p.id}") or "0").isdigit()
                        and int(request.POST.get(f"points_{p.id}") or 0) > 0}
         elif spec.vote_type == "ordinal":
-            ranked = sorted(((int(request.POST.get(f"rank_{p.id}")), p.id) for p in spec.projects
-                             if (request.POST.get(f"rank_{p.id}") or "").isdigit()))
+            ranked = sorted((int(request.POST.get(f"rank_{p.id}")), p.id) for p in spec.projects
+                             if (request.POST.get(f"rank_{p.id}") or "").isdigit())
             choices = [pid for _, pid in ranked]
         else:
             choices = request.POST.getlist("projects")
