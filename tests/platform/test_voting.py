@@ -393,3 +393,35 @@ def test_two_stations_and_online_at_once_one_wins(voting, world):
     assert Participation.objects.filter(voter=voter, scope=scopes["haida"]).count() == 1
     # Whoever won, the other channels added nothing to the log.
     assert LogEntry.objects.count() == (1 if "online" in outcomes else 0)
+
+
+def test_voting_api_code_token_ballot_retry_and_receipt(voting, world):
+    cycle, scopes, _ = voting
+    client = Client()
+    who = {"doc_type": "id_card", "doc_number": id_number(dt.date(1985, 8, 8)),
+           "community_id": world.haida.pk, "basis": "live", "phone": "13600006666"}
+    sent = client.post(f"/api/cycles/{cycle.pk}/voters/code", who, content_type="application/json")
+    assert sent.json() == {"code_sent": True, "phone_masked": "136****6666"}
+    code = "".join(ch for ch in last_message_to("13600006666") if ch.isdigit())[:6]
+    bad = client.post(f"/api/cycles/{cycle.pk}/voters/token", {**who, "code": "xx"},
+                      content_type="application/json")
+    assert bad.status_code == 400
+    token = client.post(f"/api/cycles/{cycle.pk}/voters/token", {**who, "code": code},
+                        content_type="application/json").json()["token"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    mine = client.get(f"/api/cycles/{cycle.pk}/my-ballots", **auth).json()
+    assert [b["key"] for b in mine] == sorted([scopes["haida"].key, scopes["haidian"].key])
+    body = {"scope_id": scopes["haida"].pk, "choices": ["2"], "token": "retry-1"}
+    first = client.post(f"/api/cycles/{cycle.pk}/ballots", body, content_type="application/json", **auth)
+    assert first.status_code == 201
+    again = client.post(f"/api/cycles/{cycle.pk}/ballots", body, content_type="application/json", **auth)
+    assert again.status_code == 200 and again.json()["receipt"] == first.json()["receipt"]
+    other = client.post(f"/api/cycles/{cycle.pk}/ballots", {**body, "token": "new"},
+                        content_type="application/json", **auth)
+    assert other.status_code == 400 and other.json()["code"] == "already_voted"
+    assert client.post(f"/api/cycles/{cycle.pk}/ballots", body, content_type="application/json",
+                       HTTP_AUTHORIZATION="Bearer forged").status_code == 401
+    proof = client.get(f"/api/cycles/{cycle.pk}/receipts/{first.json()['receipt']}").json()
+    assert proof["receipt"] == first.json()["receipt"]
+    assert client.get(f"/api/cycles/{cycle.pk}/results").json() == []
+    assert client.get(f"/api/cycles/{cycle.pk}/turnout").json()["voters"] == 1
