@@ -20,7 +20,7 @@ from civicbudget.voting import logstore, selectors, services
 from civicbudget.voting.models import Voter, VotingScope
 
 router = Router(tags=["voting"])
-TOKEN_SALT = "civicbudget.voting.voter"
+TOKEN_SALT = "civicbudget.voting.voter"  # noqa: S105 - a signing namespace, not a secret
 TOKEN_MAX_AGE = 30 * 60
 
 
