@@ -105,7 +105,8 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
     while remaining:
         best = None
         tied: list[int] = []
-        for j in sorted(remaining, key=rho.__getitem__):
+        ordered = sorted(remaining, key=rho.__getitem__)
+        for j in ordered:
             if best is not None and rho[j] > best:
                 break
             if dirty[j]:
@@ -196,7 +197,12 @@ def mes_with_completion(
     if n == 0:
         return MESResult(MESRun(budget, [], [], np.zeros(0, dtype=np.int64), [budget]), 0, 0)
     b0 = budget / n
-    first = mes_once(prep, b0, keys, record)
+    from civicbudget.tally.mes_fast import mes_once_fast
+
+    def once(voter_budget: Any) -> MESRun:
+        return mes_once_fast(prep, voter_budget, keys)
+
+    first = mes_once(prep, b0, keys, True) if record and completion == "none" else once(b0)
     if completion == "none":
         return MESResult(first, 0, 1)
     if completion not in ("add1", "add1-noexh"):
@@ -206,21 +212,32 @@ def mes_with_completion(
     costs = prep.costs
     previous: MESRun | None = None
     run = first
-    step = 0
     runs = 1
-    while True:
+
+    def stops(run: MESRun) -> bool | None:
+        """Return None to go on, True to keep ``run``, False to keep the previous run."""
         cost = sum((costs[j] for j in run.selected), Q(0))
         if cost > budget:
-            assert previous is not None  # the first run never overspends
-            return MESResult(previous, step - 1, runs)
+            return False
         chosen = set(run.selected)
         if completion == "add1":
             left = budget - cost
             if all(j in chosen or costs[j] > left for j in available):
-                return MESResult(run, step, runs)
+                return True
         elif chosen == all_available:
-            return MESResult(run, step, runs)
+            return True
+        return None
+
+    step = 0
+    verdict = stops(run)
+    while verdict is None:
         previous = run
         step += 1
-        run = mes_once(prep, b0 + step, keys, record)
+        run = once(b0 + step)
         runs += 1
+        verdict = stops(run)
+    kept = run if verdict else previous
+    assert kept is not None
+    if record:
+        kept = mes_once(prep, kept.voter_budget, keys, record=True)
+    return MESResult(kept, int(kept.voter_budget - b0), runs)

@@ -154,6 +154,10 @@ def parse_pabulib(data: bytes | str) -> Election:
         if not section:
             raise PabulibError(lineno, f"expected a section name (META), found {stripped[:40]!r}")
         row = _split(raw)
+        if len(row) == 1 and stripped.isalpha() and stripped.isupper():
+            raise PabulibError(
+                lineno, f"unknown section {stripped!r} (expected META, PROJECTS or VOTES)"
+            )
         if section == "meta":
             if len(row) < 2:
                 raise PabulibError(lineno, "META line needs key;value")

@@ -112,12 +112,20 @@ def _num(value: Any) -> Any:
     return f.numerator if f.denominator == 1 else float(f)
 
 
-class _Cache:
+class TallyCache:
+    """Reuse work across several rules on one election: merged ballots and MES runs.
+
+    Pass the same cache to :func:`tally` calls on the same election (e.g. MES + Add1 and
+    MES + Add1 + greedy share their MES part).
+    """
+
     def __init__(self, election: Election) -> None:
         self.election = election
         self.prepared: dict[str, Prepared] = {}
+        self.mes: dict[tuple[str, str, str, bool], Any] = {}
 
     def get(self, utility: str) -> Prepared:
+        """Return the merged ballots for ``utility``."""
         if utility not in self.prepared:
             self.prepared[utility] = prepare(self.election, utility)
         return self.prepared[utility]
@@ -128,14 +136,14 @@ def tally(
     spec: RuleSpec | None = None,
     *,
     explain: bool = True,
-    cache: _Cache | None = None,
+    cache: TallyCache | None = None,
 ) -> Outcome:
     """Compute the outcome of ``spec`` (default: MES with cost utilities) on ``election``."""
     spec = (spec or RuleSpec()).validate()
     if spec.rule == "phragmen" and election.vote_type not in ("approval", "choose-1"):
         raise ValueError("sequential Phragmén applies to approval and choose-1 ballots only")
     utility = spec.utility or _default_utility(election, spec.rule)
-    cache = cache or _Cache(election)
+    cache = cache or TallyCache(election)
     prep = cache.get(utility)
     keys = tie_keys(election, spec.tie_break, prep.supporters)
     ids = election.project_ids()
@@ -189,7 +197,10 @@ def tally(
         base = spec.completion.replace("-greedy", "") if spec.completion != "greedy" else "none"
         then_greedy = spec.completion.endswith("greedy")
         params["completion"] = spec.completion
-        result = mes_with_completion(prep, budget, keys, base, record=explain)
+        memo = (utility, base, spec.tie_break, explain)
+        result = cache.mes.get(memo)
+        if result is None:
+            result = cache.mes[memo] = mes_with_completion(prep, budget, keys, base, record=explain)
         run = result.run
         selected = list(run.selected)
         info.update(

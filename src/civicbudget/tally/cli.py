@@ -1,0 +1,135 @@
+"""``civicbudget tally FILE.pb --rule ...``: compute and explain the winners of an election.
+
+Exit status: 0 on success, 2 on bad input (a malformed file, a bad option), with a one-line
+message naming the line and what is wrong; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from fractions import Fraction
+
+from civicbudget.tally.explain import explanation_table, fmt_num, outcome_to_json
+from civicbudget.tally.pabulib import PabulibError, read_pabulib
+from civicbudget.tally.profile import UTILITIES
+from civicbudget.tally.rules import COMPLETIONS, RULES, RuleSpec, tally
+from civicbudget.tally.tiebreak import TIE_BREAKS
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="civicbudget tally",
+        description="Compute the winning projects of a pabulib .pb election.",
+        epilog="Defaults match pabutools 1.2.x (lexicographic tie-break on project ids).",
+    )
+    p.add_argument("file", help="a pabulib .pb file")
+    p.add_argument("--rule", choices=RULES, default="mes", help="the rule (default: mes)")
+    p.add_argument(
+        "--utility",
+        choices=UTILITIES,
+        help="voter utility: cost (default for approval), cardinality, points (default for MES "
+        "on points/ranked ballots), points-cost (default for greedy/max-welfare on those)",
+    )
+    p.add_argument(
+        "--completion",
+        choices=COMPLETIONS,
+        default="none",
+        help="MES completion: add1 (stops once exhaustive), add1-noexh (does not), "
+        "each optionally followed by greedy (-greedy); mes-add1 means --completion add1",
+    )
+    p.add_argument("--tie-break", choices=TIE_BREAKS, default="lexicographic")
+    p.add_argument(
+        "--threshold",
+        help="greedy: only projects whose votes (score) reach this number; 'meta' reads "
+        "min_project_score_threshold from the file",
+    )
+    p.add_argument(
+        "--no-unsupported",
+        action="store_true",
+        help="greedy: never fund a project with no votes (pabutools does when money is left)",
+    )
+    p.add_argument(
+        "--no-skip", action="store_true", help="greedy: stop at the first project that does not fit"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--explain", action="store_true", help="explain every project")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Run the tally command; return the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the message
+        return int(exc.code or 0)
+    threshold: object = None
+    if args.threshold is not None:
+        if args.threshold == "meta":
+            threshold = "meta"
+        else:
+            try:
+                threshold = Fraction(args.threshold)
+            except ValueError:
+                print(
+                    f"civicbudget tally: --threshold must be a number or 'meta', got {args.threshold!r}",
+                    file=sys.stderr,
+                )
+                return 2
+    spec = RuleSpec(
+        rule=args.rule,
+        utility=args.utility,
+        completion=args.completion,
+        tie_break=args.tie_break,
+        threshold=threshold,
+        fund_unsupported=not args.no_unsupported,
+        no_skip=args.no_skip,
+    )
+    try:
+        spec = spec.validate()
+        started = time.perf_counter()
+        election = read_pabulib(args.file)
+        parsed = time.perf_counter()
+        outcome = tally(election, spec, explain=args.explain)
+        done = time.perf_counter()
+    except PabulibError as exc:
+        print(f"civicbudget tally: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"civicbudget tally: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        data = outcome_to_json(outcome, election, explain=args.explain)
+        data["file"] = args.file
+        data["seconds"] = {"parse": round(parsed - started, 4), "rule": round(done - parsed, 4)}
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return 0
+    print(
+        f"{args.file}: {election.num_voters} voters, {len(election.projects)} projects, "
+        f"{election.vote_type} ballots, budget {fmt_num(_n(election.budget))}"
+    )
+    print(
+        f"rule {outcome.rule}: {len(outcome.winners)} winners, total cost {fmt_num(_n(outcome.total_cost))}"
+    )
+    if outcome.info.get("mes_runs", 0) > 1:
+        print(
+            f"Add1: {outcome.info['add1_steps']} increments, per-voter budget {fmt_num(outcome.info['voter_budget'])}"
+        )
+    for t in outcome.ties:
+        print(f"tie at {t.stage}: {', '.join(t.tied)} -> {t.chosen} ({spec.tie_break})")
+    if args.explain:
+        print()
+        print(explanation_table(outcome, election))
+    else:
+        names = {p.id: p for p in election.projects}
+        for pid in outcome.winners:
+            p = names[pid]
+            print(f"  {pid:>8}  {fmt_num(_n(p.cost)):>14}  {p.name}")
+    return 0
+
+
+def _n(value: Fraction) -> int | float:
+    return value.numerator if value.denominator == 1 else float(value)
