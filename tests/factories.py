@@ -93,3 +93,21 @@ def make_cycle(district: District, *, streets, communities, street_pool=1_050_00
 
 
 __all__ = ["Role"]
+
+
+def make_project(cycle: Cycle, community: Community | None = None, *, street: Street | None = None,
+                 name: str = "楼道灯改造", proposals: int = 1):
+    """Create a project (community level, or street level without ``community``) with
+    ``proposals`` proposals behind it, directly: the merge workbench is tested elsewhere."""
+    from civicbudget.proposals.models import Project, Proposal
+
+    street = community.street if community is not None else street
+    project = Project.objects.create(
+        cycle=cycle, street=street, community=community, name=name,
+        level=Project.Level.COMMUNITY if community is not None else Project.Level.STREET)
+    where = community or street.communities.first()
+    for i in range(proposals):
+        Proposal.objects.create(
+            cycle=cycle, street=street, community=where, tracking_code=f"P{project.pk:05d}{i:03d}",
+            title=name, text=f"{name}，谢谢", proposer_name="张三", channel="paper", project=project)
+    return project

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "civicbudget.places",
     "civicbudget.cycles",
     "civicbudget.proposals",
+    "civicbudget.deliberation",
     "civicbudget.voting",
     "civicbudget.web",
     "civicbudget.demo",

@@ -29,6 +29,7 @@ web_patterns = [
 urlpatterns = [
     path("", include((web_patterns, "web"))),
     path("", include("civicbudget.proposals.urls")),
+    path("", include("civicbudget.deliberation.urls")),
     path("", include("civicbudget.voting.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

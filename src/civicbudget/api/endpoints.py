@@ -45,6 +45,7 @@ from civicbudget.voting.api import router as voting_router  # noqa: E402
 
 api.add_router("/", proposals_router)
 api.add_router("/", voting_router)
+api.add_router("/", "civicbudget.deliberation.api.router")
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 

@@ -1,0 +1,1 @@
+"""From projects to a ballot: screening, department review, costing, roundtables, promotion, bodies."""
