@@ -59,6 +59,7 @@ def test_canonical_json_is_sorted_compact_utf8():
         b'{"a":"\\u793e"}',
         b'{"a":1,"a":1}',
         b'{"a":1.0}',
+        b'{"a":"\\ud800"}',
         b"\xff",
     ):
         with pytest.raises(EntryError):

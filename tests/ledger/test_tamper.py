@@ -343,3 +343,10 @@ def test_rewrite_with_the_same_key_is_caught_by_checkpoints_published_during_vot
     err = capsys.readouterr().err
     assert "saved.jsonl:1:" in err and "the log was rewritten" in err
     assert main(["verify", str(pristine), "--checkpoints", str(tmp_path / "none.jsonl")]) == 2
+
+
+def test_escaped_lone_surrogate_in_results_is_a_named_failure(export_copy, key):
+    data = (export_copy / "results.json").read_bytes().replace("项目1".encode(), b"\\ud800", 1)
+    resign(export_copy, key, {"results.json": data})
+    err = assert_detected(export_copy)
+    assert err.file == "results.json" and "surrogate" in err.message

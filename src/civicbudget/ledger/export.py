@@ -131,7 +131,7 @@ class Export:
 
 def pretty_json(value: Any) -> bytes:
     """Return indented, sorted, UTF-8 JSON plus a newline: readable and still unique."""
-    canonical_json(value)  # refuses floats and non-JSON values
+    canonical_json(value)  # refuses floats, non-JSON values and lone surrogates
     text = json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
@@ -142,7 +142,11 @@ def _parse_pretty(data: bytes, file: str) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError, EntryError) as exc:
         line = getattr(exc, "lineno", 0)
         raise ExportError(file, line, f"not valid JSON ({exc})") from None
-    if pretty_json(value) != data:
+    try:
+        again = pretty_json(value)
+    except EntryError as exc:
+        raise ExportError(file, 0, str(exc)) from None
+    if again != data:
         raise ExportError(file, 0, "not in the canonical layout (sorted keys, indent 1, UTF-8)")
     return value
 
