@@ -14,7 +14,7 @@ import threading
 from fractions import Fraction
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from civicbudget.ledger import MerkleLog, ProjectSpec, ScopeSpec, SigningKey, make_entry
@@ -51,7 +51,7 @@ def signing_key(log: BallotLog) -> SigningKey:
 
 
 def cycle_label(cycle) -> str:
-    return f"cycle-{cycle.pk}"
+    return f"cycle-{cycle.pk}"  # as append() writes it into every entry
 
 
 def spec_from_json(data: dict) -> ScopeSpec:
@@ -85,15 +85,18 @@ def append(log: BallotLog, scope: VotingScope, choices, channel: str, station=No
 
     Raise ``civicbudget.ledger.EntryError`` when the ballot breaks its scope's rules.
     """
-    locked = BallotLog.objects.select_for_update().get(pk=log.pk)
-    entry = make_entry(cycle_label(scope.cycle), spec_from_json(scope.spec), choices,
-                       _ledger_channel(channel), locked.size)
+    spec = spec_from_json(scope.spec)
+    with connection.cursor() as cursor:
+        # One statement takes the row lock and the next sequence number (PostgreSQL and
+        # SQLite 3.35+ both return the updated row).
+        cursor.execute(f"UPDATE {BallotLog._meta.db_table} SET size = size + 1 WHERE id = %s "  # noqa: S608
+                       "RETURNING size", [log.pk])
+        seq = cursor.fetchone()[0] - 1
+    entry = make_entry(f"cycle-{scope.cycle_id}", spec, choices, _ledger_channel(channel), seq)
     data = entry._encode_checked()
-    row = LogEntry.objects.create(log=locked, seq=locked.size, data=data.decode(),
-                                  leaf=leaf_hash(data).hex(), scope=scope, channel=channel,
-                                  station=station)
-    BallotLog.objects.filter(pk=locked.pk).update(size=locked.size + 1)
-    return row
+    return LogEntry.objects.create(log_id=log.pk, seq=seq, data=data.decode(),
+                                   leaf=leaf_hash(data).hex(), scope=scope, channel=channel,
+                                   station=station)
 
 
 def _ledger_channel(channel: str) -> str:

@@ -71,10 +71,14 @@ def _vote_open(cycle: Cycle) -> None:
         )
 
 
+def _voter_scope_keys(voter: Voter) -> set[str]:
+    return {f"community:{voter.community_id}", f"street:{voter.community.street_id}"}
+
+
 def voter_scopes(voter: Voter) -> list[VotingScope]:
     """The ballots a voter votes on: their community's and their street's."""
-    keys = [f"community:{voter.community_id}", f"street:{voter.community.street_id}"]
-    return list(VotingScope.objects.filter(cycle_id=voter.cycle_id, key__in=keys).order_by("key"))
+    return list(VotingScope.objects.filter(cycle_id=voter.cycle_id, key__in=_voter_scope_keys(voter))
+                .order_by("key"))
 
 
 def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id,
@@ -199,36 +203,31 @@ def ballot_cast(*, voter: Voter, scope: VotingScope, choices, token: str = "",
     now = now or timezone.now()
     cycle = Cycle.objects.prefetch_related("stages").get(pk=voter.cycle_id)
     _vote_open(cycle)
-    if scope.pk not in {s.pk for s in voter_scopes(voter)}:
+    if scope.key not in _voter_scope_keys(voter):
         raise ServiceError(_("This ballot is not one of yours."), field="scope", code="wrong_scope")
     key = keyed_hash(f"{voter.pk}:{scope.pk}:{token}", "submission") if token else ""
-    if key:
-        earlier = Submission.objects.filter(key=key).first()
-        if earlier:
-            return Cast(earlier.receipt, scope, True)
     log = logstore.log_for(cycle)
+    _normalize_choices(scope, choices)
     try:
         with transaction.atomic():
             Participation.objects.create(cycle=cycle, voter=voter, scope=scope,
                                          channel=VotingChannel.ONLINE, at=now)
+            # The log row lock serialises every ballot of the cycle: take it last, so it is
+            # held only for the append and the commit.
             entry = logstore.append(log, scope, choices, VotingChannel.ONLINE)
             if key:
                 Submission.objects.create(key=key, receipt=entry.leaf, at=now)
     except IntegrityError:
+        # The voter has voted in this scope: a retry of the same submission gets its receipt.
         if key and (earlier := Submission.objects.filter(key=key).first()):
             return Cast(earlier.receipt, scope, True)
         raise _already(voter, scope) from None
     except EntryError as exc:
         raise ServiceError(_("The ballot is not valid: %(why)s.") % {"why": exc},
                            field="choices", code="invalid_ballot") from None
-    _maybe_checkpoint(log)
-    return Cast(entry.leaf, scope, False)
-
-
-def _maybe_checkpoint(log) -> None:
-    log.refresh_from_db(fields=["size"])
-    if log.size and log.size % logstore.CHECKPOINT_EVERY == 0:
+    if (entry.seq + 1) % logstore.CHECKPOINT_EVERY == 0:
         logstore.checkpoint(log)
+    return Cast(entry.leaf, scope, False)
 
 
 def station_create(*, actor, cycle: Cycle, community: Community, name: str,
