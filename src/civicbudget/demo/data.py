@@ -25,6 +25,7 @@ from civicbudget.cycles.services import (
     pool_set,
     stage_advance,
 )
+from civicbudget.demo.deliberation_data import load_demo_deliberation
 from civicbudget.demo.proposals_data import load_demo_proposals
 from civicbudget.places.models import Community, District, Street
 from civicbudget.places.services import community_create, department_create, street_create
@@ -140,6 +141,7 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     _run_stages(operator, c2017, _at(2017, 3, 1), until=None)
     load_demo_proposals(c2017, max(50, int(4_362 * proposal_scale)), seed=2017, merged_streets=None,
                         start=_at(2017, 3, 15), days=30)
+    load_demo_deliberation(c2017, seed=2017, actor=operator, start=dt.date(2017, 4, 20), finished=True)
 
     # 2018: in progress, in its screening stage.
     c2018 = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",
@@ -155,6 +157,7 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     # Screening is under way: 海甸街道 has merged its proposals, the other streets have not.
     load_demo_proposals(c2018, max(200, int(27_405 * proposal_scale)), seed=2018, merged_streets={"海甸街道"},
                         start=_at(2018, 3, 15), days=30)
+    load_demo_deliberation(c2018, seed=2018, actor=operator, start=dt.date(2018, 4, 20), finished=False)
     return logins
 
 
