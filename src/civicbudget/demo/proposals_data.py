@@ -8,12 +8,14 @@ has realistic near-duplicates to group. The same seed gives the same rows every 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections import defaultdict
 
 from django.db import transaction
 
 from civicbudget.cycles.models import Cycle
+from civicbudget.demo.bulk import insert_rows
 from civicbudget.identity import keyed_hash
 from civicbudget.proposals.models import Channel, Project, Proposal, ProposerKind
 from civicbudget.textmatch import analyze
@@ -95,9 +97,9 @@ def load_demo_proposals(cycle: Cycle, total: int, *, seed: int, merged_streets: 
     rng = random.Random(seed)
     communities = list(cycle.communities.select_related("street").order_by("street__code", "name"))
     population = sum(c.population for c in communities)
-    analyses: dict[str, dict] = {}
+    analyses: dict[str, str] = {}
     codes: set[str] = set()
-    rows: list[Proposal] = []
+    rows: list[dict] = []
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     meta: dict[tuple[int, str], tuple[str, str, str]] = {}
     remaining = total
@@ -112,7 +114,8 @@ def load_demo_proposals(cycle: Cycle, total: int, *, seed: int, merged_streets: 
             key, topic, kind, phrasings, place = rng.choices(issues, weights=weights)[0]
             text = rng.choice(phrasings).format(p=place) + rng.choice(["", "", "。", "！", "，谢谢"])
             if text not in analyses:
-                analyses[text] = analyze(text).to_dict()
+                # Stored as the JSON text the field holds; repeated texts share the work.
+                analyses[text] = json.dumps(analyze(text).to_dict(), ensure_ascii=False)
             code = "".join(rng.choice(CODE_ALPHABET) for _ in range(8))
             while code in codes:
                 code = "".join(rng.choice(CODE_ALPHABET) for _ in range(8))
@@ -121,28 +124,33 @@ def load_demo_proposals(cycle: Cycle, total: int, *, seed: int, merged_streets: 
             channel = _weighted(rng, CHANNELS)
             groups[(community.pk, key)].append(len(rows))
             meta[(community.pk, key)] = (f"{place}{topic}" if place else f"社区{topic}", kind, topic)
-            rows.append(Proposal(
-                cycle=cycle, street=community.street, community=community, tracking_code=code,
-                title=text[:30], text=text, project_type=kind, theme=topic, address=place,
-                proposer_name=rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice([1, 2]))),
-                proposer_phone=phone, phone_hash=keyed_hash(phone, "phone"),
-                proposer_kind=_weighted(rng, KINDS), channel=channel,
-                submitted_at=start + dt.timedelta(seconds=rng.randint(0, days * 86_400)),
-                analysis=analyses[text],
-            ))
+            rows.append({
+                "cycle": cycle.pk, "street": community.street_id, "community": community.pk,
+                "tracking_code": code, "title": text[:30], "text": text, "project_type": kind,
+                "theme": topic, "address": place, "photo": "",
+                "proposer_name": rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice([1, 2]))),
+                "proposer_phone": phone, "phone_hash": keyed_hash(phone, "phone"),
+                "proposer_kind": _weighted(rng, KINDS), "channel": channel, "entered_by": None,
+                "submitted_at": start + dt.timedelta(seconds=rng.randint(0, days * 86_400)),
+                "project": None, "analysis": analyses[text], "import_key": None,
+            })
+    streets = {c.pk: c.street for c in communities}
+    by_pk = {c.pk: c for c in communities}
     with transaction.atomic():
-        Proposal.objects.bulk_create(rows, batch_size=2000)
+        insert_rows(Proposal, rows)
+        ids = dict(Proposal.objects.filter(cycle=cycle).values_list("tracking_code", "pk"))
         projects = 0
         for (community_id, key), members in groups.items():
-            first = rows[members[0]]
-            if merged_streets is not None and first.street.name not in merged_streets:
+            street = streets[community_id]
+            if merged_streets is not None and street.name not in merged_streets:
                 continue
             name, kind, topic = meta[(community_id, key)]
             project = Project.objects.create(
-                cycle=cycle, street=first.street, community=first.community, name=name[:100],
+                cycle=cycle, street=street, community=by_pk[community_id], name=name[:100],
                 project_type=kind, theme=topic,
                 description=f"由{len(members)}条居民提议合并而成。",
             )
-            Proposal.objects.filter(pk__in=[rows[i].pk for i in members]).update(project=project)
+            Proposal.objects.filter(pk__in=[ids[rows[i]["tracking_code"]] for i in members]).update(
+                project=project)
             projects += 1
     return len(rows), projects
