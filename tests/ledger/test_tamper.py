@@ -350,3 +350,31 @@ def test_escaped_lone_surrogate_in_results_is_a_named_failure(export_copy, key):
     resign(export_copy, key, {"results.json": data})
     err = assert_detected(export_copy)
     assert err.file == "results.json" and "surrogate" in err.message
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(FILES[1:]),
+    op=st.sampled_from(["change", "delete", "insert", "reorder"]),
+    pos=st.integers(0, 10**6),
+    value=st.integers(0, 255),
+)
+def test_resigned_mutations_fail_by_name_never_by_crash(export_copy, key, name, op, pos, value):
+    # An insider's single-byte edit, re-signed: the verifier must still say precisely
+    # what is wrong (an ExportError), never crash. The only edits that may pass are
+    # those pabulib reads as the same election (a .pb is text, not canonical bytes).
+    path = export_copy / name
+    original = path.read_bytes()
+    manifest = (export_copy / "manifest.json").read_bytes()
+    resign(export_copy, key, {name: mutate(original, op, pos, value)})
+    try:
+        verify_export(export_copy)
+    except ExportError as err:
+        assert err.file and err.message
+    else:
+        assert name.endswith(".pb"), (name, op, pos)
+    finally:
+        path.write_bytes(original)
+        (export_copy / "manifest.json").write_bytes(manifest)

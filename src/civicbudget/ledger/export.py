@@ -466,6 +466,9 @@ def read_manifest(
         raise ExportError(PUBLIC_KEY, 0, str(exc)) from None
     if pem_key != key:
         raise ExportError(PUBLIC_KEY, 0, "is not the key named in manifest.json")
+    if pem != key.pem():
+        # PEM readers skip text around the block; accept only the one canonical spelling.
+        raise ExportError(PUBLIC_KEY, 0, "is not the canonical PEM of the key (extra text?)")
     return manifest, key
 
 
