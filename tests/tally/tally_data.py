@@ -48,3 +48,17 @@ def reference() -> dict:
 def election(name: str) -> Election:
     """Read (once) a shared .pb file."""
     return read_pabulib(PABULIB / name)
+
+
+def reference_outcomes(name: str) -> dict[str, tuple[list[str], str, str]]:
+    """Return {rule_key: (sorted winners, total cost, budget)} for every reference rule of a file."""
+    from civicbudget.tally import REFERENCE_RULES, TallyCache, tally
+
+    e = election(name)
+    cache = TallyCache(e)
+    out = {}
+    for key in reference()[name]:
+        outcome = tally(e, REFERENCE_RULES[key], explain=False, cache=cache)
+        out[key] = (sorted(outcome.winners), str(outcome.total_cost), str(e.budget))
+    election.cache_clear()
+    return out

@@ -197,7 +197,7 @@ def mes_with_completion(
     if n == 0:
         return MESResult(MESRun(budget, [], [], np.zeros(0, dtype=np.int64), [budget]), 0, 0)
     b0 = budget / n
-    from civicbudget.tally.mes_fast import mes_once_fast
+    from civicbudget.tally.mes_fast import mes_interval, mes_once_fast
 
     def once(voter_budget: Any) -> MESRun:
         return mes_once_fast(prep, voter_budget, keys)
@@ -230,14 +230,36 @@ def mes_with_completion(
 
     step = 0
     verdict = stops(run)
+    jump = 4  # how many increments to try to prove alike at once (doubles on success)
     while verdict is None:
+        if jump >= 2:
+            # try to prove that the next `jump` increments all buy the same projects
+            same = mes_interval(prep, b0 + step + 1, b0 + step + jump, keys)
+            runs += 2
+            if same is None:
+                jump //= 2
+                continue
+            block = MESRun(b0 + step + jump, same, [], np.zeros(0, dtype=np.int64), [])
+            verdict = stops(block)
+            if verdict is None:
+                previous = run = block
+                step += jump
+                jump *= 2
+                continue
+            # the first increment of the block already stops
+            previous, run = run, MESRun(b0 + step + 1, same, [], block.cls, [])
+            step += 1
+            break
         previous = run
         step += 1
         run = once(b0 + step)
         runs += 1
         verdict = stops(run)
+        jump = 2
     kept = run if verdict else previous
     assert kept is not None
-    if record:
-        kept = mes_once(prep, kept.voter_budget, keys, record=True)
+    # run the kept budget once more, for the true purchase order (and the explanations)
+    kept = (
+        mes_once(prep, kept.voter_budget, keys, record=True) if record else once(kept.voter_budget)
+    )
     return MESResult(kept, int(kept.voter_budget - b0), runs)

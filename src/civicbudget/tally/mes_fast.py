@@ -7,6 +7,9 @@ where float64 errors here stay below 1e-12); otherwise it is settled exactly: ea
 class remembers how it was made (parent class, round, weight), so its exact value is
 rebuilt on demand, in rationals, from the exact price of each round it went through.
 Near-ties are rare, so exact arithmetic is only paid for where it decides something.
+
+:func:`mes_interval` runs two budgets in lockstep and proves that every budget in between
+buys the same projects (see its docstring); Add1 uses it to skip increments.
 """
 
 from __future__ import annotations
@@ -21,54 +24,85 @@ from civicbudget.tally.mes import MESRound, MESRun
 from civicbudget.tally.profile import Prepared
 
 REL = 1e-9
+CLOSE = 1 + 4 * REL
 
 
-def mes_once_fast(prep: Prepared, voter_budget: Any, keys: list[Any]) -> MESRun:
-    """Run MES once from ``voter_budget`` per voter; return the purchases (exactly)."""
-    num_p = prep.num_projects
-    costs, scales = prep.costs, prep.scales
-    cost_f = [float(c) for c in costs]
-    scale_f = [float(s) for s in scales]
-    p_ptr = prep.p_ptr.tolist()
-    p_group, p_w = prep.p_group, prep.p_w
-    p_mult = prep.p_mult.astype(np.float64)
-    cls = np.zeros(len(prep.mult), dtype=np.int64)
-    kw = prep.max_weight + 1
-    uniform = prep.max_weight == 1
-    b0f = float(voter_budget)
-    tol_b = REL * max(abs(b0f), 1.0)
-    # classes: 0 = the initial budget, 1 = exhausted
-    cap = 1024
-    bf = np.zeros(cap)
-    bf[0] = b0f
-    n_cls = 2
-    # classes made in round r: ids starts[r] .. starts[r] + len(parents[r]) - 1
-    starts: list[int] = []
-    parents: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    exact_b: dict[int, Any] = {0: voter_budget, 1: Q(0)}
-    round_pairs: list[tuple[list[int], list[int], list[int], int]] = []
-    exact_share: dict[int, Any] = {}
+class FastState:
+    """The state of one MES run at one per-voter budget: budget classes, prices, purchases."""
 
-    def origin(k: int) -> tuple[int, int, int]:
-        r = bisect_right(starts, k) - 1
-        return int(parents[r][k - starts[r]]), r, int(weights[r][k - starts[r]])
+    def __init__(self, prep: Prepared, voter_budget: Any) -> None:
+        self.prep = prep
+        num_p = prep.num_projects
+        self.cost_f = [float(c) for c in prep.costs]
+        self.scale_f = [float(s) for s in prep.scales]
+        self.p_ptr = prep.p_ptr.tolist()
+        self.p_mult = prep.p_mult.astype(np.float64)
+        self.cls = np.zeros(len(prep.mult), dtype=np.int64)
+        self.kw = prep.max_weight + 1
+        self.uniform = prep.max_weight == 1
+        b0f = float(voter_budget)
+        self.tol_b = REL * max(abs(b0f), 1.0)
+        self.bf = np.zeros(1024)  # float budget of each class; 0 = initial, 1 = exhausted
+        self.bf[0] = b0f
+        self.n_cls = 2
+        self.starts: list[int] = []  # classes made in round r: starts[r] .. + len(parents[r])
+        self.parents: list[np.ndarray] = []
+        self.weights: list[np.ndarray] = []
+        self.exact_b: dict[int, Any] = {0: voter_budget, 1: Q(0)}
+        self.round_pairs: list[tuple] = []
+        self.exact_share: dict[int, Any] = {}
+        self.rho = [np.inf] * num_p  # last known price: a lower bound of the current one
+        self.remaining: set[int] = set()
+        for j in range(num_p):
+            if prep.weight_total[j] > 0:
+                self.rho[j] = self.cost_f[j] / (prep.weight_total[j] * self.scale_f[j])
+                self.remaining.add(j)
+        self.dirty = [True] * num_p
+        self.cache: list[Any] = [None] * num_p
+        self.selected: list[int] = []
 
-    def exact_budget(k: int) -> Any:
+    def copy(self) -> FastState:
+        """Return an independent copy (for exploring two purchase orders)."""
+        other = object.__new__(FastState)
+        other.__dict__.update(self.__dict__)
+        other.cls = self.cls.copy()
+        other.bf = self.bf.copy()
+        for name in (
+            "starts",
+            "parents",
+            "weights",
+            "round_pairs",
+            "rho",
+            "dirty",
+            "cache",
+            "selected",
+        ):
+            setattr(other, name, list(getattr(self, name)))
+        other.exact_b = dict(self.exact_b)
+        other.exact_share = dict(self.exact_share)
+        other.remaining = set(self.remaining)
+        return other
+
+    # -- exact values, rebuilt on demand ---------------------------------------------------
+    def _origin(self, k: int) -> tuple[int, int, int]:
+        r = bisect_right(self.starts, k) - 1
+        return int(self.parents[r][k - self.starts[r]]), r, int(self.weights[r][k - self.starts[r]])
+
+    def exact_budget(self, k: int) -> Any:
+        """Return the exact budget of class ``k``."""
         chain = []
-        while k not in exact_b:
-            par, r, w = origin(k)
+        while k not in self.exact_b:
+            par, r, w = self._origin(k)
             chain.append((k, par, r, w))
             k = par
         for c, par, r, w in reversed(chain):
-            value = exact_b[par] - share_of(r) * w
-            exact_b[c] = value if value > 0 else Q(0)
-        return exact_b[chain[0][0]] if chain else exact_b[k]
+            value = self.exact_b[par] - self._share_of(r) * w
+            self.exact_b[c] = value if value > 0 else Q(0)
+        return self.exact_b[chain[0][0]] if chain else self.exact_b[k]
 
-    def exact_price(j: int, uk: list[int], uw: list[int], counts: list[int]) -> Any:
-        """Return the exact share per unit of weight of project j, or None if unaffordable."""
-        bs = [exact_budget(k) for k in uk]
-        cost = costs[j]
+    def _exact_price(self, j: int, uk: list[int], uw: list[int], counts: list[int]) -> Any:
+        bs = [self.exact_budget(k) for k in uk]
+        cost = self.prep.costs[j]
         if sum(c * b for c, b in zip(counts, bs, strict=True)) < cost:
             return None
         order = sorted(range(len(uk)), key=lambda t: bs[t] / uw[t])
@@ -83,125 +117,144 @@ def mes_once_fast(prep: Prepared, voter_budget: Any, keys: list[Any]) -> MESRun:
             denom -= counts[t] * uw[t]
         return share
 
-    def share_of(r: int) -> Any:
-        if r not in exact_share:
-            uk, uw, counts, j = round_pairs[r]
-            exact_share[r] = exact_price(
-                j,
-                uk.tolist(),
-                uw.astype(np.int64).tolist(),
-                np.rint(counts).astype(np.int64).tolist(),
-            )
-        return exact_share[r]
+    def _exact_price_np(self, j: int, uk: np.ndarray, uw: np.ndarray, counts: np.ndarray) -> Any:
+        return self._exact_price(
+            j, uk.tolist(), uw.astype(np.int64).tolist(), np.rint(counts).astype(np.int64).tolist()
+        )
 
-    rho = [np.inf] * num_p
-    remaining: set[int] = set()
-    for j in range(num_p):
-        if prep.weight_total[j] > 0:
-            rho[j] = cost_f[j] / (prep.weight_total[j] * scale_f[j])
-            remaining.add(j)
-    dirty = [True] * num_p
-    cache: list[Any] = [None] * num_p
-    selected: list[int] = []
-    rounds: list[MESRound] = []
-    neighbours = prep.neighbours
+    def _exact_price_known(self, j: int, uk, uw, counts, b) -> Any:
+        """Return the exact share of an affordable project from its float budgets ``b``.
 
-    def pairs_of(j: int) -> tuple:
-        lo, hi = p_ptr[j], p_ptr[j + 1]
-        k = cls[p_group[lo:hi]]
-        if uniform:
-            full = np.bincount(k, weights=p_mult[lo:hi], minlength=n_cls)
-            uk = np.flatnonzero(full)
+        When every supporter class is clearly (beyond rounding) able to pay its full share or
+        not, the partition is certain and the exact share is ``(cost - exact money of the
+        classes that pay all they have) / weight of the others``; the exhausted class holds
+        exactly 0, so often no exact budget is needed. Otherwise compute it all exactly.
+        """
+        cost = self.cost_f[j]
+        order = np.argsort(b / uw)
+        bo, wo, co = b[order], uw[order], counts[order]
+        cb = co * bo
+        cwo = co * wo
+        cm = np.cumsum(cb) - cb
+        cw = cwo.sum() - (np.cumsum(cwo) - cwo)
+        shares = (cost - cm) / cw
+        t = int(np.argmax(shares * wo <= bo + self.tol_b * 1e-3))
+        margin = b - float(shares[t]) * uw
+        if np.any(np.abs(margin) <= self.tol_b):
+            return self._exact_price_np(j, uk, uw, counts)
+        poor = np.flatnonzero(margin < 0)
+        rich_weight = int(np.rint(np.dot(counts, uw) - np.dot(counts[poor], uw[poor])))
+        paid = Q(0)
+        for k, c in zip(
+            uk[poor].tolist(), np.rint(counts[poor]).astype(np.int64).tolist(), strict=True
+        ):
+            if k != 1:
+                paid += c * self.exact_budget(k)
+        return (self.prep.costs[j] - paid) / rich_weight
+
+    def _share_of(self, r: int) -> Any:
+        if r not in self.exact_share:
+            uk, uw, counts, j, b = self.round_pairs[r]
+            self.exact_share[r] = self._exact_price_known(j, uk, uw, counts, b)
+        return self.exact_share[r]
+
+    # -- prices ------------------------------------------------------------------------------
+    def _pairs(self, j: int) -> tuple:
+        lo, hi = self.p_ptr[j], self.p_ptr[j + 1]
+        k = self.cls[self.prep.p_group[lo:hi]]
+        if self.uniform:
+            full = np.bincount(k, weights=self.p_mult[lo:hi], minlength=self.n_cls)
+            uk = full.nonzero()[0]
             return lo, hi, uk, np.ones(len(uk)), full[uk], None
-        key = k * kw + p_w[lo:hi]
+        key = k * self.kw + self.prep.p_w[lo:hi]
         uniq, inv = np.unique(key, return_inverse=True)
-        counts = np.bincount(inv, weights=p_mult[lo:hi])
-        return lo, hi, uniq // kw, (uniq % kw).astype(np.float64), counts, inv
+        counts = np.bincount(inv, weights=self.p_mult[lo:hi])
+        return lo, hi, uniq // self.kw, (uniq % self.kw).astype(np.float64), counts, inv
 
-    def evaluate(j: int) -> tuple | None:
-        """Return (share, pairs..., exact share or None); None when unaffordable."""
-        lo, hi, uk, uw, counts, inv = pairs_of(j)
-        b = bf[uk]
+    def _evaluate(self, j: int) -> tuple | None:
+        lo, hi, uk, uw, counts, inv = self._pairs(j)
+        b = self.bf[uk]
         avail = float(np.dot(counts, b))
-        cost = cost_f[j]
+        cost = self.cost_f[j]
         exact = None
         if avail < cost * (1 - REL):
             return None
         if avail <= cost * (1 + REL):  # too close to call in floats
-            exact = exact_price(
-                j,
-                uk.tolist(),
-                uw.astype(np.int64).tolist(),
-                np.rint(counts).astype(np.int64).tolist(),
-            )
+            exact = self._exact_price_np(j, uk, uw, counts)
             if exact is None:
                 return None
             share = float(exact)
         else:
+            tol = self.tol_b * 1e-3
             if inv is None:  # all weights 1
                 order = np.argsort(b)
                 bo, co = b[order], counts[order]
                 cb = co * bo
-                cm = np.cumsum(cb) - cb
-                cw = co.sum() - (np.cumsum(co) - co)
+                cm = cb.cumsum() - cb
+                cw = co.sum() - (co.cumsum() - co)
                 shares = (cost - cm) / cw
-                t = int(np.argmax(shares <= bo + tol_b * 1e-3))
+                t = int(np.argmax(shares <= bo + tol))
             else:
                 order = np.argsort(b / uw)
                 bo, wo, co = b[order], uw[order], counts[order]
                 cb = co * bo
                 cwo = co * wo
-                cm = np.cumsum(cb) - cb
-                cw = cwo.sum() - (np.cumsum(cwo) - cwo)
+                cm = cb.cumsum() - cb
+                cw = cwo.sum() - (cwo.cumsum() - cwo)
                 shares = (cost - cm) / cw
-                t = int(np.argmax(shares * wo <= bo + tol_b * 1e-3))
+                t = int(np.argmax(shares * wo <= bo + tol))
             share = float(shares[t])
         return share, lo, hi, uk, uw, counts, inv, exact
 
-    def exact_rho(j: int) -> Any:
-        ev = cache[j]
+    def price(self, j: int) -> float | None:
+        """Return the current float price of ``j`` (evaluating it if needed), None if out."""
+        if j not in self.remaining:
+            return None
+        if self.dirty[j]:
+            ev = self._evaluate(j)
+            self.dirty[j] = False
+            if ev is None:
+                self.remaining.discard(j)
+                self.rho[j] = np.inf
+                return None
+            self.cache[j] = ev
+            self.rho[j] = ev[0] / self.scale_f[j]
+        return self.rho[j]
+
+    def exact_rho(self, j: int) -> Any:
+        """Return the exact current price of ``j`` (evaluated, not dirty), None if out."""
+        ev = self.cache[j]
         if ev[7] is None:
             _, lo, hi, uk, uw, counts, inv, _ = ev
-            ex = exact_price(
-                j,
-                uk.tolist(),
-                uw.astype(np.int64).tolist(),
-                np.rint(counts).astype(np.int64).tolist(),
-            )
-            cache[j] = (*ev[:7], ex)
-            ev = cache[j]
-        return None if ev[7] is None else ev[7] / scales[j]
+            self.cache[j] = (*ev[:7], self._exact_price_known(j, uk, uw, counts, self.bf[uk]))
+            ev = self.cache[j]
+        return None if ev[7] is None else ev[7] / self.prep.scales[j]
 
-    while remaining:
-        best = None
-        reached: list[int] = []
-        ordered = sorted(remaining, key=rho.__getitem__)
-        for j in ordered:
-            if best is not None and rho[j] > best * (1 + 4 * REL):
-                break
-            if dirty[j]:
-                ev = evaluate(j)
-                dirty[j] = False
-                if ev is None:
-                    remaining.discard(j)
+    def argmin(self, keys: list[Any]) -> tuple[int | None, list[int]]:
+        """Return (the project MES buys next, the projects tied with it) or (None, [])."""
+        while True:
+            best = None
+            reached: list[int] = []
+            rho = self.rho
+            for j in sorted(self.remaining, key=rho.__getitem__):
+                if best is not None and rho[j] > best * CLOSE:
+                    break
+                value = self.price(j)
+                if value is None:
                     continue
-                cache[j] = ev
-                rho[j] = ev[0] / scale_f[j]
-            reached.append(j)
-            if best is None or rho[j] < best:
-                best = rho[j]
-        if best is None:
-            break
-        close = [j for j in reached if rho[j] <= best * (1 + 4 * REL)]
-        tied: list[int] = []
-        if len(close) == 1:
-            chosen = close[0]
-        else:
+                reached.append(j)
+                if best is None or value < best:
+                    best = value
+            if best is None:
+                return None, []
+            close = [j for j in reached if rho[j] <= best * CLOSE]
+            if len(close) == 1:
+                return close[0], []
             exact_vals = {}
             for j in close:
-                value = exact_rho(j)
+                value = self.exact_rho(j)
                 if value is None:  # exactly unaffordable after all
-                    remaining.discard(j)
+                    self.remaining.discard(j)
                     rho[j] = np.inf
                 else:
                     exact_vals[j] = value
@@ -210,45 +263,165 @@ def mes_once_fast(prep: Prepared, voter_budget: Any, keys: list[Any]) -> MESRun:
             low = min(exact_vals.values())
             tied = [j for j, v in exact_vals.items() if v == low]
             chosen = min(tied, key=keys.__getitem__)
-        share, lo, hi, uk, uw, counts, inv, exact = cache[chosen]
-        r = len(selected)
-        round_pairs.append((uk, uw, counts, chosen))
+            return chosen, (sorted(tied, key=keys.__getitem__) if len(tied) > 1 else [])
+
+    def buy(self, chosen: int) -> None:
+        """Buy ``chosen`` (evaluated, not dirty): supporters pay, classes split."""
+        share, lo, hi, uk, uw, counts, inv, exact = self.cache[chosen]
+        r = len(self.selected)
+        b = self.bf[uk]
+        self.round_pairs.append((uk, uw, counts, chosen, b))
         if exact is not None:
-            exact_share[r] = exact
-        b = bf[uk]
+            self.exact_share[r] = exact
         rest = b - share * uw
-        m = len(uk)
-        new = np.empty(m, dtype=np.int64)
-        poor = rest < -tol_b
+        new = np.empty(len(uk), dtype=np.int64)
+        poor = rest < -self.tol_b
         new[poor] = 1
-        idx = np.flatnonzero(~poor)
-        if n_cls + len(idx) > cap:
-            while n_cls + len(idx) > cap:
-                cap *= 2
-            bf = np.resize(bf, cap)
+        idx = (~poor).nonzero()[0]
+        n_cls = self.n_cls
+        if n_cls + len(idx) > len(self.bf):
+            size = len(self.bf)
+            while n_cls + len(idx) > size:
+                size *= 2
+            self.bf = np.resize(self.bf, size)
         ids = np.arange(n_cls, n_cls + len(idx))
         new[idx] = ids
-        bf[ids] = np.maximum(rest[idx], 0.0)
-        starts.append(n_cls)
-        parents.append(uk[idx])
-        weights.append(uw[idx].astype(np.int64))
-        n_cls += len(idx)
-        groups = p_group[lo:hi]
+        self.bf[ids] = np.maximum(rest[idx], 0.0)
+        self.starts.append(n_cls)
+        self.parents.append(uk[idx])
+        self.weights.append(uw[idx].astype(np.int64))
+        self.n_cls = n_cls + len(idx)
+        groups = self.prep.p_group[lo:hi]
         if inv is None:
-            remap = np.zeros(n_cls, dtype=np.int64)
+            remap = np.zeros(self.n_cls, dtype=np.int64)
             remap[uk] = new
-            cls[groups] = remap[cls[groups]]
+            self.cls[groups] = remap[self.cls[groups]]
         else:
-            cls[groups] = new[inv]
-        selected.append(chosen)
-        remaining.discard(chosen)
-        if neighbours is not None:
-            for p in neighbours[chosen].tolist():
+            self.cls[groups] = new[inv]
+        self.selected.append(chosen)
+        self.remaining.discard(chosen)
+        if self.prep.neighbours is not None:
+            dirty = self.dirty
+            for p in self.prep.neighbours[chosen].tolist():
                 dirty[p] = True
         else:
-            dirty = [True] * num_p
-        if len(tied) > 1:
-            rounds.append(
-                MESRound(chosen, None, None, {}, 0, tuple(sorted(tied, key=keys.__getitem__)))
-            )
-    return MESRun(voter_budget, selected, rounds, cls, [])
+            self.dirty = [True] * self.prep.num_projects
+
+
+def mes_once_fast(prep: Prepared, voter_budget: Any, keys: list[Any]) -> MESRun:
+    """Run MES once from ``voter_budget`` per voter; return the purchases (exactly)."""
+    state = FastState(prep, voter_budget)
+    rounds: list[MESRound] = []
+    while True:
+        chosen, tied = state.argmin(keys)
+        if chosen is None:
+            break
+        state.buy(chosen)
+        if tied:
+            rounds.append(MESRound(chosen, None, None, {}, 0, tuple(tied)))
+    return MESRun(voter_budget, state.selected, rounds, state.cls, [])
+
+
+MARGIN = 1e-7
+
+
+def mes_interval(
+    prep: Prepared, low: Any, high: Any, keys: list[Any], max_branches: int = 6
+) -> list[int] | None:
+    """Return the projects MES buys at *every* per-voter budget in [low, high], or None.
+
+    None means "not proven", never "different". The proof runs MES at ``low`` and ``high``
+    in lockstep along one purchase order, and rests on one fact: along a fixed purchase
+    order, more money per voter leaves every voter at least as much money at every round
+    (a price only falls when budgets rise, and what is left is ``max(0, budget - price)``),
+    so every price is a non-increasing function of the budget. Hence at any budget in
+    between that follows this order so far, a project's price lies between its price at
+    ``high`` (lower bound; an older price also bounds it from below) and its price at
+    ``low`` (upper bound). A round is proven when the project bought at ``low`` is dearer
+    at ``low`` than every other project at ``high`` (or exactly as dear and first in the
+    tie-break order): it is then bought next at every budget in between. When several
+    projects overlap in that sense but share no supporter, buying one changes nothing for
+    the others: in any order they are all bought before anything else and leave the same
+    state, so the round buys them all. When they share supporters, each one that could come
+    first is explored as its own branch (at most ``max_branches``); the interval is proven
+    when every branch ends with the same set of projects.
+    """
+    neighbours = prep.neighbours
+    stack = [(FastState(prep, low), FastState(prep, high))]
+    result: set[int] | None = None
+    branches = 1
+    while stack:
+        lo_state, hi_state = stack.pop()
+        while True:
+            c, _ = lo_state.argmin(keys)
+            if c is None:
+                other, _ = hi_state.argmin(keys)
+                if other is not None:
+                    return None
+                final = set(lo_state.selected)
+                if result is None:
+                    result = final
+                elif final != result:
+                    return None
+                break
+            group = [c]
+            uppers = {c: lo_state.rho[c]}
+            top = uppers[c]
+            grown = True
+            while grown:
+                grown = False
+                limit = top * (1 + MARGIN)
+                for j in sorted(hi_state.remaining, key=hi_state.rho.__getitem__):
+                    if j in uppers:
+                        continue
+                    if hi_state.rho[j] > limit:
+                        break
+                    v = hi_state.price(j)
+                    if v is None or v > limit:
+                        continue
+                    if len(group) == 1:  # near a tie with c: settle it exactly
+                        ex_c = lo_state.exact_rho(c)
+                        ex_j = hi_state.exact_rho(j)
+                        if ex_j is None or ex_c < ex_j or (ex_c == ex_j and keys[c] < keys[j]):
+                            continue
+                    upper = lo_state.price(j)
+                    if upper is None:  # affordable at high, not at low: not proven
+                        return None
+                    group.append(j)
+                    uppers[j] = upper
+                    top = max(top, upper)
+                    grown = True
+                    break
+            independent = True
+            if len(group) > 1:
+                if neighbours is None:
+                    return None
+                for a in range(len(group)):
+                    near = set(neighbours[group[a]].tolist())
+                    if any(group[b] in near for b in range(a + 1, len(group))):
+                        independent = False
+                        break
+            if independent:
+                for j in sorted(group, key=keys.__getitem__):
+                    if lo_state.price(j) is None or hi_state.price(j) is None:
+                        return None
+                    lo_state.buy(j)
+                    hi_state.buy(j)
+                continue
+            # dependent: branch on every project that could be bought first
+            lowest_upper = min(uppers.values()) * (1 + MARGIN)
+            firsts = [j for j in group if hi_state.rho[j] <= lowest_upper]
+            for j in firsts:
+                if lo_state.price(j) is None or hi_state.price(j) is None:
+                    return None
+            branches += len(firsts) - 1
+            if branches > max_branches:
+                return None
+            for j in firsts[1:]:
+                lo_copy, hi_copy = lo_state.copy(), hi_state.copy()
+                lo_copy.buy(j)
+                hi_copy.buy(j)
+                stack.append((lo_copy, hi_copy))
+            lo_state.buy(firsts[0])
+            hi_state.buy(firsts[0])
+    return sorted(result) if result is not None else None
