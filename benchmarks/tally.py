@@ -98,16 +98,16 @@ def print_table(rows: list[dict]) -> None:
     )
     print(head)
     print("-" * len(head))
+
+    def cell(r: dict, label: str) -> tuple[str, str]:
+        if label + "_pabu" not in r:
+            return "-", "-"
+        src = "*" if r[label + "_src"] == "rec" else ""
+        return f"{r[label + '_pabu']:.2f}{src}", f"{r[label + '_pabu'] / r[label]:.0f}"
+
     for r in rows:
-
-        def cell(label: str) -> tuple[str, str]:
-            if label + "_pabu" not in r:
-                return "-", "-"
-            src = "*" if r[label + "_src"] == "rec" else ""
-            return f"{r[label + '_pabu']:.2f}{src}", f"{r[label + '_pabu'] / r[label]:.0f}"
-
-        pm, xm = cell("mes")
-        pa, xa = cell("add1g")
+        pm, xm = cell(r, "mes")
+        pa, xa = cell(r, "add1g")
         same = all(r.get(k) in (True, None) for k in ("mes_match", "add1g_match"))
         print(
             f"{r['file'][:44]:44} {r['voters']:>7} {r['projects']:>4} {r['parse']:6.2f} "
