@@ -6,7 +6,7 @@ import datetime as dt
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from civicbudget.ledger import (
@@ -66,6 +66,7 @@ def test_canonical_json_is_sorted_compact_utf8():
             parse_canonical(bad)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(),
@@ -76,6 +77,7 @@ def test_canonical_round_trip(value):
     assert parse_canonical(canonical_json(value)) == value
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(
     st.fractions(min_value=0, max_value=10**9).filter(
         lambda f: f.denominator in (1, 2, 4, 5, 8, 10, 100)

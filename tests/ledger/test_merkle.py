@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from civicbudget.ledger.merkle import (
@@ -160,7 +160,7 @@ def test_leaf_hash_input_equals_entry_input():
 # --- hypothesis: every proof verifies; any change breaks it --------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.binary(max_size=8), min_size=1, max_size=70, unique=True), st.data())
 def test_every_inclusion_proof_verifies_and_any_change_breaks_it(d, data):
     log = MerkleLog.from_entries(d)
@@ -191,7 +191,7 @@ def test_every_inclusion_proof_verifies_and_any_change_breaks_it(d, data):
             assert not verify_inclusion(leaf, m, size, [*proof.path, proof.path[0]], root)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, 90), st.data())
 def test_consistency_hypothesis(n, data):
     d = entries(n)
