@@ -50,15 +50,15 @@ def test_demo_home_and_cycle_page_in_a_browser(demo, live_server, page):
     cards = page.locator(".cycle-card")
     assert cards.count() == 2
     assert "2018 社区更新微实事" in cards.nth(0).inner_text()
-    assert "项目筛选" in cards.nth(0).inner_text()
+    assert "项目投票" in cards.nth(0).inner_text()
     page.screenshot(path=str(ARTIFACTS / "demo-home.png"), full_page=True)
 
     page.get_by_role("link", name="2018 社区更新微实事").click()
     page.wait_for_url("**/cycles/*/")
     timeline = page.locator("ol.timeline li")
     assert timeline.count() == 8
-    assert page.locator("ol.timeline li.current").inner_text().startswith("3. 项目筛选")
-    assert page.locator("ol.timeline li.done").count() == 2
+    assert page.locator("ol.timeline li.current").inner_text().startswith("4. 项目投票")
+    assert page.locator("ol.timeline li.done").count() == 3
     pools = page.locator("table.pools tbody tr.street")
     assert pools.count() == 4
     assert "1,050,000" in pools.nth(0).inner_text()

@@ -69,7 +69,7 @@ def test_demo_serves_pages_and_api_over_http(tmp_path):
                     raise AssertionError("demo did not start") from None
                 time.sleep(0.3)
         assert [(c["year"], c["status"]) for c in cycles] == [(2018, "running"), (2017, "finished")]
-        assert cycles[0]["current_stage"]["name"] == "项目筛选"
+        assert cycles[0]["current_stage"]["name"] == "项目投票"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
             assert "2017 双创微实事" in r.read().decode()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5) as r:

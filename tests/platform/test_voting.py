@@ -425,3 +425,34 @@ def test_voting_api_code_token_ballot_retry_and_receipt(voting, world):
     assert proof["receipt"] == first.json()["receipt"]
     assert client.get(f"/api/cycles/{cycle.pk}/results").json() == []
     assert client.get(f"/api/cycles/{cycle.pk}/turnout").json()["voters"] == 1
+
+
+def test_demo_2018_can_be_voted_online_and_at_a_polling_point(db, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from civicbudget.accounts.models import User
+    from civicbudget.cycles.models import Cycle
+    from civicbudget.demo.data import load_demo
+    from civicbudget.voting.models import PollingStation, VotingScope
+
+    load_demo(proposal_scale=0.02)
+    cycle = Cycle.objects.get(year=2018)
+    assert cycle.current_stage.kind == "vote"
+    community = cycle.communities.get(name="海达社区")
+    voter = services.voter_identify(cycle=cycle, doc_type="id_card",
+                                    doc_number=id_number(dt.date(1988, 8, 8), "777"),
+                                    community_id=community.pk, basis="live")
+    scope = VotingScope.objects.get(cycle=cycle, key=f"community:{community.pk}")
+    first_project = scope.spec["projects"][0]["id"]
+    assert len(services.ballot_cast(voter=voter, scope=scope, choices=[first_project]).receipt) == 64
+    one, two = User.objects.get(username="haidian-polling"), User.objects.get(username="haidian-polling2")
+    station = PollingStation.objects.get(cycle=cycle, community=community, kind="polling")
+    services.poll_check_in(officer=one, station=station, doc_type="id_card",
+                           doc_number=id_number(dt.date(1966, 6, 6), "888"),
+                           community_id=community.pk, basis="live")
+    number = PaperEntry.objects.filter(station=station).count() + 1
+    services.paper_ballot_enter(officer=one, station=station, scope=scope, number=number,
+                                choices=[first_project])
+    logged = services.paper_ballot_enter(officer=two, station=station, scope=scope, number=number,
+                                         choices=[first_project])
+    assert logged.state == "matched" and len(logged.receipt) == 64

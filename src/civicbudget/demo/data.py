@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Max
 
 from civicbudget.accounts.models import Role, User
 from civicbudget.accounts.services import role_grant
@@ -25,8 +26,10 @@ from civicbudget.cycles.services import (
     pool_set,
     stage_advance,
 )
+from civicbudget.deliberation.models import Ballot
 from civicbudget.demo.deliberation_data import load_demo_deliberation
 from civicbudget.demo.proposals_data import load_demo_proposals
+from civicbudget.demo.voting_data import load_demo_votes
 from civicbudget.places.models import Community, District, Street
 from civicbudget.places.services import community_create, department_create, street_create
 
@@ -126,6 +129,7 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     staff("baishafang-officer", "吴主任", Role.COMMUNITY_OFFICER, communities["白沙坊社区"])
     staff("zhujian-reviewer", "郑工", Role.DEPARTMENT_REVIEWER, departments[0])
     staff("haidian-polling", "孙老师", Role.POLLING_OFFICER, streets[0])
+    staff("haidian-polling2", "何老师", Role.POLLING_OFFICER, streets[0])
     staff("observer", "林代表", Role.OBSERVER, district)
 
     # 2017: finished, every stage stamped on its historical date.
@@ -138,12 +142,18 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
         "据区里介绍：居民提议4,362条，参与投票28,484人（投票率约28.2%），确定实施74个项目。"
     ))
     _configure(operator, c2017, streets[:2], [communities[c] for c in first], 1_050_000, 300_000)
-    _run_stages(operator, c2017, _at(2017, 3, 1), until=None)
+    _run_stages(operator, c2017, _at(2017, 3, 1), until="screen")
     load_demo_proposals(c2017, max(50, int(4_362 * proposal_scale)), seed=2017, merged_streets=None,
                         start=_at(2017, 3, 15), days=30)
     load_demo_deliberation(c2017, seed=2017, actor=operator, start=dt.date(2017, 4, 20), finished=True)
+    # Voting opens on the frozen ballots (the voting app copies them), 28,484 residents vote,
+    # and leaving the voting stage counts every scope.
+    vote = _run_stages(operator, c2017, _at(2017, 3, 1), until="vote")
+    load_demo_votes(c2017, max(100, int(28_484 * proposal_scale)), seed=2017, start=vote.started_at,
+                    hours=7 * 24)
+    _run_stages(operator, c2017, _at(2017, 3, 1), until=None)
 
-    # 2018: in progress, in its screening stage.
+    # 2018: in progress, in its voting stage.
     c2018 = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",
                          name="2018 社区更新微实事", name_en="2018 Community Renewal Micro-Projects",
                          year=2018, starts_on=dt.date(2018, 3, 1), total_budget_yuan=12_000_000)
@@ -154,10 +164,13 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     _configure(operator, c2018, streets[:4], [communities[c] for c in first + added],
                1_050_000, 325_000)
     _run_stages(operator, c2018, _at(2018, 3, 1), until="screen")
-    # Screening is under way: 海甸街道 has merged its proposals, the other streets have not.
-    load_demo_proposals(c2018, max(200, int(27_405 * proposal_scale)), seed=2018, merged_streets={"海甸街道"},
+    load_demo_proposals(c2018, max(200, int(27_405 * proposal_scale)), seed=2018, merged_streets=None,
                         start=_at(2018, 3, 15), days=30)
-    load_demo_deliberation(c2018, seed=2018, actor=operator, start=dt.date(2018, 4, 20), finished=False)
+    load_demo_deliberation(c2018, seed=2018, actor=operator, start=dt.date(2018, 4, 20), finished=True)
+    # Voting is under way: online and at polling points (haidian-polling runs 海甸街道's).
+    vote = _run_stages(operator, c2018, _at(2018, 3, 1), until="vote")
+    load_demo_votes(c2018, max(100, int(6_000 * proposal_scale)), seed=2018, start=vote.started_at,
+                    hours=3 * 24)
     return logins
 
 
@@ -169,10 +182,24 @@ def _configure(actor, cycle, streets, communities, street_pool: int, community_p
         pool_set(actor=actor, cycle=cycle, place=community, amount_yuan=community_pool)
 
 
-def _run_stages(actor, cycle, start: dt.datetime, until: str | None) -> None:
-    """Start the first stage at ``start`` and move on at each planned close until ``until``."""
-    now = start
-    stage = stage_advance(actor=actor, cycle=cycle, now=now)
+def _run_stages(actor, cycle, start: dt.datetime, until: str | None):
+    """Move the cycle on at each planned close until a stage of kind ``until`` runs (or the end).
+
+    A draft cycle starts at ``start``. Voting never opens before the last ballot was frozen.
+    """
+    cycle.refresh_from_db()
+    stage = cycle.current_stage
+    if cycle.status == "draft":
+        now = start
+        stage = stage_advance(actor=actor, cycle=cycle, now=now)
+    else:
+        now = stage.started_at if stage else start
     while stage is not None and stage.kind != until:
         now = max(now, stage.closes_at) if stage.closes_at else now + dt.timedelta(days=7)
+        following = cycle.stages.filter(order=stage.order + 1).first()
+        if following is not None and following.kind == "vote":
+            frozen = Ballot.objects.filter(cycle=cycle).aggregate(last=Max("frozen_at"))["last"]
+            if frozen is not None:
+                now = max(now, frozen + dt.timedelta(days=1))
         stage = stage_advance(actor=actor, cycle=cycle, now=now)
+    return stage

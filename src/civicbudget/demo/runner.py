@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -50,10 +51,18 @@ def run_demo(argv: list[str]) -> int:
     else:
         for login in logins:
             print(f"  {login.username:22} {login.role} · {login.place}")
+    from civicbudget.voting.idcard import id_check_char
+
+    sample = "46010819900101321"
+    print(f"\nVote in the 2018 cycle (online or at a polling point) with a made-up resident ID such as"
+          f" {sample}{id_check_char(sample)};\nthe SMS codes of the demo are printed here, in this terminal.")
     sys.stdout.flush()
     if args.no_serve:
         return 0
     from civicbudget.web.server import serve
+
+    # The demo has no SMS gateway: the one-time codes appear in this terminal.
+    os.environ.setdefault("CIVICBUDGET_SMS_BACKEND", "console")
 
     serve(f"127.0.0.1:{args.port}", workers=args.workers, threads=4)
     return 0

@@ -9,6 +9,7 @@ count at close is the real count.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 
 from django.db import transaction
@@ -35,33 +36,37 @@ CHANNELS = [(VotingChannel.POLLING, 48), (VotingChannel.ONLINE, 30), (VotingChan
 AGE_WEIGHTS = [(15, 10), (25, 14), (35, 18), (45, 20), (55, 20), (65, 18)]
 
 
-def _choices(rng: random.Random, spec, popularity: dict[str, float]) -> list[str]:
-    ids = [p.id for p in spec.projects]
+def _choices(rng: random.Random, spec, ids: list[str], weights: list[float],
+             costs: dict[str, object]) -> list[str]:
+    """Pick a plausible ballot: popular projects more often, within the ballot's limits."""
     limit = spec.max_length or len(ids)
-    wanted = min(limit, max(1, int(rng.triangular(1, limit + 1, min(limit, 3)))))
+    wanted = min(limit, 1 + int(rng.random() * min(limit, 3)))
     picked: list[str] = []
-    costs = {p.id: p.cost for p in spec.projects}
     spent = 0
-    for pid in sorted(ids, key=lambda p: -popularity[p] * rng.random()):
-        if len(picked) == wanted:
-            break
+    for pid in rng.choices(ids, cum_weights=weights, k=wanted * 2):
+        if pid in picked:
+            continue
         if spec.max_sum_cost is not None and spent + costs[pid] > spec.max_sum_cost:
             continue
         picked.append(pid)
         spent += costs[pid]
-    return picked or [ids[0]]
+        if len(picked) == wanted:
+            break
+    return picked or [min(ids, key=lambda p: costs[p])]
 
 
 def load_demo_votes(cycle: Cycle, voters: int, *, seed: int, start: dt.datetime, hours: int,
-                    street_share: float = 0.8) -> int:
+                    street_share: float = 0.6) -> int:
     """Register ``voters`` voters across the cycle's communities and log their ballots."""
     rng = random.Random(seed)
     scopes = {s.key: s for s in VotingScope.objects.filter(cycle=cycle)}
     if not scopes:
         return 0
     specs = {key: logstore.spec_from_json(s.spec) for key, s in scopes.items()}
-    popularity = {key: {p.id: rng.random() ** 2 + 0.05 for p in spec.projects}
-                  for key, spec in specs.items()}
+    project_ids = {key: [p.id for p in spec.projects] for key, spec in specs.items()}
+    weights = {key: list(itertools.accumulate(rng.random() ** 2 + 0.05 for _ in spec.projects))
+               for key, spec in specs.items()}
+    costs = {key: {p.id: p.cost for p in spec.projects} for key, spec in specs.items()}
     communities = [c for c in cycle.communities.select_related("street").order_by("pk")
                    if f"community:{c.pk}" in scopes]
     population = sum(c.population for c in communities)
@@ -79,7 +84,7 @@ def load_demo_votes(cycle: Cycle, voters: int, *, seed: int, start: dt.datetime,
     label = logstore.cycle_label(cycle)
     with transaction.atomic():
         PollingStation.objects.bulk_create([s for by_kind in stations.values() for s in by_kind.values()])
-        rows: list[Voter] = []
+        rows: list[dict] = []
         plan: list[tuple[int, str, dt.datetime]] = []
         remaining = voters
         for index, community in enumerate(communities):
@@ -92,18 +97,15 @@ def load_demo_votes(cycle: Cycle, voters: int, *, seed: int, start: dt.datetime,
                 born = dt.date(start.year - age, rng.randint(1, 12), rng.randint(1, 28))
                 when = start + dt.timedelta(seconds=rng.randint(0, hours * 3600))
                 channel = rng.choices([c for c, _ in CHANNELS], weights=[w for _, w in CHANNELS])[0]
-                rows.append(Voter(
-                    cycle=cycle, doc_type="id_card",
-                    doc_hash=keyed_hash(f"demo:{cycle.pk}:{len(rows)}", "document"),
-                    birth_date=born, age_band=age_band(age), community=community,
-                    basis=rng.choices(["live", "work", "study"], weights=[85, 10, 5])[0],
-                    registered_at=when, registered_channel=channel))
-                plan.append((community.pk, channel, when))
-        _insert(Voter, [{"cycle": cycle.pk, "doc_type": v.doc_type, "doc_hash": v.doc_hash,
-                         "birth_date": v.birth_date, "age_band": v.age_band,
-                         "phone_hash": "", "community": v.community_id, "basis": v.basis,
-                         "registered_at": v.registered_at,
-                         "registered_channel": v.registered_channel} for v in rows])
+                rows.append({
+                    "cycle": cycle.pk, "doc_type": "id_card",
+                    "doc_hash": keyed_hash(f"demo:{cycle.pk}:{len(rows)}", "document"),
+                    "birth_date": born, "age_band": age_band(age), "phone_hash": "",
+                    "community": community.pk,
+                    "basis": rng.choices(["live", "work", "study"], cum_weights=[85, 95, 100])[0],
+                    "registered_at": when, "registered_channel": channel})
+                plan.append((community.pk, channel, when, community.street_id))
+        _insert(Voter, rows)
         ids = dict(Voter.objects.filter(cycle=cycle).values_list("doc_hash", "pk"))
         station_ids = {(s.community_id, s.kind): s.pk
                        for s in PollingStation.objects.filter(cycle=cycle)}
@@ -114,21 +116,21 @@ def load_demo_votes(cycle: Cycle, voters: int, *, seed: int, start: dt.datetime,
         # Ballots reach the log in the order they were cast.
         order = sorted(range(len(rows)), key=lambda i: plan[i][2])
         for i in order:
-            voter, (community_id, channel, when) = rows[i], plan[i]
+            voter, (community_id, channel, when, street_id) = rows[i], plan[i]
             keys = [f"community:{community_id}"]
-            street_key = f"street:{voter.community.street_id}"
+            street_key = f"street:{street_id}"
             if rng.random() < street_share and street_key in scopes:
                 keys.append(street_key)
             station = station_ids.get((community_id, channel))
             for key in keys:
-                entry = make_entry(label, specs[key], _choices(rng, specs[key], popularity[key]),
+                entry = make_entry(label, specs[key], _choices(rng, specs[key], project_ids[key], weights[key], costs[key]),
                                    "online" if channel == VotingChannel.ONLINE else "paper", seq,
                                    nonce=f"{rng.getrandbits(128):032x}")
                 data = entry._encode_checked()
                 entries.append({"log": locked.pk, "seq": seq, "data": data.decode(),
                                 "leaf": leaf_hash(data).hex(), "scope": scopes[key].pk,
                                 "channel": channel, "station": station})
-                participations.append({"cycle": cycle.pk, "voter": ids[voter.doc_hash],
+                participations.append({"cycle": cycle.pk, "voter": ids[voter["doc_hash"]],
                                        "scope": scopes[key].pk, "channel": channel,
                                        "station": station, "at": when, "officer": None})
                 seq += 1
