@@ -384,7 +384,7 @@ def test_a_sitting_without_quorum_is_refused(world, shenzhen, officer):
         sitting_open(actor=officer, body=body, attendee_ids=members[:2], project_ids=[project.pk],
                      held_at=LATER)
 
-    assert exc.value.code == "no_quorum"
+    assert (exc.value.code, exc.value.field) == ("no_quorum", "attendees")
     assert "2 of 5" in exc.value.message
     assert not body.sittings.exists()
 

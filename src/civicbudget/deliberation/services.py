@@ -384,7 +384,8 @@ def project_promote(*, actor, project: Project, reason: str, note: str = "") -> 
     _active_project(project)
     if Promotion.objects.filter(project=project).exists() or project.level != Project.Level.COMMUNITY:
         raise PreconditionFailed(_("“%(project)s” is already a street-level project.")
-                                 % {"project": project.name}, code="already_promoted")
+                                 % {"project": project.name}, code="already_promoted",
+                                 field="project")
     if reason not in Promotion.Reason.values:
         raise ServiceError(_("Choose why the project moves to street level."), field="reason")
     if "street" not in cycle.levels():
@@ -486,7 +487,8 @@ def sitting_open(*, actor, body: Body, attendee_ids: Iterable[int], project_ids:
     if len(attendees) * 2 <= len(members):
         raise PreconditionFailed(
             _("No quorum: %(present)d of %(members)d members are present; more than half must be.")
-            % {"present": len(attendees), "members": len(members)}, code="no_quorum")
+            % {"present": len(attendees), "members": len(members)}, code="no_quorum",
+            field="attendees")
     rounds = list(cycle.config.get("rounds") or [])
     round = (round or "").strip()  # noqa: A001
     if rounds and round not in rounds:
