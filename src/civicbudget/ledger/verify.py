@@ -10,9 +10,11 @@ Order of the checks (the first failure is reported, as ``file:line: what``):
 4. ``checkpoints.jsonl``: this log, sizes and times never going back, each signature,
    each root equal to the root of that prefix of the entries, a valid consistency proof
    from each checkpoint to the next, and the last covering every entry;
-5. ``ballots/<scope>.pb``: projects, budget, rules and every ballot equal to what the
+5. checkpoints saved while voting was open (``--checkpoints``), if given: each signed
+   by the key and matching a prefix of the entries;
+6. ``ballots/<scope>.pb``: projects, budget, rules and every ballot equal to what the
    entries of that scope say, line by line;
-6. re-tally of each scope with its published rule through :mod:`civicbudget.tally`: the
+7. re-tally of each scope with its published rule through :mod:`civicbudget.tally`: the
    winners (in order) and ``num_votes`` equal ``results.json``.
 """
 
