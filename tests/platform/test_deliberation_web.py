@@ -144,3 +144,45 @@ def test_api_screening_and_a_ballot_edit_after_publication(world, screening, off
                          "reason": "违规"}
     assert Screening.objects.count() == 2
     assert AuditEvent.objects.filter(action="ballot_set_rule", outcome="ok").count() == 0
+
+
+def test_api_runs_a_sitting_and_refuses_a_stranger_and_a_foreign_reviewer(world, officer):
+    cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida],
+                       template_key="shenzhen_4yi4gongkai", community_pool=2_000_000)
+    admin = staff(Role.DISTRICT_ADMIN, world.district)
+    while cycle.current_stage is None or cycle.current_stage.kind != "deliberate":
+        stage_advance(actor=admin, cycle=cycle, now=LATER)
+        cycle.refresh_from_db()
+    project = make_project(cycle, world.haida, name="长者饭堂")
+    client = _login(officer)
+    body = client.post(f"/api/cycles/{cycle.pk}/bodies",
+                       {"kind": "community_joint_meeting", "name": "海达社区联席会议",
+                        "members": [["李", "居委"], ["王", "业委会"], ["张", "居民代表"]],
+                        "community_id": world.haida.pk}, content_type="application/json").json()
+    members = body["member_ids"]
+    no_quorum = client.post(f"/api/bodies/{body['id']}/sittings",
+                            {"attendee_ids": members[:1], "project_ids": [project.pk],
+                             "held_at": "2030-05-01T19:00:00+08:00"}, content_type="application/json")
+    assert (no_quorum.status_code, no_quorum.json()["code"]) == (409, "no_quorum")
+    sitting = client.post(f"/api/bodies/{body['id']}/sittings",
+                          {"attendee_ids": members[:2], "project_ids": [project.pk],
+                           "held_at": "2030-05-01T19:00:00+08:00"}, content_type="application/json").json()
+    stranger = client.post(f"/api/sittings/{sitting['id']}/votes",
+                           {"member_id": members[-1] + 1000, "project_ids": [project.pk]},
+                           content_type="application/json")
+    assert (stranger.status_code, stranger.json()["field"]) == (400, "member")
+    for member in members[:2]:
+        client.post(f"/api/sittings/{sitting['id']}/votes", {"member_id": member, "project_ids": [project.pk]},
+                    content_type="application/json")
+    closed = client.post(f"/api/sittings/{sitting['id']}/close", {"minutes": "两人到会，一致通过。"},
+                         content_type="application/json").json()
+    assert closed["results"] == [{"project_id": project.pk, "yes": 2, "present": 2, "rank": 1,
+                                  "is_passed": True}]
+
+    routed = client.post(f"/api/projects/{project.pk}/reviews", {"department_ids": [world.department.pk]},
+                         content_type="application/json").json()
+    foreign = staff(Role.DEPARTMENT_REVIEWER, world.district.departments.create(name="区园林局"))
+    refused = _login(foreign).post(f"/api/reviews/{routed[0]['id']}", {"opinion": "feasible"},
+                                   content_type="application/json")
+    assert refused.status_code == 403
+    assert AuditEvent.objects.filter(action="review", outcome="denied").count() == 1
