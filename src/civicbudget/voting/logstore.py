@@ -111,6 +111,13 @@ def tree(log: BallotLog, size: int) -> MerkleLog:
     """Return a Merkle tree of the log's first ``size`` entries (cached, extended on demand)."""
     with _trees_lock:
         cached = _trees.get(log.pk)
+        if cached is not None and len(cached):
+            # The cache is only ever extended; if the stored leaf at its end differs (a test
+            # database rolled back, a restored back-up), start again from the database.
+            last = (LogEntry.objects.filter(log=log, seq=len(cached) - 1)
+                    .values_list("leaf", flat=True).first())
+            if last is None or bytes.fromhex(last) != cached.leaf(len(cached) - 1):
+                cached = None
         if cached is None or len(cached) > size:
             cached = MerkleLog()
         if len(cached) < size:
