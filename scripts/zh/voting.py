@@ -71,3 +71,11 @@ ZH = {
     "Checked in: hand out the ballots of %(scopes)s.": "已签到：请发放%(scopes)s的选票。",
     "Ballot %(n)d: %(state)s.": "第%(n)d号选票：%(state)s。",
 }
+
+ZH.update({
+    "count observers": "计票监督人", "Name at least one observer of the count.": "请至少填写一位计票监督人。",
+    "At most 50 observers, each name up to 50 characters.": "最多50位监督人，每个姓名不超过50个字。",
+    "Observers of the count recorded.": "已记录计票监督人。", "Observers of the count": "计票监督人",
+    "Resident representatives and proposers who watched this box being counted, one per line. They are published with the result.": "监督本票箱计票的居民代表和提议人，每行一位，将随结果公布。",
+    "Record the observers": "记录监督人", "Counting watched by:": "计票监督：",
+})

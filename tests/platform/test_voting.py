@@ -249,6 +249,11 @@ def test_paper_double_entry_reconciliation_and_review(voting, world):
 
 def test_count_at_close_export_and_verify(voting, world, tmp_path):
     cycle, scopes, admin = voting
+    officer = staff(Role.POLLING_OFFICER, world.haida)
+    box = services.station_create(actor=officer, cycle=cycle, community=world.haida, name="大厅")
+    with pytest.raises(ServiceError, match="at least one observer"):
+        services.station_observers_record(officer=officer, station=box, observers="  ")
+    services.station_observers_record(officer=officer, station=box, observers="陈代表，李提议人")
     for i, choices in enumerate([["1", "2"], ["1"], ["2", "3"], ["1", "3"], ["3"]]):
         voter = _voter(cycle, world, serial=f"{i:03d}")
         services.ballot_cast(voter=voter, scope=scopes["haida"], choices=choices)
@@ -262,6 +267,7 @@ def test_count_at_close_export_and_verify(voting, world, tmp_path):
     # greedy by votes: 1 and 3 have three votes each, 2 has two; 1+3 = 210,000 then 2 does not fit.
     assert haida.winners == ["1", "3"] and haida.num_votes == 5 and haida.total_cost_yuan == 210_000
     assert len(haida.input_hash) == 64 and haida.engine_version.startswith("civicbudget")
+    assert haida.observers == "大厅: 陈代表、李提议人"
     page = client.get(f"/cycles/{cycle.pk}/results/").content.decode()
     assert "3栋楼道灯" in page and "长者食堂" in page
 

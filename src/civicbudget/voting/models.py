@@ -78,6 +78,8 @@ class PollingStation(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(max_length=12, choices=VotingChannel.choices, default=VotingChannel.POLLING)
     created_at = models.DateTimeField(default=timezone.now)
+    # Resident representatives and proposers who watched this box being counted (监督).
+    count_observers = models.TextField(_("count observers"), blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cycle", "community", "name"], name="station_name")]

@@ -368,6 +368,24 @@ def paper_conflict_resolve(*, officer, station: PollingStation, scope: VotingSco
     return reading
 
 
+def station_observers_record(*, officer, station: PollingStation, observers: str) -> PollingStation:
+    """Record who watched the box being counted (names, one per line), for the published count."""
+    permission_require(officer, "vote", station.community, Cycle.objects.prefetch_related("stages")
+                       .get(pk=station.cycle_id))
+    names = [n.strip() for n in (observers or "").replace("，", "\n").replace(",", "\n").splitlines()
+             if n.strip()]
+    if not names:
+        raise ServiceError(_("Name at least one observer of the count."), field="observers")
+    if len(names) > 50 or any(len(n) > 50 for n in names):
+        raise ServiceError(_("At most 50 observers, each name up to 50 characters."), field="observers")
+    before = station.count_observers
+    station.count_observers = "\n".join(names)
+    station.save(update_fields=["count_observers"])
+    audit_record(officer, "station_observers_record", station, before={"observers": before},
+                 after={"observers": station.count_observers}, place=station.community)
+    return station
+
+
 def scope_open(*, cycle: Cycle, key: str, title: str, spec: dict, street=None,
                community=None) -> VotingScope:
     """Freeze one ballot for voting (called when the voting stage opens)."""
@@ -400,12 +418,15 @@ def results_count(*, cycle: Cycle, observers: str = "", now: dt.datetime | None 
         election = scope_election(logstore.cycle_label(cycle), spec, [parse_entry(d) for d in raw])
         outcome = tally(election, spec.rule)
         digest = hashlib.sha256(b"\n".join(raw)).hexdigest()
+        watched = [f"{st.name}: {st.count_observers.replace(chr(10), '、')}"
+                   for st in PollingStation.objects.filter(cycle=cycle).exclude(count_observers="")
+                   if scope.key in (f"community:{st.community_id}", f"street:{st.community.street_id}")]
         results.append(ScopeResult.objects.create(
             scope=scope, rule=logstore.spec_to_json(spec)["rule"], input_hash=digest,
             engine_version=f"civicbudget {civicbudget.__version__}", num_votes=len(raw),
             winners=list(outcome.winners), total_cost_yuan=int(outcome.total_cost),
             explanations=[_explanation(e) for e in outcome.explanations],
-            counted_at=now, observers=observers[:2000]))
+            counted_at=now, observers="\n".join(filter(None, [observers, *watched]))[:4000]))
     logstore.checkpoint(log, now)
     return results
 

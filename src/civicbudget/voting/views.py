@@ -251,6 +251,10 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             messages.success(request, _("Polling point %(name)s is open.") % {"name": station.name})
         elif station is None:
             raise ServiceError(_("Choose a polling point first."))
+        elif action == "observers":
+            services.station_observers_record(officer=request.user, station=station,
+                                              observers=request.POST.get("observers", ""))
+            messages.success(request, _("Observers of the count recorded."))
         elif action == "check_in":
             made = services.poll_check_in(
                 officer=request.user, station=station, doc_type=request.POST.get("doc_type", ""),
