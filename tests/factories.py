@@ -111,3 +111,69 @@ def make_project(cycle: Cycle, community: Community | None = None, *, street: St
             cycle=cycle, street=street, community=where, tracking_code=f"P{project.pk:05d}{i:03d}",
             title=name, text=f"{name}，谢谢", proposer_name="张三", channel="paper", project=project)
     return project
+
+
+# --- after the vote: shared by the results, delivery and open-data tests ---------------------
+
+
+def walk_to(cycle, admin, kind: str, now=None) -> None:
+    """Advance the cycle until a stage of ``kind`` runs (planned closes waived with a reason)."""
+    from django.utils import timezone
+
+    from civicbudget.cycles.services import stage_advance
+
+    cycle.refresh_from_db()
+    while cycle.current_stage is None or cycle.current_stage.kind != kind:
+        stage_advance(actor=admin, cycle=cycle, now=now or timezone.now(), reason="test")
+        cycle = Cycle.objects.prefetch_related("stages").get(pk=cycle.pk)
+
+
+def build_after(world, settings, tmp_path, *, until: str = "publish"):
+    """A counted vote in 海达社区: P1 wins alone, P3 wins merged, P2 loses merged, P4 loses alone,
+    P5 is screened out, P6 never reached the ballot, one proposal was never merged."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from civicbudget.deliberation.models import Screening
+    from civicbudget.proposals.models import Proposal
+    from civicbudget.voting import services as voting
+    from civicbudget.voting.idcard import id_check_char
+
+    settings.DATA_DIR = tmp_path
+    cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida, world.fuan])
+    admin = staff(Role.DISTRICT_ADMIN, world.district)
+    p = {
+        "P1": make_project(cycle, world.haida, name="3栋楼道灯", proposals=1),
+        "P2": make_project(cycle, world.haida, name="东门监控", proposals=3),
+        "P3": make_project(cycle, world.haida, name="长者食堂", proposals=2),
+        "P4": make_project(cycle, world.haida, name="篮球场围网", proposals=1),
+        "P5": make_project(cycle, world.haida, name="私家车位", proposals=1),
+        "P6": make_project(cycle, world.haida, name="小区花坛", proposals=1),
+    }
+    from civicbudget.identity import keyed_hash
+
+    Proposal.objects.filter(cycle=cycle).update(proposer_phone="13900001111",
+                                                phone_hash=keyed_hash("13900001111", "phone"))
+    Screening.objects.create(project=p["P5"], cycle=cycle, is_passed=False, reason_code="no_private_benefit",
+                             reason="只惠及个别住户")
+    loose = Proposal.objects.create(cycle=cycle, street=world.haidian, community=world.haida,
+                                    tracking_code="LOOSE001", title="路边摊", text="取缔路边摊",
+                                    proposer_name="李四", proposer_phone="13900002222", channel="online",
+                                    phone_hash=keyed_hash("13900002222", "phone"))
+    walk_to(cycle, admin, "vote", now=timezone.now() - dt.timedelta(days=400))
+    key = f"community:{world.haida.pk}"
+    costs = [(p["P1"], 120_000), (p["P2"], 200_000), (p["P3"], 90_000), (p["P4"], 100_000)]
+    spec = {"scope": key, "vote_type": "approval", "budget": "300000",
+            "projects": [{"id": str(x.pk), "cost": str(c), "name": x.name} for x, c in costs],
+            "rule": {"rule": "greedy"}, "min_length": 1, "max_length": None}
+    scope = voting.scope_open(cycle=cycle, key=key, title="海达社区", community=world.haida, spec=spec)
+    for i, names in enumerate([["P1", "P3"], ["P1", "P3"], ["P1"], ["P2"]]):
+        first17 = f"460108{dt.date(1980, 1, 1 + i):%Y%m%d}{i:03d}"
+        voter = voting.voter_identify(cycle=cycle, doc_type="id_card", doc_number=first17 + id_check_char(first17),
+                                      community_id=world.haida.pk, basis="live", phone=f"1381234567{i}")
+        voting.ballot_cast(voter=voter, scope=scope, choices=[str(p[n].pk) for n in names])
+    walk_to(cycle, admin, until)
+    scope.refresh_from_db()
+    return SimpleNamespace(cycle=Cycle.objects.prefetch_related("stages").get(pk=cycle.pk), admin=admin,
+                           projects=p, loose=loose, scope=scope, world=world)

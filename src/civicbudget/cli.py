@@ -21,6 +21,7 @@ commands:
   tally      compute the winners of a pabulib .pb election
   textmatch  group near-duplicate proposals
   ledger     verify (or export) a cycle's public ballot log
+  export     write a cycle's open data: --cycle ID --format csv|json|pb DIR
 
 Every platform command works on the same data: --data-dir DIR (default
 ./civicbudget-data) or the database in DATABASE_URL when it is set.
@@ -67,6 +68,13 @@ def _demo(argv: list[str]) -> int:
     return run_demo(argv)
 
 
+def _export(argv: list[str]) -> int:
+    _setup_django(argv)
+    from civicbudget.opendata.cli import export_main
+
+    return export_main(argv)
+
+
 def _serve(argv: list[str]) -> int:
     _setup_django(argv)
     from civicbudget.web.server import run_gunicorn
@@ -105,6 +113,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "tally": _tally,
     "textmatch": _textmatch,
     "ledger": _ledger,
+    "export": _export,
 }
 
 

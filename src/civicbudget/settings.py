@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "civicbudget.proposals",
     "civicbudget.deliberation",
     "civicbudget.voting",
+    "civicbudget.results",
+    "civicbudget.delivery",
+    "civicbudget.opendata",
     "civicbudget.web",
     "civicbudget.demo",
 ]

@@ -31,6 +31,9 @@ urlpatterns = [
     path("", include("civicbudget.proposals.urls")),
     path("", include("civicbudget.deliberation.urls")),
     path("", include("civicbudget.voting.urls")),
+    path("", include("civicbudget.results.urls")),
+    path("", include("civicbudget.delivery.urls")),
+    path("", include("civicbudget.opendata.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

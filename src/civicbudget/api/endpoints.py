@@ -46,6 +46,9 @@ from civicbudget.voting.api import router as voting_router  # noqa: E402
 api.add_router("/", proposals_router)
 api.add_router("/", voting_router)
 api.add_router("/", "civicbudget.deliberation.api.router")
+api.add_router("/", "civicbudget.results.api.router")
+api.add_router("/", "civicbudget.delivery.api.router")
+api.add_router("/", "civicbudget.opendata.api.router")
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 

@@ -1,0 +1,61 @@
+"""Simplified Chinese for publication, objections, final states and replies (civicbudget.results)."""
+
+ZH = {
+    "Publication and replies": "结果公示与集中回复",
+    "%(n)d objections are not answered yet.": "还有%(n)d条异议未答复。",
+    "has been selected: the project “%(project)s” will be implemented": "已入选，项目“%(project)s”将付诸实施",
+    "was merged with other residents' proposals into the project “%(project)s”, which has been selected and will be implemented":
+        "已与其他居民的提议合并为项目“%(project)s”，该项目已入选并将付诸实施",
+    "was merged with other residents' proposals into the project “%(project)s”, which received %(votes)s votes and was not selected":
+        "已与其他居民的提议合并为项目“%(project)s”，该项目获得%(votes)s票，未能入选",
+    "did not pass screening: %(reason)s": "未通过项目筛选：%(reason)s",
+    "became part of the project “%(project)s”, which was not shortlisted for the vote at the community roundtable":
+        "已合并为项目“%(project)s”，该项目未在社区推选大会上入围投票",
+    "went to the vote as the project “%(project)s” and received %(votes)s votes, not enough to be selected":
+        "以项目“%(project)s”参加投票，获得%(votes)s票，票数不足未能入选",
+    "it could not be taken up into any project": "未能纳入任何项目",
+    "[%(district)s micro-projects] Dear %(name)s, your proposal “%(title)s” (code %(code)s) %(sentence)s. Thank you for taking part.":
+        "【%(district)s微实事】%(name)s您好：您的提议“%(title)s”（编号%(code)s）%(sentence)s。感谢您的参与！",
+    "%(district)s micro-projects: the outcome of your proposal %(code)s": "%(district)s微实事：您的提议%(code)s的办理结果",
+    "Dear %(name)s,\n\nThank you for your proposal “%(title)s” (tracking code %(code)s), submitted in %(community)s, %(street)s.\n\nYour proposal %(sentence)s.\n\nYou can follow every project, its spending and its evaluation on the public pages with your tracking code. If you have questions, your community office will answer them.\n\n%(sender)s\n%(date)s":
+        "%(name)s您好：\n\n感谢您在%(street)s%(community)s提交的提议“%(title)s”（查询编号%(code)s）。\n\n您的提议%(sentence)s。\n\n您可以凭查询编号在公开页面上查看各项目的实施、资金使用和评价情况。如有疑问，请联系所在社区居委会。\n\n%(sender)s\n%(date)s",
+    "Office of the %(district)s micro-projects lead group": "%(district)s微实事项目领导小组办公室",
+    "%(y)d-%(m)02d-%(d)02d": "%(y)d年%(m)02d月%(d)02d日",
+    "published at": "公示时间", "publication": "公示", "publications": "公示",
+    "phone": "电话", "objection": "异议", "filed at": "提出时间", "answer": "答复",
+    "answered at": "答复时间", "objections": "异议",
+    "selected": "入选", "merged into a selected project": "合并入已入选项目",
+    "merged into a project not selected": "合并入未入选项目", "not shortlisted": "未入围",
+    "not enough votes": "票数不足", "final state": "办理结果", "votes": "票数", "final states": "办理结果",
+    "SMS text": "短信内容", "e-mail subject": "邮件主题", "e-mail text": "邮件正文", "letter text": "信函正文",
+    "e-mail address": "电子邮箱", "reply": "回复", "replies": "回复", "SMS": "短信", "e-mail": "电子邮件",
+    "letter": "信函", "queued": "待发送", "retrying": "重试中", "sent": "已发送", "printed for post": "已打印待寄",
+    "failed": "发送失败", "status": "状态", "attempts": "尝试次数", "last error": "最近错误", "sent at": "发送时间",
+    "outbox message": "待发消息", "outbox messages": "待发消息",
+    "The notice period must be 1 to 60 days.": "公示期须为1至60天。",
+    "The notice period of %(scope)s ended on %(when)s: objections are no longer accepted.":
+        "%(scope)s的公示期已于%(when)s结束，不再受理异议。",
+    "Give your name.": "请填写姓名。", "The name has more than 50 characters.": "姓名超过50个字符。",
+    "Write your objection.": "请填写异议内容。",
+    "The objection has more than %(max)d characters.": "异议内容超过%(max)d个字符。",
+    "“%(value)s” is not a phone number.": "“%(value)s”不是有效的电话号码。",
+    "Write the answer.": "请填写答复内容。", "The answer has more than %(max)d characters.": "答复内容超过%(max)d个字符。",
+    "“%(value)s” is not an e-mail address.": "“%(value)s”不是有效的电子邮箱。",
+    "This community is not part of the cycle.": "该社区不在本期项目范围内。",
+    "Reply desk": "集中回复工作台", "Put counted results on notice": "公示已计票的结果",
+    "Decide final states and queue replies": "确定办理结果并生成回复", "Send due messages now": "立即发送待发消息",
+    "Final states": "办理结果", "Outbox": "发件箱", "Status": "状态", "Letters for post": "邮寄信函",
+    "All communities": "全部社区", "Print letters (PDF, A4)": "打印信函（PDF，A4）", "Objections": "异议",
+    "Publish the answer": "公开答复", "No objections.": "暂无异议。",
+    "On notice from %(a)s until %(b)s": "公示期：%(a)s至%(b)s", "objections open": "可提出异议",
+    "Results are put on notice when the publication stage starts.": "进入公示阶段后公布结果。",
+    "File an objection": "提出异议", "Result": "结果", "Phone (for the answer, never published)": "电话（用于答复，不公开）",
+    "Objection": "异议", "File the objection": "提交异议", "Objections and answers": "异议与答复", "Answer": "答复",
+    "Not answered yet.": "尚未答复。", "A reply to every proposer": "给每位提议人的回复", "Final state": "办理结果",
+    "Read my reply": "查看我的回复", "No reply under this code in this cycle yet.": "本期暂无该编号的回复。",
+    "Your objection is recorded; the answer will be published here.": "您的异议已登记，答复将在本页公开。",
+    "%(n)d results put on notice.": "已公示%(n)d项结果。",
+    "%(n)d final states decided, %(m)d replies queued.": "已确定%(n)d条办理结果，生成%(m)d份回复。",
+    "Sent %(sent)d, retrying %(retrying)d, failed %(failed)d.": "已发送%(sent)d条，重试%(retrying)d条，失败%(failed)d条。",
+    "The answer is published.": "答复已公开。",
+}

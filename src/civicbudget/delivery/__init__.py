@@ -1,0 +1,1 @@
+"""After the reply: implementation, money and evaluation of the selected projects."""
