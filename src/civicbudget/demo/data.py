@@ -27,6 +27,7 @@ from civicbudget.cycles.services import (
     stage_advance,
 )
 from civicbudget.deliberation.models import Ballot
+from civicbudget.demo.after_data import load_demo_after
 from civicbudget.demo.deliberation_data import load_demo_deliberation
 from civicbudget.demo.proposals_data import load_demo_proposals
 from civicbudget.demo.voting_data import load_demo_votes
@@ -152,6 +153,7 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     load_demo_votes(c2017, max(100, int(28_484 * proposal_scale)), seed=2017, start=vote.started_at,
                     hours=7 * 24)
     _run_stages(operator, c2017, _at(2017, 3, 1), until=None)
+    load_demo_after(c2017, seed=2017, actor=operator)
 
     # 2018: in progress, in its voting stage.
     c2018 = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",

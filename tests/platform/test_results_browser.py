@@ -1,0 +1,68 @@
+"""A real browser on the statistics dashboard and a project's progress page (demo data)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CIVICBUDGET_CHROMIUM", "/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no chromium at {CHROMIUM}"),
+]
+ARTIFACTS = Path(os.environ.get("CIVICBUDGET_TEST_ARTIFACTS", "test-results"))
+
+
+@pytest.fixture
+def demo(transactional_db, settings, tmp_path):
+    from civicbudget.demo.data import load_demo
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path
+    load_demo(proposal_scale=0.02)
+
+
+@pytest.fixture
+def page():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_dashboard_then_a_project_progress_page_in_a_browser(demo, live_server, page):
+    from civicbudget.cycles.models import Cycle
+    from civicbudget.delivery.models import Implementation
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    cycle = Cycle.objects.get(year=2017)
+    page.goto(f"{live_server.url}/cycles/{cycle.pk}/")
+    page.get_by_role("link", name="统计").click()
+    page.wait_for_url("**/statistics/")
+    assert page.locator("h1").inner_text().startswith("统计")
+    rows = page.locator("table.meilan tbody tr")
+    assert rows.count() == 2 and "2017" in rows.nth(0).inner_text()
+    assert page.locator("svg.chart").count() >= 10
+    assert page.locator("svg.chart").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "statistics.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/cycles/{cycle.pk}/progress/")
+    impl = Implementation.objects.filter(cycle=cycle, step="done").select_related("project").first()
+    page.get_by_role("link", name=impl.project.name).first.click()
+    page.wait_for_url("**/progress/")
+    assert page.locator("h1.project-name").inner_text() == impl.project.name
+    assert page.locator("ol.steps li.done").count() == 6
+    assert "验收" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "project-progress.png"), full_page=True)
