@@ -160,8 +160,10 @@ def run_rule(path: Path, key: str):
         else:
             out = method_of_equal_shares(instance, profile, sat_class=sat)
         if then_greedy:
+            # the completion is greedy by votes (approval) or by score (points), whatever MES used
+            gsat = sats["cost"] if util in ("cost", "card") else sats["points_cost"]
             out = greedy_utilitarian_welfare(
-                instance, profile, sat_class=sat, initial_budget_allocation=out
+                instance, profile, sat_class=gsat, initial_budget_allocation=out
             )
     return sorted(p.name for p in out), time.perf_counter() - start
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from civicbudget.tally import Ballot, Project, RuleSpec, election_from_ballots, tally
@@ -59,9 +59,6 @@ def _renamed_and_shuffled(e, perm_seed: int):
     random.Random(perm_seed).shuffle(ballots)
     renamed = [Ballot(f"x{k}-{b.voter_id}", b.projects, b.points) for k, b in enumerate(ballots)]
     return election_from_ballots(e.projects, e.budget, renamed, e.vote_type)
-
-
-settings.register_profile("tally", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @settings(max_examples=60, deadline=None)

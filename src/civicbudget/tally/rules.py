@@ -37,7 +37,10 @@ class RuleSpec:
     (greedy) keeps projects whose votes (score) reach it; ``"meta"`` reads the file's
     ``min_project_score_threshold``. ``fund_unsupported`` (greedy) funds projects without
     votes when money is left, as pabutools does; ``no_skip`` stops greedy at the first
-    project that does not fit.
+    project that does not fit. ``completion_utility`` is the utility of the greedy that
+    completes MES (``...-greedy``); None means greedy by votes (``cost``) on approval
+    ballots and by score (``points-cost``) on points ballots, whatever MES used, as the
+    reference does.
     """
 
     rule: str = "mes"
@@ -218,7 +221,7 @@ def tally(
         if explain:
             _explain_mes(prep, run, ids, explanations)
         if then_greedy:
-            gprep = cache.get(spec.completion_utility or utility)
+            gprep = cache.get(spec.completion_utility or _default_utility(election, "greedy"))
             extra, steps, gties = greedy(gprep, budget, keys, initial=tuple(selected))
             ties += [
                 TieBreak("greedy completion", tuple(ids[t] for t in g), ids[c])
