@@ -182,6 +182,7 @@ def mes_with_completion(
     keys: list[Any],
     completion: str = "none",
     record: bool = False,
+    known: dict[int, tuple[int, list[int]]] | None = None,
 ) -> MESResult:
     """Run MES with ``completion`` ``none``, ``add1`` or ``add1-noexh``.
 
@@ -191,6 +192,10 @@ def mes_with_completion(
     with ``exhaustive_stop=False``): only the overspending stop; it also stops once every
     supported project is bought, where pabutools would go on until its bound with the same
     outcome.
+
+    ``known`` (optional, shared between calls with the same prepared ballots and tie-break)
+    remembers what each increment bought: ``{first step: (last step, projects)}``. Both
+    completions walk the same increments, so the second one reuses the first one's runs.
     """
     budget = Q(budget)
     n = prep.num_voters
@@ -201,6 +206,12 @@ def mes_with_completion(
 
     def once(voter_budget: Any) -> MESRun:
         return mes_once_fast(prep, voter_budget, keys)
+
+    memo: dict[int, tuple[int, list[int]]] = known if known is not None else {}
+
+    def recall(step: int) -> tuple[int, list[int]] | None:
+        """Return (last step, projects) of a remembered block starting at ``step``."""
+        return memo.get(step)
 
     first = mes_once(prep, b0, keys, True) if record and completion == "none" else once(b0)
     if completion == "none":
@@ -230,16 +241,34 @@ def mes_with_completion(
 
     step = 0
     verdict = stops(run)
-    jump = 4  # how many increments to try to prove alike at once (doubles on success)
+    # Try to prove that the next `jump` increments all buy the same projects (a proof costs
+    # about two runs, so only long jumps pay); after a failed proof, take single steps for a
+    # while (longer after repeated failures).
+    jump, wait, failures = 8, 0, 0
     while verdict is None:
-        if jump >= 2:
-            # try to prove that the next `jump` increments all buy the same projects
+        hit = recall(step + 1)
+        if hit is not None:
+            last, same = hit
+            block = MESRun(b0 + last, same, [], np.zeros(0, dtype=np.int64), [])
+            verdict = stops(block)
+            if verdict is None:
+                previous = run = block
+                step = last
+                continue
+            previous, run = run, MESRun(b0 + step + 1, same, [], block.cls, [])
+            step += 1
+            break
+        if wait == 0:
             same = mes_interval(prep, b0 + step + 1, b0 + step + jump, keys)
             runs += 2
             if same is None:
-                jump //= 2
+                failures += 1
+                wait = min(2**failures, 32)
+                jump = max(8, jump // 2)
                 continue
+            failures = 0
             block = MESRun(b0 + step + jump, same, [], np.zeros(0, dtype=np.int64), [])
+            memo[step + 1] = (step + jump, same)
             verdict = stops(block)
             if verdict is None:
                 previous = run = block
@@ -253,9 +282,10 @@ def mes_with_completion(
         previous = run
         step += 1
         run = once(b0 + step)
+        memo[step] = (step, run.selected)
         runs += 1
         verdict = stops(run)
-        jump = 2
+        wait -= 1
     kept = run if verdict else previous
     assert kept is not None
     # run the kept budget once more, for the true purchase order (and the explanations)

@@ -126,6 +126,7 @@ class TallyCache:
         self.election = election
         self.prepared: dict[str, Prepared] = {}
         self.mes: dict[tuple[str, str, str, bool], Any] = {}
+        self.add1_steps: dict[tuple[str, str], dict] = {}
 
     def get(self, utility: str) -> Prepared:
         """Return the merged ballots for ``utility``."""
@@ -203,7 +204,10 @@ def tally(
         memo = (utility, base, spec.tie_break, explain)
         result = cache.mes.get(memo)
         if result is None:
-            result = cache.mes[memo] = mes_with_completion(prep, budget, keys, base, record=explain)
+            known = cache.add1_steps.setdefault((utility, spec.tie_break), {})
+            result = cache.mes[memo] = mes_with_completion(
+                prep, budget, keys, base, record=explain, known=known
+            )
         run = result.run
         selected = list(run.selected)
         info.update(
