@@ -22,6 +22,11 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def delivering(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -188,3 +193,18 @@ def test_the_public_progress_pages_show_money_and_progress(delivering, client):
     listing = client.get(f"/cycles/{delivering.cycle.pk}/progress/").content.decode()
     assert "3栋楼道灯" in listing and "120,000" in listing
     assert io  # keep the import for readers who extend these tests with file buffers
+
+
+def test_the_staff_desks_render_and_a_refused_payment_comes_back_with_its_reason(delivering, client):
+    client.force_login(delivering.admin)
+    impl = _impl(delivering)
+    assert client.get(f"/staff/cycles/{delivering.cycle.pk}/replies/").status_code == 200
+    assert client.get(f"/staff/cycles/{delivering.cycle.pk}/delivery/").status_code == 200
+    page = client.post(f"/staff/cycles/{delivering.cycle.pk}/delivery/do/", {
+        "action": "spend", "implementation": impl.pk, "amount_yuan": "999999", "payee": "某公司",
+        "description": "x", "spent_on": "2031-05-01"}, follow=True)
+    assert "above the allocation" in page.content.decode() or "超过核定资金" in page.content.decode()
+    assert Spending.objects.count() == 0
+    # Letters print in the reply stage only; now (implementation) the desk says why not.
+    letters = client.post(f"/staff/cycles/{delivering.cycle.pk}/replies/do/", {"action": "letters"}, follow=True)
+    assert "does not allow" in letters.content.decode() or "不允许" in letters.content.decode()

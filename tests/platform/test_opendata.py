@@ -17,6 +17,11 @@ from civicbudget.tally import parse_pabulib
 from factories import build_after, walk_to
 
 
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def after(world, settings, tmp_path):
     after = build_after(world, settings, tmp_path)

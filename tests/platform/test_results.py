@@ -25,6 +25,12 @@ from civicbudget.results.models import (
 from factories import build_after, staff, walk_to
 
 
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    # The outbox task runs in-process here; the database backend is tested on its own below.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def after(world, settings, tmp_path):
     return build_after(world, settings, tmp_path)
@@ -174,3 +180,25 @@ def test_public_pages_show_publication_objections_and_a_reply(after, client):
     assert page.status_code == 200
     text = page.content.decode()
     assert "海达社区" in text and "路边摊" in text
+
+
+def test_with_the_database_backend_the_reply_stage_queues_a_task_that_the_worker_runs(
+        transactional_db, after, settings):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    walk_to(after.cycle, after.admin, "reply")
+    assert DBTaskResult.objects.filter(task_path="civicbudget.results.tasks.outbox_work").count() == 1
+    assert OutboxMessage.objects.filter(channel="sms", status="queued").count() == 10
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert OutboxMessage.objects.filter(channel="sms", status="sent").count() == 10
+
+
+def test_the_tracking_timeline_ends_with_the_final_state(after):
+    from civicbudget.proposals.selectors import proposal_timeline
+
+    assert proposal_timeline(after.loose)[-1].label != "Final state"
+    walk_to(after.cycle, after.admin, "reply")
+    last = proposal_timeline(Proposal.objects.get(pk=after.loose.pk))[-1]
+    assert last.label == "Final state" and last.detail.startswith("screened out")

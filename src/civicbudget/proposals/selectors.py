@@ -43,6 +43,12 @@ def proposal_timeline(proposal: Proposal) -> list[TrackStep]:
                                _("now") if stage is current or (current and stage.pk == current.pk)
                                else (_("done") if stage.finished_at else _("later")),
                                bool(stage.finished_at)))
+    # The results app's final state, once decided (集中回复): what the proposer's reply quotes.
+    outcome = getattr(proposal, "outcome", None)
+    if outcome is not None:
+        steps.append(TrackStep(_("Final state"), " · ".join(
+            x for x in (str(outcome.get_state_display()), outcome.project.name if outcome.project else "",
+                        outcome.reason) if x), True))
     return steps
 
 
