@@ -36,6 +36,7 @@ ZH = {
     "Summarise the report.": "请填写报告摘要。", "Choose a severity.": "请选择严重程度。",
     "Describe the finding.": "请描述发现的问题。", "Name the deputy.": "请填写代表姓名。",
     "Choose satisfied, fairly satisfied or not satisfied.": "请选择满意、基本满意或不满意。",
+    "Describe how the finding was resolved.": "请说明整改情况。", "Resolved": "已整改",
     "Choose the kind of cost.": "请选择费用类别。", "Describe the cost.": "请描述费用。", "Give whole hours.": "请填写整数小时。",
     "projects accepted": "个项目已验收", "yuan spent of %(a)s allocated": "元已支出（核定%(a)s元）",
     "yuan co-funded": "元社会配套资金", "average rating (%(n)s residents)": "平均评分（%(n)s位居民）",

@@ -170,7 +170,13 @@ def test_evaluation_reports_flags_deputies_and_the_cost_per_participant(deliveri
     with pytest.raises(ServiceError) as refused:
         services.report_add(actor=delivering.admin, cycle=delivering.cycle, evaluator="x", score=101, summary="y")
     assert refused.value.field == "score"
-    services.flag_raise(actor=delivering.admin, implementation=impl, severity="concern", finding="发票日期晚于验收")
+    flag = services.flag_raise(actor=delivering.admin, implementation=impl, severity="concern",
+                               finding="发票日期晚于验收")
+    with pytest.raises(ServiceError) as refused:
+        services.flag_resolve(actor=delivering.admin, flag=flag, resolution=" ")
+    assert refused.value.field == "resolution"
+    services.flag_resolve(actor=delivering.admin, flag=flag, resolution="已更正台账")
+    assert AuditEvent.objects.filter(action="flag_resolve").count() == 1
     services.verdict_record(actor=delivering.admin, implementation=impl, deputy="林代表", verdict="satisfied")
     services.verdict_record(actor=delivering.admin, implementation=impl, deputy="陈代表", verdict="unsatisfied")
     services.cost_record(actor=delivering.admin, cycle=delivering.cycle, kind="printing", description="选票印刷",

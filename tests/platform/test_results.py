@@ -202,3 +202,17 @@ def test_the_tracking_timeline_ends_with_the_final_state(after):
     walk_to(after.cycle, after.admin, "reply")
     last = proposal_timeline(Proposal.objects.get(pk=after.loose.pk))[-1]
     assert last.label == "Final state" and last.detail.startswith("screened out")
+
+
+def test_the_api_takes_objections_in_the_period_and_refuses_them_after(after, client):
+    publication = Publication.objects.get(scope=after.scope)
+    listed = client.get(f"/api/cycles/{after.cycle.pk}/publications").json()
+    assert [p["id"] for p in listed] == [publication.pk]
+    made = client.post(f"/api/publications/{publication.pk}/objections",
+                       {"name": "王五", "text": "请公开计票"}, content_type="application/json")
+    assert made.status_code == 201
+    Publication.objects.filter(pk=publication.pk).update(notice_until=timezone.now() - dt.timedelta(hours=1))
+    late = client.post(f"/api/publications/{publication.pk}/objections",
+                       {"name": "王五", "text": "再次异议"}, content_type="application/json")
+    assert late.status_code == 409 and late.json()["field"] == "publication"
+    assert Objection.objects.count() == 1

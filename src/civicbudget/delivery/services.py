@@ -323,6 +323,21 @@ def flag_raise(*, actor, implementation: Implementation, severity: str, finding:
     return flag
 
 
+def flag_resolve(*, actor, flag: AuditFlag, resolution: str, now: dt.datetime | None = None) -> AuditFlag:
+    """Record how an audit flag was dealt with; the flag and its resolution both stay public."""
+    _require(actor, "evaluate", flag.implementation)
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ServiceError(_("Describe how the finding was resolved."), field="resolution")
+    before = snapshot(flag, ["resolution", "resolved_at"])
+    flag.resolution = resolution[:4000]
+    flag.resolved_at = now or timezone.now()
+    flag.save(update_fields=["resolution", "resolved_at"])
+    audit_record(actor, "flag_resolve", flag, before=before, after=snapshot(flag, ["resolution", "resolved_at"]),
+                 place=flag.implementation.project.place)
+    return flag
+
+
 def verdict_record(*, actor, implementation: Implementation, deputy: str, verdict: str) -> DeputyVerdict:
     """Record a deputy's verdict on delivery (福田 票评); a second verdict replaces the first."""
     _require(actor, "evaluate", implementation)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from civicbudget.cycles.models import Cycle
 from civicbudget.results import selectors, services
@@ -32,7 +32,7 @@ def objection_file(request: HttpRequest, publication_id: int, payload: Objection
     publication = get_object_or_404(Publication.objects.select_related("scope"), pk=publication_id)
     objection = services.objection_file(publication=publication, name=payload.name, text=payload.text,
                                         phone=payload.phone)
-    return 201, {"id": objection.pk, "filed_at": objection.filed_at}
+    return Status(201, {"id": objection.pk, "filed_at": objection.filed_at})
 
 
 @router.get("/cycles/{cycle_id}/final-states")
