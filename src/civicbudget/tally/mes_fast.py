@@ -163,9 +163,12 @@ class FastState:
         lo, hi = self.p_ptr[j], self.p_ptr[j + 1]
         k = self.cls[self.prep.p_group[lo:hi]]
         if self.uniform:
-            full = np.bincount(k, weights=self.p_mult[lo:hi], minlength=self.n_cls)
-            uk = full.nonzero()[0]
-            return lo, hi, uk, np.ones(len(uk)), full[uk], None
+            if self.n_cls <= 4 * (hi - lo):  # few classes: count them all
+                full = np.bincount(k, weights=self.p_mult[lo:hi], minlength=self.n_cls)
+                uk = full.nonzero()[0]
+                return lo, hi, uk, np.ones(len(uk)), full[uk], None
+            uk, inv = np.unique(k, return_inverse=True)
+            return lo, hi, uk, np.ones(len(uk)), np.bincount(inv, weights=self.p_mult[lo:hi]), inv
         key = k * self.kw + self.prep.p_w[lo:hi]
         uniq, inv = np.unique(key, return_inverse=True)
         counts = np.bincount(inv, weights=self.p_mult[lo:hi])
