@@ -146,7 +146,7 @@ def run(seconds: float = 20, concurrency: int = 32, workers: int = 5, voters: in
         port = _free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "civicbudget.cli", "serve", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--threads", "4"],
+             "--workers", str(workers), "--threads", str(max(4, -(-concurrency // workers) + 2))],
             env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while True:

@@ -80,8 +80,9 @@ def spec_to_json(spec: ScopeSpec) -> dict:
     }
 
 
-def append(log: BallotLog, scope: VotingScope, choices, channel: str, station=None) -> LogEntry:
-    """Append one ballot; call inside the transaction that records the participation.
+def append(log: BallotLog | None, scope: VotingScope, choices, channel: str, station=None) -> LogEntry:
+    """Append one ballot to the log of the scope's cycle; call inside the transaction that
+    records the participation (``log`` may be None: the cycle names it).
 
     Raise ``civicbudget.ledger.EntryError`` when the ballot breaks its scope's rules.
     """
@@ -89,12 +90,16 @@ def append(log: BallotLog, scope: VotingScope, choices, channel: str, station=No
     with connection.cursor() as cursor:
         # One statement takes the row lock and the next sequence number (PostgreSQL and
         # SQLite 3.35+ both return the updated row).
-        cursor.execute(f"UPDATE {BallotLog._meta.db_table} SET size = size + 1 WHERE id = %s "  # noqa: S608
-                       "RETURNING size", [log.pk])
-        seq = cursor.fetchone()[0] - 1
+        cursor.execute(f"UPDATE {BallotLog._meta.db_table} SET size = size + 1 WHERE cycle_id = %s "  # noqa: S608
+                       "RETURNING id, size", [scope.cycle_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise RuntimeError(f"cycle {scope.cycle_id} has no ballot log: open its scopes first")
+        log_id, size = row
+        seq = size - 1
     entry = make_entry(f"cycle-{scope.cycle_id}", spec, choices, _ledger_channel(channel), seq)
     data = entry._encode_checked()
-    return LogEntry.objects.create(log_id=log.pk, seq=seq, data=data.decode(),
+    return LogEntry.objects.create(log_id=log_id, seq=seq, data=data.decode(),
                                    leaf=leaf_hash(data).hex(), scope=scope, channel=channel,
                                    station=station)
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 import civicbudget
 from civicbudget.accounts.permissions import permission_require
 from civicbudget.audit.services import audit_record
-from civicbudget.cycles.models import Cycle
+from civicbudget.cycles.models import Cycle, Stage
 from civicbudget.errors import PreconditionFailed, ServiceError
 from civicbudget.identity import keyed_hash, normalize_phone
 from civicbudget.ledger import EntryError, parse_entry, validate_ballot
@@ -201,20 +201,21 @@ def ballot_cast(*, voter: Voter, scope: VotingScope, choices, token: str = "",
     token again returns the first receipt instead of an error.
     """
     now = now or timezone.now()
-    cycle = Cycle.objects.prefetch_related("stages").get(pk=voter.cycle_id)
-    _vote_open(cycle)
+    # One indexed query on the hot path; the full stage read only to explain a refusal.
+    if not Stage.objects.filter(cycle_id=voter.cycle_id, kind="vote", started_at__isnull=False,
+                                finished_at__isnull=True).exists():
+        _vote_open(Cycle.objects.prefetch_related("stages").get(pk=voter.cycle_id))
     if scope.key not in _voter_scope_keys(voter):
         raise ServiceError(_("This ballot is not one of yours."), field="scope", code="wrong_scope")
     key = keyed_hash(f"{voter.pk}:{scope.pk}:{token}", "submission") if token else ""
-    log = logstore.log_for(cycle)
     _normalize_choices(scope, choices)
     try:
         with transaction.atomic():
-            Participation.objects.create(cycle=cycle, voter=voter, scope=scope,
+            Participation.objects.create(cycle_id=voter.cycle_id, voter=voter, scope=scope,
                                          channel=VotingChannel.ONLINE, at=now)
             # The log row lock serialises every ballot of the cycle: take it last, so it is
             # held only for the append and the commit.
-            entry = logstore.append(log, scope, choices, VotingChannel.ONLINE)
+            entry = logstore.append(None, scope, choices, VotingChannel.ONLINE)
             if key:
                 Submission.objects.create(key=key, receipt=entry.leaf, at=now)
     except IntegrityError:
@@ -226,7 +227,7 @@ def ballot_cast(*, voter: Voter, scope: VotingScope, choices, token: str = "",
         raise ServiceError(_("The ballot is not valid: %(why)s.") % {"why": exc},
                            field="choices", code="invalid_ballot") from None
     if (entry.seq + 1) % logstore.CHECKPOINT_EVERY == 0:
-        logstore.checkpoint(log)
+        logstore.checkpoint(logstore.log_for(scope.cycle))
     return Cast(entry.leaf, scope, False)
 
 
