@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
 
 from civicbudget.places.models import Community, Department, District, Street
 
+from browser_support import ARTIFACTS, CHROMIUM
 from factories import CommunityFactory, DepartmentFactory, DistrictFactory, StreetFactory
 
 
@@ -55,3 +57,26 @@ def world(db) -> World:
                                          name="金宇社区"),
         department=DepartmentFactory(district=district, name="区住建局"),
     )
+
+
+
+@pytest.fixture
+def page():
+    """A page of Debian's chromium driven by Playwright (its own browser download is not used)."""
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
+    # live server happen in its own thread, so this only silences Django's guard here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        yield context.new_page()
+        context.close()
+        browser.close()

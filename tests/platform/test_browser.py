@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = os.environ.get("CIVICBUDGET_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no chromium at {CHROMIUM}"),
-]
-ARTIFACTS = Path(os.environ.get("CIVICBUDGET_TEST_ARTIFACTS", "test-results"))
+from browser_support import ARTIFACTS, needs_chromium
+
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture
@@ -21,26 +14,6 @@ def demo(transactional_db):
     from civicbudget.demo.data import load_demo
 
     load_demo(proposal_scale=0.02)
-
-
-@pytest.fixture
-def page():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
-    # live server happen in its own thread, so this only silences Django's guard here.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_demo_home_and_cycle_page_in_a_browser(demo, live_server, page):

@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("CIVICBUDGET_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no chromium at {CHROMIUM}"),
-]
-ARTIFACTS = Path(os.environ.get("CIVICBUDGET_TEST_ARTIFACTS", "test-results"))
+from browser_support import ARTIFACTS, needs_chromium
+
+pytestmark = [pytest.mark.browser, needs_chromium]
 MEILAN = ["in_area", "public_benefit", "within_pool", "not_planned", "feasible", "lawful",
           "no_private_benefit"]
 
 
-@pytest.fixture
-def page():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
