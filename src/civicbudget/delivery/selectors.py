@@ -117,7 +117,8 @@ def participation_cost(cycle: Cycle) -> dict:
     total = sum(by_kind.values())
     people = participants(cycle)
     return {"by_kind": by_kind, "total": total, "hours": hours, "participants": people,
-            "per_participant": round(total / people, 2) if people else None,
+            # Nothing recorded is "not published yet", not "free".
+            "per_participant": round(total / people, 2) if people and total else None,
             "rows": list(ParticipationCost.objects.filter(cycle=cycle))}
 
 
