@@ -78,4 +78,5 @@ ZH.update({
     "Observers of the count recorded.": "已记录计票监督人。", "Observers of the count": "计票监督人",
     "Resident representatives and proposers who watched this box being counted, one per line. They are published with the result.": "监督本票箱计票的居民代表和提议人，每行一位，将随结果公布。",
     "Record the observers": "记录监督人", "Counting watched by:": "计票监督：",
+    "of the residents covered": "占覆盖人口比例",
 })

@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.db.models import Count
 
 from civicbudget.cycles.models import Cycle
-from civicbudget.voting.models import LogEntry, PaperEntry, Participation, ScopeResult, VotingScope
+from civicbudget.voting.models import (
+    LogEntry,
+    PaperEntry,
+    Participation,
+    ScopeResult,
+    VotingChannel,
+    VotingScope,
+)
 
 
 def turnout(cycle: Cycle) -> dict:
@@ -24,8 +31,11 @@ def turnout(cycle: Cycle) -> dict:
              "rate": (by_community.get(c.pk, 0) / c.population) if c.population else None}
             for c in communities]
     population = sum(c.population for c in communities)
+    labels = dict(VotingChannel.choices)
     return {"voters": voters, "by_channel": by_channel, "by_community": rows, "by_age": by_age,
-            "population": population, "rate": voters / population if population else None}
+            "channel_rows": [(labels.get(k, k), n) for k, n in sorted(by_channel.items())],
+            "population": population, "rate": voters / population if population else None,
+            "percent": round(100 * voters / population, 2) if population else None}
 
 
 def scopes(cycle: Cycle) -> list[VotingScope]:
