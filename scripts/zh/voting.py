@@ -80,3 +80,21 @@ ZH.update({
     "Record the observers": "记录监督人", "Counting watched by:": "计票监督：",
     "of the residents covered": "占覆盖人口比例",
 })
+
+ZH.update({
+    "accepted": "已接受", "conflict: already voted": "冲突：已投过票", "conflict resolved": "冲突已处理",
+    "The poll book lacks the column(s): %(cols)s.": "签到簿缺少以下列：%(cols)s。",
+    "each record needs its own client_id": "每条记录须有唯一的 client_id",
+    "not a date and time (YYYY-MM-DD HH:MM)": "不是日期时间（YYYY-MM-DD HH:MM）",
+    "not a community of this cycle": "不是本期项目的社区", "not a date (YYYY-MM-DD)": "不是日期（YYYY-MM-DD）",
+    "Nothing was synced: %(count)d problem(s) in the poll book.": "未同步任何记录：签到簿中有%(count)d处问题。",
+    "This check-in is not in the review queue.": "该签到记录不在复核队列中。",
+    "Review needs an officer who did not sync this poll book.": "复核须由未同步该签到簿的工作人员进行。",
+    "Say how the conflict was settled (1 to 1,000 characters).": "请说明冲突的处理方式（1至1000个字）。",
+    "Choose the poll book file of the box.": "请选择票箱的签到簿文件。",
+    "Synced: %(accepted)d check-ins, %(conflicts)d conflicts for review, %(already_synced)d synced before.": "已同步：签到%(accepted)d条，待复核冲突%(conflicts)d条，此前已同步%(already_synced)d条。",
+    "Conflict settled.": "冲突已处理。", "Sync an offline poll book": "同步离线签到簿",
+    "CSV or XLSX from a box used offline; columns client_id, doc_type, doc_number, birth_date, community, basis, at. Check-ins count from their own time; a voter who voted meanwhile goes to the review queue.": "离线使用的票箱导出的CSV或XLSX；列为 client_id、doc_type、doc_number、birth_date、community、basis、at。签到按其本身时间计算；期间已投票的选民进入复核队列。",
+    "Sync": "同步", "Offline conflicts": "离线冲突", "voted before via": "此前已通过以下方式投票：",
+    "e.g. one ballot set aside unopened": "例如：一张选票未拆封作废", "Settle": "处理",
+})

@@ -462,3 +462,50 @@ def test_demo_2018_can_be_voted_online_and_at_a_polling_point(db, settings, tmp_
     logged = services.paper_ballot_enter(officer=two, station=station, scope=scope, number=number,
                                          choices=[first_project])
     assert logged.state == "matched" and len(logged.receipt) == 64
+
+
+def test_offline_box_sync_conflicts_and_review(voting, world):
+    cycle, scopes, _ = voting
+    a = staff(Role.POLLING_OFFICER, world.haida)
+    b = staff(Role.POLLING_OFFICER, world.haida)
+    box = services.station_create(actor=a, cycle=cycle, community=world.haida, name="流动票箱2",
+                                  kind="mobile_box")
+    online = _voter(cycle, world)  # votes online at noon
+    services.ballot_cast(voter=online, scope=scopes["haida"], choices=["1"])
+    at = timezone.localtime(NOW).strftime("%Y-%m-%d %H:%M")
+    book = ("client_id,doc_type,doc_number,community,basis,at\n"
+            f"r1,id_card,{id_number(dt.date(1970, 1, 1), '001')},海达社区,live,{at}\n"
+            f"r2,id_card,{id_number(dt.date(1980, 5, 1))},海达社区,live,{at}\n").encode()
+    report = services.station_offline_sync(officer=a, station=box, data=book, filename="box2.csv")
+    assert (report.accepted, report.conflicts, report.already_synced) == (1, 1, 0)
+    again = services.station_offline_sync(officer=a, station=box, data=book, filename="box2.csv")
+    assert (again.accepted, again.conflicts, again.already_synced) == (0, 0, 2)
+    assert Participation.objects.filter(station=box).count() == 2  # r1's two ballots
+    from civicbudget.voting.models import OfflineCheckIn
+
+    conflict = OfflineCheckIn.objects.get(state="conflict")
+    assert "online" in conflict.conflict_with
+    with pytest.raises(ServiceError, match="did not sync"):
+        services.offline_conflict_resolve(officer=a, check_in=conflict, resolution="set aside")
+    services.offline_conflict_resolve(officer=b, check_in=conflict, resolution="一张选票未拆封作废")
+    conflict.refresh_from_db()
+    assert conflict.state == "resolved"
+
+
+def test_offline_sync_rejects_a_bad_poll_book_whole(voting, world):
+    cycle, _, _ = voting
+    a = staff(Role.POLLING_OFFICER, world.haida)
+    box = services.station_create(actor=a, cycle=cycle, community=world.haida, name="箱")
+    book = ("client_id,doc_type,doc_number,community,basis,at\n"
+            f"r1,id_card,{id_number(dt.date(1970, 1, 1))},海达社区,live,2030-01-01 10:00\n"
+            "r2,id_card,123,海达社区,live,2030-01-01 10:00\n"
+            f"r3,id_card,{id_number(dt.date(1971, 1, 1))},不存在社区,live,2030-01-01 10:00\n"
+            f"r4,id_card,{id_number(dt.date(1972, 1, 1))},海达社区,live,yesterday\n").encode()
+    from civicbudget.errors import ImportRejected
+
+    with pytest.raises(ImportRejected) as info:
+        services.station_offline_sync(officer=a, station=box, data=book, filename="bad.csv")
+    assert [(d["line"], d["field"]) for d in info.value.details] == [
+        (3, "doc_number"), (4, "community"), (5, "at")]
+    assert not Participation.objects.filter(station=box).exists()
+    assert not Voter.objects.exists()

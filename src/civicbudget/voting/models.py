@@ -226,3 +226,35 @@ class ScopeResult(models.Model):
 
     def __str__(self) -> str:
         return f"result {self.scope_id}"
+
+
+class OfflineCheckIn(models.Model):
+    """A check-in made on a box's poll book while it was offline, synced later.
+
+    Synced check-ins that find the voter already voted (online, or at another box) become
+    conflicts in the review queue: the box then holds a ballot too many, which a reviewer
+    records as set aside before the box is entered.
+    """
+
+    class State(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        CONFLICT = "conflict", _("conflict: already voted")
+        RESOLVED = "resolved", _("conflict resolved")
+
+    station = models.ForeignKey(PollingStation, on_delete=models.PROTECT, related_name="offline_check_ins")
+    client_id = models.CharField(max_length=64)  # the box's own id for the record: syncing twice adds nothing
+    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="+")
+    checked_in_at = models.DateTimeField()
+    synced_at = models.DateTimeField(default=timezone.now)
+    synced_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices)
+    conflict_with = models.CharField(max_length=200, blank=True)
+    resolution = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["station", "client_id"], name="offline_record_once")]
+
+    def __str__(self) -> str:
+        return f"{self.station_id}/{self.client_id}"

@@ -62,6 +62,13 @@ def reconciliation(station) -> list[dict]:
     return rows
 
 
+def offline_conflicts(station) -> list:
+    from civicbudget.voting.models import OfflineCheckIn
+
+    return list(OfflineCheckIn.objects.filter(station=station).exclude(state="accepted")
+                .select_related("synced_by", "resolved_by").order_by("checked_in_at"))
+
+
 def review_queue(station) -> list[PaperEntry]:
     return list(PaperEntry.objects.filter(station=station, state=PaperEntry.State.CONFLICT)
                 .select_related("scope", "officer").order_by("scope_id", "number", "id"))

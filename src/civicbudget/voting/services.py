@@ -387,6 +387,128 @@ def station_observers_record(*, officer, station: PollingStation, observers: str
     return station
 
 
+OFFLINE_ALIASES = {
+    "client_id": "client_id", "记录编号": "client_id", "doc_type": "doc_type", "证件类型": "doc_type",
+    "doc_number": "doc_number", "证件号码": "doc_number", "birth_date": "birth_date",
+    "出生日期": "birth_date", "community": "community", "社区": "community", "basis": "basis",
+    "身份": "basis", "at": "at", "签到时间": "at",
+}
+
+
+@dataclass
+class SyncReport:
+    accepted: int = 0
+    conflicts: int = 0
+    already_synced: int = 0
+
+
+def station_offline_sync(*, officer, station: PollingStation, data: bytes, filename: str,
+                         now: dt.datetime | None = None) -> SyncReport:
+    """Sync a box's offline poll book (CSV/XLSX): check-ins become participations at their
+    own time; a voter who voted meanwhile is a conflict for the review queue.
+
+    The file is checked whole first (a bad row rejects it all, with its line and field);
+    records already synced (same ``client_id``) are skipped, so syncing twice adds nothing.
+    """
+    from civicbudget.errors import ImportRejected
+    from civicbudget.tabular import read_table
+    from civicbudget.voting.models import OfflineCheckIn
+
+    cycle = Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id)
+    permission_require(officer, "vote", station.community, cycle)
+    table = read_table(data, filename, OFFLINE_ALIASES)
+    missing = [c for c in ("client_id", "doc_type", "doc_number", "community", "basis", "at")
+               if c not in table.headers]
+    if missing:
+        raise ImportRejected(_("The poll book lacks the column(s): %(cols)s.") % {"cols": ", ".join(missing)})
+    # One transaction: a rejected poll book leaves no trace, not even a voter registration.
+    with transaction.atomic():
+        communities = {c.name: c for c in cycle.communities.all()}
+        rows, errors, seen = [], [], set()
+        for line, row in table.rows:
+            client_id = row.get("client_id", "")[:64]
+            if not client_id or client_id in seen:
+                errors.append({"line": line, "field": "client_id",
+                               "message": _("each record needs its own client_id")})
+                continue
+            seen.add(client_id)
+            try:
+                at = dt.datetime.fromisoformat(row.get("at", ""))
+                if timezone.is_naive(at):
+                    at = timezone.make_aware(at)
+            except ValueError:
+                errors.append({"line": line, "field": "at", "message": _("not a date and time (YYYY-MM-DD HH:MM)")})
+                continue
+            community = communities.get(row.get("community", ""))
+            if community is None:
+                errors.append({"line": line, "field": "community", "message": _("not a community of this cycle")})
+                continue
+            try:
+                birth = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
+                voter = voter_identify(cycle=cycle, doc_type=row.get("doc_type", ""),
+                                       doc_number=row.get("doc_number", ""), community_id=community.pk,
+                                       basis=row.get("basis", ""), birth_date=birth, channel=station.kind,
+                                       now=at)
+            except ValueError:
+                errors.append({"line": line, "field": "birth_date", "message": _("not a date (YYYY-MM-DD)")})
+                continue
+            except ServiceError as exc:
+                errors.append({"line": line, "field": exc.field or "", "message": exc.message})
+                continue
+            rows.append((client_id, voter, at))
+        if errors:
+            raise ImportRejected(_("Nothing was synced: %(count)d problem(s) in the poll book.")
+                                 % {"count": len(errors)}, details=errors)
+        report = SyncReport()
+        done = set(OfflineCheckIn.objects.filter(station=station).values_list("client_id", flat=True))
+        for client_id, voter, at in sorted(rows, key=lambda r: r[2]):
+            if client_id in done:
+                report.already_synced += 1
+                continue
+            scopes = voter_scopes(voter)
+            try:
+                with transaction.atomic():
+                    for scope in scopes:
+                        Participation.objects.create(cycle=cycle, voter=voter, scope=scope,
+                                                     channel=station.kind, station=station, officer=officer, at=at)
+                    OfflineCheckIn.objects.create(station=station, client_id=client_id, voter=voter,
+                                                  checked_in_at=at, synced_by=officer,
+                                                  state=OfflineCheckIn.State.ACCEPTED)
+                report.accepted += 1
+            except IntegrityError:
+                first = Participation.objects.filter(voter=voter, scope__in=scopes).order_by("at").first()
+                OfflineCheckIn.objects.create(
+                    station=station, client_id=client_id, voter=voter, checked_in_at=at, synced_by=officer,
+                    state=OfflineCheckIn.State.CONFLICT,
+                    conflict_with=f"{first.get_channel_display()} {timezone.localtime(first.at):%Y-%m-%d %H:%M}"
+                    if first else "")
+                report.conflicts += 1
+    audit_record(officer, "station_offline_sync", station, after=report.__dict__, place=station.community,
+                 message=filename[:200])
+    return report
+
+
+def offline_conflict_resolve(*, officer, check_in, resolution: str):
+    """Record how a reviewer settled an offline conflict (e.g. one ballot set aside unopened)."""
+    from civicbudget.voting.models import OfflineCheckIn
+
+    station = check_in.station
+    permission_require(officer, "vote", station.community,
+                       Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id))
+    if check_in.state != OfflineCheckIn.State.CONFLICT:
+        raise ServiceError(_("This check-in is not in the review queue."))
+    if check_in.synced_by_id == officer.pk:
+        raise ServiceError(_("Review needs an officer who did not sync this poll book."), code="same_officer")
+    text = (resolution or "").strip()
+    if not text or len(text) > 1000:
+        raise ServiceError(_("Say how the conflict was settled (1 to 1,000 characters)."), field="resolution")
+    check_in.state, check_in.resolution, check_in.resolved_by = OfflineCheckIn.State.RESOLVED, text, officer
+    check_in.save(update_fields=["state", "resolution", "resolved_by"])
+    audit_record(officer, "offline_conflict_resolve", station, after={"check_in": check_in.pk, "resolution": text},
+                 place=station.community)
+    return check_in
+
+
 def scope_open(*, cycle: Cycle, key: str, title: str, spec: dict, street=None,
                community=None) -> VotingScope:
     """Freeze one ballot for voting (called when the voting stage opens)."""

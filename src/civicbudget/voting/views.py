@@ -229,7 +229,9 @@ def polling(request: HttpRequest, cycle_id: int) -> HttpResponse:
             f"community:{station.community_id}", f"street:{station.community.street_id}"]))
         context.update({"scopes": [(s, logstore.spec_from_json(s.spec)) for s in scopes],
                         "reconciliation": selectors.reconciliation(station),
-                        "review": selectors.review_queue(station)})
+                        "review": selectors.review_queue(station),
+                        "offline": selectors.offline_conflicts(station),
+                        "sync_errors": request.session.pop("sync_errors", None)})
     return render(request, "voting/polling.html", context)
 
 
@@ -251,6 +253,26 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             messages.success(request, _("Polling point %(name)s is open.") % {"name": station.name})
         elif station is None:
             raise ServiceError(_("Choose a polling point first."))
+        elif action == "sync":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ServiceError(_("Choose the poll book file of the box."), field="file")
+            try:
+                report = services.station_offline_sync(officer=request.user, station=station,
+                                                       data=upload.read(10 * 1024 * 1024 + 1),
+                                                       filename=upload.name)
+            except ServiceError as exc:
+                request.session["sync_errors"] = exc.details
+                raise
+            messages.success(request, _("Synced: %(accepted)d check-ins, %(conflicts)d conflicts for review, %(already_synced)d synced before.")
+                             % report.__dict__)
+        elif action == "resolve_offline":
+            from civicbudget.voting.models import OfflineCheckIn
+
+            check_in = get_object_or_404(OfflineCheckIn, pk=request.POST.get("check_in") or 0, station=station)
+            services.offline_conflict_resolve(officer=request.user, check_in=check_in,
+                                              resolution=request.POST.get("resolution", ""))
+            messages.success(request, _("Conflict settled."))
         elif action == "observers":
             services.station_observers_record(officer=request.user, station=station,
                                               observers=request.POST.get("observers", ""))
