@@ -127,7 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     if command is None:
         print(f"civicbudget: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr)
         return 2
-    return command(args[1:]) or 0
+    try:
+        return command(args[1:]) or 0
+    except BrokenPipeError:
+        # The reader went away (`... | head`): not an error of ours, and no traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
