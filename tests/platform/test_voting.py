@@ -509,3 +509,24 @@ def test_offline_sync_rejects_a_bad_poll_book_whole(voting, world):
         (3, "doc_number"), (4, "community"), (5, "at")]
     assert not Participation.objects.filter(station=box).exists()
     assert not Voter.objects.exists()
+
+
+def test_online_registration_waits_for_the_code_and_cannot_be_pinned_by_someone_else(voting, world):
+    cycle, scopes, _ = voting
+    number = id_number(dt.date(1992, 2, 2))
+    client = Client()
+    # Someone types another person's number with the wrong community: nothing is stored.
+    client.post(f"/cycles/{cycle.pk}/vote/", {"doc_type": "id_card", "doc_number": number,
+                                               "community": world.fuan.pk, "basis": "live",
+                                               "phone": "13700000001"})
+    assert not Voter.objects.exists()
+    # Even a registration made earlier follows the owner's own checked claim until they vote.
+    services.voter_identify(cycle=cycle, doc_type="id_card", doc_number=number,
+                            community_id=world.fuan.pk, basis="work")
+    mine = services.voter_identify(cycle=cycle, doc_type="id_card", doc_number=number,
+                                   community_id=world.haida.pk, basis="live")
+    assert (mine.community, mine.basis) == (world.haida, "live")
+    services.ballot_cast(voter=mine, scope=scopes["haida"], choices=["1"])
+    after = services.voter_identify(cycle=cycle, doc_type="id_card", doc_number=number,
+                                    community_id=world.fuan.pk, basis="live")
+    assert after.community == world.haida  # fixed once a ballot is cast

@@ -101,7 +101,7 @@ def voter_code(request: HttpRequest, cycle_id: int, payload: IdentifyIn):
     services._vote_open(cycle)
     services.voter_identify(cycle=cycle, doc_type=payload.doc_type, doc_number=payload.doc_number,
                             birth_date=payload.birth_date, community_id=payload.community_id,
-                            basis=payload.basis, phone=payload.phone)
+                            basis=payload.basis, phone=payload.phone, register=False)
     services.otp_send(phone=payload.phone)
     from civicbudget.voting.sms import mask
 

@@ -83,12 +83,15 @@ def voter_scopes(voter: Voter) -> list[VotingScope]:
 
 def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id,
                    basis: str, birth_date: dt.date | None = None, phone: str = "",
-                   channel: str = VotingChannel.ONLINE, now: dt.datetime | None = None) -> Voter:
+                   channel: str = VotingChannel.ONLINE, now: dt.datetime | None = None,
+                   register: bool = True) -> Voter | None:
     """Check eligibility and return the cycle's voter for this document (registering once).
 
     The age is taken on the local day of ``now`` (Asia/Shanghai by default), against the
     cycle's ``min_voter_age`` (15 unless configured). Only the document's keyed hash, the
-    birth date, its age band and the phone's keyed hash are stored.
+    birth date, its age band and the phone's keyed hash are stored. With ``register=False``
+    only the checks run (online, nothing is stored before the SMS code proves the phone).
+    A registration that has not voted yet follows the latest community and basis given.
     """
     now = now or timezone.now()
     try:
@@ -123,6 +126,8 @@ def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id
             raise ServiceError(_("Give an 11-digit mobile number."), field="phone")
         phone_hash = keyed_hash(normalized, "phone")
     doc_hash = keyed_hash(f"{doc_type}:{number}", "document")
+    if not register:
+        return None
     try:
         with transaction.atomic():
             voter, created = Voter.objects.get_or_create(cycle=cycle, doc_hash=doc_hash, defaults={
@@ -132,8 +137,16 @@ def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id
             })
     except IntegrityError:
         voter, created = Voter.objects.get(cycle=cycle, doc_hash=doc_hash), False
-    if not created and phone_hash and voter.phone_hash != phone_hash:
-        Voter.objects.filter(pk=voter.pk).update(phone_hash=phone_hash)
+    if not created:
+        changes = {}
+        if phone_hash and voter.phone_hash != phone_hash:
+            changes["phone_hash"] = phone_hash
+        # Until the first ballot, a registration is only a claim: the latest checked one counts
+        # (nobody can pin someone else's document to the wrong community before they vote).
+        if (voter.community_id, voter.basis) != (community.pk, basis) and not voter.participations.exists():
+            changes.update(community=community, basis=basis)
+        if changes:
+            Voter.objects.filter(pk=voter.pk).update(**changes)
     return Voter.objects.select_related("community__street", "cycle").get(pk=voter.pk)
 
 

@@ -61,16 +61,17 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
         try:
             if "vote" not in cycle.allowed_actions():
                 services._vote_open(cycle)
-            voter = services.voter_identify(
-                cycle=cycle, doc_type=data.get("doc_type", ""), doc_number=data.get("doc_number", ""),
-                birth_date=_date(data.get("birth_date", "")), community_id=data.get("community"),
-                basis=data.get("basis", ""), phone=data.get("phone", ""))
-            services.otp_send(phone=data.get("phone", ""))
+            who = {"doc_type": data.get("doc_type", ""), "doc_number": data.get("doc_number", ""),
+                   "birth_date": data.get("birth_date", ""), "community_id": data.get("community"),
+                   "basis": data.get("basis", ""), "phone": data.get("phone", "")}
+            # Checked now, stored only once the SMS code proves the phone.
+            services.voter_identify(cycle=cycle, **{**who, "birth_date": _date(who["birth_date"])},
+                                    register=False)
+            services.otp_send(phone=who["phone"])
         except ServiceError as exc:
             errors[exc.field or "form"] = exc.message
         else:
-            request.session["vote_pending"] = {"cycle": cycle.pk, "voter": voter.pk,
-                                               "phone": data.get("phone", "")}
+            request.session["vote_pending"] = {"cycle": cycle.pk, "who": who}
             return redirect("voting:verify", cycle_id=cycle.pk)
     return render(request, "voting/start.html", {
         "cycle": cycle, "open_now": "vote" in cycle.allowed_actions(), "errors": errors,
@@ -88,12 +89,19 @@ def vote_verify(request: HttpRequest, cycle_id: int) -> HttpResponse:
         return redirect("voting:start", cycle_id=cycle.pk)
     error = ""
     if request.method == "POST":
-        if services.otp_verify(phone=pending["phone"], code=request.POST.get("code", "")):
-            request.session.cycle_key()  # a fresh session id once the voter is verified
-            request.session["voter"] = {"cycle": cycle.pk, "voter": pending["voter"]}
-            request.session.pop("vote_pending", None)
-            return redirect("voting:ballot", cycle_id=cycle.pk)
-        error = _("The code is wrong or has expired.")
+        who = pending["who"]
+        if services.otp_verify(phone=who["phone"], code=request.POST.get("code", "")):
+            try:
+                voter = services.voter_identify(cycle=cycle, **{**who, "birth_date": _date(who["birth_date"])})
+            except ServiceError as exc:
+                error = exc.message
+            else:
+                request.session.cycle_key()  # a fresh session id once the voter is verified
+                request.session["voter"] = {"cycle": cycle.pk, "voter": voter.pk}
+                request.session.pop("vote_pending", None)
+                return redirect("voting:ballot", cycle_id=cycle.pk)
+        else:
+            error = _("The code is wrong or has expired.")
     return render(request, "voting/verify.html", {"cycle": cycle, "error": error})
 
 
