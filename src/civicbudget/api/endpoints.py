@@ -28,8 +28,8 @@ from civicbudget.cycles import services as cycle_services
 from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.templates import templates
 from civicbudget.errors import NotFound, PermissionDenied, PreconditionFailed, ServiceError
-from civicbudget.places.models import Community, District, Street
-from civicbudget.places.selectors import district_tree
+from civicbudget.places.models import District
+from civicbudget.places.selectors import district_tree, place_by_level
 from civicbudget.places.services import places_import
 
 api = NinjaAPI(
@@ -161,12 +161,7 @@ def cycle_advance(request: HttpRequest, cycle_id: int, payload: AdvanceIn):
 def cycle_pool_set(request: HttpRequest, cycle_id: int, payload: PoolIn):
     """Set the budget pool (integer yuan) of a participating street or community."""
     cycle = get_object_or_404(Cycle, pk=cycle_id)
-    if payload.level == "street":
-        place = get_object_or_404(Street, pk=payload.place_id)
-    elif payload.level == "community":
-        place = get_object_or_404(Community.objects.select_related("street"), pk=payload.place_id)
-    else:
-        raise ServiceError("level must be “street” or “community”.", field="level")
+    place = place_by_level(payload.level, payload.place_id)
     pool = cycle_services.pool_set(actor=request.user, cycle=cycle, place=place,
                                    amount_yuan=payload.amount_yuan)
     return _pool_out(pool)

@@ -15,6 +15,7 @@ from civicbudget.deliberation import selectors, services
 from civicbudget.deliberation.models import Ballot, Body, Review, Sitting, criterion_label
 from civicbudget.errors import NotFound, ServiceError
 from civicbudget.places.models import Community, Department, Street
+from civicbudget.places.selectors import place_by_level
 from civicbudget.proposals.models import Project
 
 router = Router(tags=["deliberation"])
@@ -308,12 +309,7 @@ def roundtable_create(request: HttpRequest, cycle_id: int, payload: RoundtableIn
 def ballot_prepare(request: HttpRequest, cycle_id: int, payload: PrepareIn):
     """Build (or rebuild) the draft ballot of a street or community pool."""
     cycle = get_object_or_404(Cycle, pk=cycle_id)
-    if payload.level == "street":
-        place = get_object_or_404(Street, pk=payload.place_id)
-    elif payload.level == "community":
-        place = get_object_or_404(Community.objects.select_related("street"), pk=payload.place_id)
-    else:
-        raise ServiceError(_("The level must be “street” or “community”."), field="level")
+    place = place_by_level(payload.level, payload.place_id)
     ballot = services.ballot_prepare(actor=request.user, cycle=cycle, place=place)
     return _ballot_out(selectors.ballot_by_id(ballot.pk))
 

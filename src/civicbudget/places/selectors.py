@@ -24,3 +24,17 @@ def district_tree(district: District) -> dict:
             for s in streets
         ],
     }
+
+
+def place_by_level(level: str, place_id: int) -> Street | Community:
+    """Return the street or community a pool-level request names; 404 when there is none."""
+    from django.shortcuts import get_object_or_404
+    from django.utils.translation import gettext as _
+
+    from civicbudget.errors import ServiceError
+
+    if level == "street":
+        return get_object_or_404(Street, pk=place_id)
+    if level == "community":
+        return get_object_or_404(Community.objects.select_related("street"), pk=place_id)
+    raise ServiceError(_("The level must be “street” or “community”."), field="level")

@@ -52,13 +52,7 @@ class IdentifyOut(Schema):
     phone_masked: str
 
 
-class VerifyIn(Schema):
-    doc_type: str
-    doc_number: str
-    birth_date: dt.date | None = None
-    community_id: int
-    basis: str
-    phone: str
+class VerifyIn(IdentifyIn):
     code: str
 
 
