@@ -21,6 +21,7 @@ import json
 import os
 import queue
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -108,6 +109,30 @@ def _setup(voters: int) -> dict:
     return {"cycle": cycle.pk, "scope": scope.pk, "tokens": tokens}
 
 
+def _verify_ledger(cycle) -> str:
+    """Close the vote (which counts it), export the public log and run the full verifier on
+    it: signatures, every leaf hash against its entry's bytes, every ballot, the re-tally."""
+    from civicbudget.accounts.models import User
+    from civicbudget.cycles.services import stage_advance
+    from civicbudget.ledger import ExportError
+    from civicbudget.ledger.verify import verify_export
+    from civicbudget.voting.export import export_files
+
+    stage_advance(actor=User.objects.get(username="load-operator"), cycle=cycle,
+                  reason="load test: close the vote")
+    directory = Path(tempfile.mkdtemp(prefix="cb-load-export-"))
+    for name, data in export_files(cycle).items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_bytes(data)
+    try:
+        verified = verify_export(directory)
+    except ExportError as exc:
+        return f"FAILED: {exc}"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return f"{verified.entries} entries, {verified.checkpoints} checkpoints"
+
+
 def _check(cycle_id: int, receipts: set[str], created: int) -> dict:
     from civicbudget.cycles.models import Cycle
     from civicbudget.voting import logstore
@@ -123,6 +148,7 @@ def _check(cycle_id: int, receipts: set[str], created: int) -> dict:
     logstore._trees.clear()
     cp = logstore.checkpoint(log)
     return {
+        "ledger_verified": _verify_ledger(cycle),
         "log_entries": entries, "log_size": log.size, "participations": participations,
         "created_answers": created, "receipts_missing": len(receipts - stored),
         "seq_gapless": seqs == list(range(len(seqs))), "checkpoint_size": cp.size,
@@ -173,14 +199,20 @@ def run(seconds: float = 20, concurrency: int = 32, workers: int = 5, voters: in
         path = f"/api/cycles/{setup['cycle']}/ballots"
 
         def worker(n: int) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            # Each voter is a phone of its own: a new connection per voter (kept for that
+            # voter's retries), so connections spread over the server's workers as real
+            # traffic does rather than pinning to whichever worker accepted first.
+            conn = None
             rng = __import__("random").Random(n)
             i = 0
             while time.monotonic() < stop_at:
                 try:
                     token = tokens.get_nowait()
                 except queue.Empty:
-                    return
+                    break
+                if conn is not None:
+                    conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 choices = sorted({str(rng.randint(1, 10)) for _ in range(rng.randint(1, 3))})
                 body = json.dumps({"scope_id": setup["scope"], "choices": choices,
                                    "token": f"s{n}-{i}"})
@@ -220,7 +252,8 @@ def run(seconds: float = 20, concurrency: int = 32, workers: int = 5, voters: in
                         counts["retry_same_receipt"] += repeat.get("receipt") == first
                         counts["refused"] += second.status == 400
                 i += 1
-            conn.close()
+            if conn is not None:
+                conn.close()
 
         threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
         started = time.monotonic()
@@ -271,7 +304,7 @@ def main() -> int:
     parser.add_argument("--kill-after", type=float, default=None)
     args = parser.parse_args()
     result = run(args.seconds, args.concurrency, args.workers, args.voters, args.kill_after)
-    ok = (result["receipts_missing"] == 0 and result["seq_gapless"] and result["duplicates"] == 0
+    ok = (result["receipts_missing"] == 0 and not result["ledger_verified"].startswith("FAILED") and result["seq_gapless"] and result["duplicates"] == 0
           and result["log_entries"] == result["participations"] == result["log_size"])
     if not result["killed"]:
         ok = ok and result["log_entries"] == result["created_answers"]

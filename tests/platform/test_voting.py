@@ -17,9 +17,18 @@ from django.utils import timezone
 from civicbudget.accounts.models import Role
 from civicbudget.cycles.services import stage_advance
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
+from civicbudget.ledger import parse_entry
+from civicbudget.ledger.merkle import leaf_hash
 from civicbudget.voting import services
 from civicbudget.voting.idcard import DocumentError, age_on, id_check_char, parse_id_number
-from civicbudget.voting.models import LogEntry, PaperEntry, Participation, ScopeResult, Voter
+from civicbudget.voting.models import (
+    LogEntry,
+    PaperEntry,
+    Participation,
+    ScopeResult,
+    Submission,
+    Voter,
+)
 from civicbudget.voting.sms import last_message_to
 
 from factories import make_cycle, staff
@@ -130,6 +139,22 @@ def test_online_ballot_then_a_second_attempt_is_refused_with_date_and_channel(vo
     with pytest.raises(services.AlreadyVoted, match="Already voted on .* via online"):
         services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["2"])
     assert LogEntry.objects.count() == 1
+
+
+def test_a_logged_ballot_is_the_ledger_entry_byte_for_byte(voting, world):
+    # On PostgreSQL the entry is finished (sequence number, leaf hash) inside the database.
+    cycle, scopes, _ = voting
+    receipts = [services.ballot_cast(voter=_voter(cycle, world, serial=f"{300 + i}"),
+                                     scope=scopes["haida"], choices=[["1"], ["3", "2"]][i % 2],
+                                     token=f"t{i}").receipt for i in range(3)]
+    for seq, receipt in enumerate(receipts):
+        stored = LogEntry.objects.get(leaf=receipt)
+        entry = parse_entry(stored.data.encode())
+        assert (stored.seq, entry.seq, entry.cycle, entry.channel) == (seq, seq, f"cycle-{cycle.pk}", "online")
+        assert entry.encode() == stored.data.encode()
+        assert leaf_hash(stored.data.encode()).hex() == receipt
+    assert entry.ballot == ("1",)
+    assert Submission.objects.filter(receipt__in=receipts).count() == 3
 
 
 def test_a_retried_submission_returns_the_same_receipt(voting, world):

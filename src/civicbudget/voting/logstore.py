@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import threading
+from dataclasses import dataclass
 from fractions import Fraction
 
 from django.conf import settings
@@ -80,28 +82,89 @@ def spec_to_json(spec: ScopeSpec) -> dict:
     }
 
 
-def append(log: BallotLog | None, scope: VotingScope, choices, channel: str, station=None) -> LogEntry:
+@dataclass(frozen=True)
+class Appended:
+    """What an append stored: the entry's sequence number and its leaf hash (the receipt)."""
+
+    seq: int
+    leaf: str
+
+
+_specs: dict[int, tuple[str, ScopeSpec]] = {}
+_specs_lock = threading.Lock()
+
+
+def scope_spec(scope_id: int, data: dict | str) -> ScopeSpec:
+    """Return the parsed spec of a scope, parsed once per process while it stays the same.
+
+    An open scope's spec is frozen, and every ballot needs it parsed (fractions and all), so
+    each process keeps the last parse per scope and compares the stored value before reuse.
+    """
+    # A dict is compared by its canonical text, so a later change to that very dict in
+    # memory cannot leave a stale parse behind.
+    key = data if isinstance(data, str) else json.dumps(data, sort_keys=True)
+    cached = _specs.get(scope_id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    spec = spec_from_json(json.loads(data) if isinstance(data, str) else data)
+    with _specs_lock:
+        if len(_specs) > 1024:
+            _specs.clear()
+        _specs[scope_id] = (key, spec)
+    return spec
+
+
+def _append_sql() -> tuple[str, str]:
+    log_table = BallotLog._meta.db_table
+    entry_table = LogEntry._meta.db_table
+    return (
+        # One statement takes the row lock and the next sequence number (PostgreSQL and
+        # SQLite 3.35+ both return the updated row).
+        f"UPDATE {log_table} SET size = size + 1 WHERE cycle_id = %s RETURNING id, size",  # noqa: S608
+        f"INSERT INTO {entry_table} (log_id, seq, data, leaf, scope_id, channel, station_id) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+    )
+
+
+def append(log: BallotLog | None, scope: VotingScope, choices, channel: str, station=None,
+           *, spec: ScopeSpec | None = None) -> Appended:
     """Append one ballot to the log of the scope's cycle; call inside the transaction that
     records the participation (``log`` may be None: the cycle names it).
 
     Raise ``civicbudget.ledger.EntryError`` when the ballot breaks its scope's rules.
     """
-    spec = spec_from_json(scope.spec)
+    return append_raw(scope.cycle_id, scope.pk, spec or scope_spec(scope.pk, scope.spec), choices,
+                      channel, station.pk if station is not None else None)
+
+
+def append_raw(cycle_id: int, scope_id: int, spec: ScopeSpec, choices, channel: str,
+               station_id: int | None = None) -> Appended:
+    """:func:`append` by ids, in plain SQL: it runs once per ballot, on the hot path."""
+    update, insert = _append_sql()
     with connection.cursor() as cursor:
-        # One statement takes the row lock and the next sequence number (PostgreSQL and
-        # SQLite 3.35+ both return the updated row).
-        cursor.execute(f"UPDATE {BallotLog._meta.db_table} SET size = size + 1 WHERE cycle_id = %s "  # noqa: S608
-                       "RETURNING id, size", [scope.cycle_id])
+        cursor.execute(update, [cycle_id])
         row = cursor.fetchone()
         if row is None:
-            raise RuntimeError(f"cycle {scope.cycle_id} has no ballot log: open its scopes first")
+            raise RuntimeError(f"cycle {cycle_id} has no ballot log: open its scopes first")
         log_id, size = row
         seq = size - 1
-    entry = make_entry(f"cycle-{scope.cycle_id}", spec, choices, _ledger_channel(channel), seq)
-    data = entry._encode_checked()
-    return LogEntry.objects.create(log_id=log_id, seq=seq, data=data.decode(),
-                                   leaf=leaf_hash(data).hex(), scope=scope, channel=channel,
-                                   station=station)
+        entry = make_entry(f"cycle-{cycle_id}", spec, choices, _ledger_channel(channel), seq)
+        data = entry._encode_checked()
+        leaf = leaf_hash(data).hex()
+        cursor.execute(insert, [log_id, seq, data.decode(), leaf, scope_id, channel, station_id])
+    return Appended(seq, leaf)
+
+
+def entry_prefix(cycle_id: int, spec: ScopeSpec, choices, channel: str) -> str:
+    """Return the entry's canonical JSON up to its sequence number, for a database that
+    appends the number itself (the entry ends ``"seq":N}``: ``seq`` is the last key).
+
+    Raise ``civicbudget.ledger.EntryError`` when the ballot breaks its scope's rules.
+    """
+    data = make_entry(f"cycle-{cycle_id}", spec, choices, _ledger_channel(channel), 0)._encode_checked()
+    if not data.endswith(b',"seq":0}'):
+        raise RuntimeError("the ledger's entry encoding no longer ends with its sequence number")
+    return data[:-2].decode()
 
 
 def _ledger_channel(channel: str) -> str:
