@@ -167,6 +167,10 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
     return MESRun(voter_budget, selected, rounds, cls, budgets)
 
 
+PROOF_RUNS = 2.5  # a proof costs about this many single runs in Python (mes_once_fast)
+PROOF_RUNS_COMPILED = 16  # ... and this many compiled runs (measured: 2-30, mostly 10-30)
+
+
 @dataclass
 class MESResult:
     """MES with its completion: the run kept, and how many Add1 steps were taken."""
@@ -202,10 +206,25 @@ def mes_with_completion(
     if n == 0:
         return MESResult(MESRun(budget, [], [], np.zeros(0, dtype=np.int64), [budget]), 0, 0)
     b0 = budget / n
+    from civicbudget.tally import mes_kernel
     from civicbudget.tally.mes_fast import mes_interval, mes_once_fast
 
+    kernel = mes_kernel.FloatMES(prep) if mes_kernel.AVAILABLE else None
+    compiled = [False]  # whether the last run was the compiled one
+
     def once(voter_budget: Any) -> MESRun:
+        """Run MES at ``voter_budget``: compiled floats, or exact-when-close if too close."""
+        if kernel is not None:
+            selected = kernel.run(voter_budget)
+            if selected is not None:
+                compiled[0] = True
+                return MESRun(voter_budget, selected, [], np.zeros(0, dtype=np.int64), [])
+        compiled[0] = False
         return mes_once_fast(prep, voter_budget, keys)
+
+    def proof_runs() -> float:
+        """Return what a proof costs, in single runs like the last one."""
+        return PROOF_RUNS_COMPILED if compiled[0] else PROOF_RUNS
 
     memo: dict[int, tuple[int, list[int]]] = known if known is not None else {}
 
@@ -241,10 +260,14 @@ def mes_with_completion(
 
     step = 0
     verdict = stops(run)
-    # Try to prove that the next `jump` increments all buy the same projects (a proof costs
-    # about two runs, so only long jumps pay); after a failed proof, take single steps for a
-    # while (longer after repeated failures).
+    # Try to prove that the next `jump` increments all buy the same projects; after a failed
+    # proof, take single steps for a while (longer after repeated failures). A proof costs
+    # about two exact-when-close runs in Python, so it only pays when `jump` single runs cost
+    # more, and when proofs succeed often enough: with the compiled run, many times cheaper,
+    # jumps and waits are stretched to match (a fixed estimate, not a clock, so that the
+    # steps taken, and the outcome's `mes_runs`, are deterministic).
     jump, wait, failures = 8, 0, 0
+    tries = proven = 0
     while verdict is None:
         hit = recall(step + 1)
         if hit is not None:
@@ -259,14 +282,18 @@ def mes_with_completion(
             step += 1
             break
         if wait == 0:
+            jump = max(jump, int(2 * proof_runs()))  # a proof must save more than it costs
             same = mes_interval(prep, b0 + step + 1, b0 + step + jump, keys)
             runs += 2
+            tries += 1
             if same is None:
                 failures += 1
-                wait = min(2**failures, 32)
+                # ... and wait at least what a proof costs per success (Laplace's rule)
+                wait = max(min(2**failures, 32), int(proof_runs() * (tries + 2) / (proven + 1)))
                 jump = max(8, jump // 2)
                 continue
             failures = 0
+            proven += 1
             block = MESRun(b0 + step + jump, same, [], np.zeros(0, dtype=np.int64), [])
             memo[step + 1] = (step + jump, same)
             verdict = stops(block)

@@ -1,0 +1,291 @@
+"""A compiled float run of the method of equal shares, for the many runs of Add1.
+
+:func:`civicbudget.tally.mes_fast.mes_once_fast` decides in float64 whenever the margin is
+safe and in exact rationals otherwise; its Python and numpy overhead per round is what made
+Add1 slow on large elections (a few hundred runs of 5-40 ms). This module runs the *float*
+part of the same algorithm as one compiled loop (numba, ``cache=True``): the same budget
+classes, the same lazy re-pricing by lower bounds, the same margins (relative 1e-9, where
+float64 errors stay below 1e-12). It never settles a close call: when a decision falls
+inside a margin (a project almost exactly affordable, or two prices within the margin of a
+tie) it gives up and the caller runs the exact-when-close path for that budget instead. So a
+result it returns was decided entirely on safe margins, and equals the exact outcome.
+
+Without numba (not installed, or ``CIVICBUDGET_TALLY_NO_JIT=1``), :data:`AVAILABLE` is
+False and callers use the Python path only; outcomes are the same, only slower.
+See docs/decisions/0008-tally-numba-kernel.md.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from civicbudget.tally.profile import Prepared
+
+REL = 1e-9  # same margins as mes_fast
+CLOSE = 1 + 4 * REL
+
+try:  # pragma: no cover - depends on the environment
+    if os.environ.get("CIVICBUDGET_TALLY_NO_JIT"):
+        raise ImportError("disabled by CIVICBUDGET_TALLY_NO_JIT")
+    from numba import njit
+
+    AVAILABLE = True
+except ImportError:  # pragma: no cover
+    AVAILABLE = False
+
+    def njit(*args: Any, **kwargs: Any) -> Any:
+        """Stand-in: return the function unchanged (only used by tests without numba)."""
+
+        def wrap(f: Any) -> Any:
+            return f
+
+        return wrap
+
+
+BAIL = -1  # a close call: not decided here
+
+
+@njit(cache=True)
+def _price(cost, lb, lo, hi, p_group, p_w, p_mult, bg, cand, cb, tol):  # pragma: no cover
+    """Return (status, share) of the project with supporters ``lo:hi``.
+
+    status 1 affordable at ``share`` per unit of weight, 0 not affordable, BAIL too close to
+    call. ``lb`` is a lower bound of the share (its last price: prices only rise during a
+    run), so a supporter with less than ``lb`` per unit of weight surely pays all they have;
+    only the others are candidates for paying the share in full. ``cand``/``cb`` are
+    scratch space for the candidates and their budgets.
+    """
+    avail = 0.0
+    contrib = 0.0
+    denom = 0.0
+    nc = 0
+    for e in range(lo, hi):
+        b = bg[p_group[e]]
+        mu = p_mult[e]
+        avail += mu * b
+        if lb * p_w[e] > b + tol:
+            contrib += mu * b
+        else:
+            cand[nc] = e
+            cb[nc] = b
+            nc += 1
+            denom += mu * p_w[e]
+    if avail < cost * (1 - REL):
+        return 0, 0.0
+    if avail <= cost * (1 + REL) or nc == 0:
+        return BAIL, 0.0
+    # who else pays all they have: grow that set from the share if all candidates paid it in
+    # full (the share only rises as voters drop out of paying in full); sort after a few steps
+    share = (cost - contrib) / denom
+    for _ in range(8):
+        kept = 0
+        denom = 0.0
+        for i in range(nc):
+            e = cand[i]
+            w = p_w[e]
+            if share * w > cb[i] + tol:
+                contrib += p_mult[e] * cb[i]
+            else:
+                cand[kept] = e
+                cb[kept] = cb[i]
+                kept += 1
+                denom += p_mult[e] * w
+        if kept == nc:
+            return 1, share
+        nc = kept
+        if nc == 0:
+            return BAIL, 0.0
+        share = (cost - contrib) / denom
+    # many steps: sort the candidates by budget per unit of weight and walk up
+    ratio = np.empty(nc)
+    for i in range(nc):
+        ratio[i] = cb[i] / p_w[cand[i]]
+    order = np.argsort(ratio)
+    for k in range(nc):
+        i = order[k]
+        e = cand[i]
+        w = p_w[e]
+        share = (cost - contrib) / denom
+        if share * w <= cb[i] + tol:
+            break
+        contrib += p_mult[e] * cb[i]
+        denom -= p_mult[e] * w
+    return 1, share
+
+
+@njit(cache=True)
+def mes_float_run(
+    b0, cost, scale, wtot, p_ptr, p_group, p_w, p_mult, nb_ptr, nb_idx, has_nb, bg, cand, cb, out
+):  # pragma: no cover - compiled; tested through its results
+    """Run MES at per-voter budget ``b0``; write the purchase order to ``out``.
+
+    Return the number of projects bought, or BAIL when a decision was too close to call.
+    ``bg`` (one budget per merged ballot), ``cand`` and ``cb`` (one per supporter of the
+    widest project) are scratch space.
+    """
+    num_p = cost.shape[0]
+    tol_b = REL * max(abs(b0), 1.0)
+    tol = tol_b * 1e-3
+    bg[:] = b0
+    rho = np.full(num_p, np.inf)
+    share_of = np.zeros(num_p)
+    remaining = np.zeros(num_p, dtype=np.bool_)
+    dirty = np.ones(num_p, dtype=np.bool_)
+    for j in range(num_p):
+        if wtot[j] > 0:
+            rho[j] = cost[j] / (wtot[j] * scale[j])
+            remaining[j] = True
+    count = 0
+    while True:
+        # the lowest price: evaluate the lowest lower bound until it is a current price
+        best_j = -1
+        best = np.inf
+        while True:
+            best_j = -1
+            best = np.inf
+            for j in range(num_p):
+                if remaining[j] and rho[j] < best:
+                    best = rho[j]
+                    best_j = j
+            if best_j < 0 or not dirty[best_j]:
+                break
+            status, share = _price(
+                cost[best_j],
+                rho[best_j] * scale[best_j],
+                p_ptr[best_j],
+                p_ptr[best_j + 1],
+                p_group,
+                p_w,
+                p_mult,
+                bg,
+                cand,
+                cb,
+                tol,
+            )
+            dirty[best_j] = False
+            if status == BAIL:
+                return BAIL
+            if status == 0:
+                remaining[best_j] = False
+                rho[best_j] = np.inf
+            else:
+                share_of[best_j] = share
+                rho[best_j] = share / scale[best_j]
+        if best_j < 0:
+            return count
+        # no other price within the margin of a tie
+        limit = best * CLOSE
+        for j in range(num_p):
+            if j == best_j or not remaining[j] or rho[j] > limit:
+                continue
+            if dirty[j]:
+                status, share = _price(
+                    cost[j],
+                    rho[j] * scale[j],
+                    p_ptr[j],
+                    p_ptr[j + 1],
+                    p_group,
+                    p_w,
+                    p_mult,
+                    bg,
+                    cand,
+                    cb,
+                    tol,
+                )
+                dirty[j] = False
+                if status == BAIL:
+                    return BAIL
+                if status == 0:
+                    remaining[j] = False
+                    rho[j] = np.inf
+                    continue
+                share_of[j] = share
+                rho[j] = share / scale[j]
+                if rho[j] > limit:
+                    continue
+            return BAIL
+        # buy best_j: its supporters pay the share per unit of weight, or all they have
+        share = share_of[best_j]
+        for e in range(p_ptr[best_j], p_ptr[best_j + 1]):
+            g = p_group[e]
+            rest = bg[g] - share * p_w[e]
+            bg[g] = 0.0 if rest < -tol_b else max(rest, 0.0)
+        remaining[best_j] = False
+        out[count] = best_j
+        count += 1
+        if has_nb:
+            for q in range(nb_ptr[best_j], nb_ptr[best_j + 1]):
+                dirty[nb_idx[q]] = True
+        else:
+            dirty[:] = True
+
+
+class FloatMES:
+    """The compiled float MES for one prepared election (scratch arrays allocated once).
+
+    ``run(voter_budget)`` returns the projects bought in order, or None when a decision was
+    too close to call in floats (then use :func:`mes_once_fast`, which settles it exactly).
+    Not thread-safe: use one instance per thread.
+    """
+
+    def __init__(self, prep: Prepared) -> None:
+        num_p = prep.num_projects
+        self.cost = np.array([float(c) for c in prep.costs])
+        self.scale = np.array([float(s) for s in prep.scales])
+        self.wtot = np.array(prep.weight_total, dtype=np.float64)
+        self.p_ptr = prep.p_ptr.astype(np.int64)
+        self.p_group = prep.p_group.astype(np.int64)
+        self.p_w = prep.p_w.astype(np.int64)
+        self.p_mult = prep.p_mult.astype(np.float64)
+        nb = prep.neighbours
+        self.has_nb = nb is not None
+        if nb is not None:
+            lengths = [len(a) for a in nb]
+            self.nb_ptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+            self.nb_idx = (
+                np.concatenate([a.astype(np.int64) for a in nb])
+                if sum(lengths)
+                else np.zeros(0, dtype=np.int64)
+            )
+        else:
+            self.nb_ptr = np.zeros(num_p + 1, dtype=np.int64)
+            self.nb_idx = np.zeros(0, dtype=np.int64)
+        widest = int(np.diff(self.p_ptr).max(initial=0))
+        self.bg = np.zeros(len(prep.mult))
+        self.cand = np.zeros(max(widest, 1), dtype=np.int64)
+        self.cb = np.zeros(max(widest, 1))
+        self.out = np.zeros(max(num_p, 1), dtype=np.int64)
+        self.runs = 0
+        self.bails = 0
+        self.seconds = 0.0
+
+    def run(self, voter_budget: Any) -> list[int] | None:
+        """Return the projects MES buys at ``voter_budget`` per voter, or None (too close)."""
+        start = time.perf_counter()
+        n = mes_float_run(
+            float(voter_budget),
+            self.cost,
+            self.scale,
+            self.wtot,
+            self.p_ptr,
+            self.p_group,
+            self.p_w,
+            self.p_mult,
+            self.nb_ptr,
+            self.nb_idx,
+            self.has_nb,
+            self.bg,
+            self.cand,
+            self.cb,
+            self.out,
+        )
+        self.seconds += time.perf_counter() - start
+        self.runs += 1
+        if n == BAIL:
+            self.bails += 1
+            return None
+        return self.out[:n].tolist()
