@@ -170,10 +170,13 @@ def run(seconds: float = 20, concurrency: int = 32, workers: int = 5, voters: in
     try:
         setup = _setup(voters)
         port = _free_port()
+        server_log = (tmp / "server.log").open("wb")
         server = subprocess.Popen(
             [sys.executable, "-m", "civicbudget.cli", "serve", "--bind", f"127.0.0.1:{port}",
              "--workers", str(workers), "--threads", str(max(4, -(-concurrency // workers) + 2))],
-            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            # The server's log goes to a file: a pipe nobody reads fills up (Django logs each
+            # refused second attempt) and then blocks every worker on its next write.
+            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=server_log)
         deadline = time.monotonic() + 60
         while True:
             # Ready when a worker answers, not when gunicorn has bound the port.
@@ -186,7 +189,8 @@ def run(seconds: float = 20, concurrency: int = 32, workers: int = 5, voters: in
             except (OSError, http.client.HTTPException):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
+                tail = (tmp / "server.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"server did not start:\n{tail}")
             time.sleep(0.2)
         tokens: queue.Queue = queue.Queue()
         for t in setup["tokens"]:
@@ -241,12 +245,20 @@ def run(seconds: float = 20, concurrency: int = 32, workers: int = 5, voters: in
                 # Every 20th voter retries (must get the same receipt) and tries again (refused).
                 if response.status == 201 and i % 20 == 0:
                     first = json.loads(data)["receipt"]
-                    conn.request("POST", path, body, headers)
-                    again = conn.getresponse()
-                    repeat = json.loads(again.read())
-                    conn.request("POST", path, body.replace(f"s{n}-{i}", f"x{n}-{i}"), headers)
-                    second = conn.getresponse()
-                    second.read()
+                    try:
+                        conn.request("POST", path, body, headers)
+                        again = conn.getresponse()
+                        repeat = json.loads(again.read())
+                        conn.request("POST", path, body.replace(f"s{n}-{i}", f"x{n}-{i}"), headers)
+                        second = conn.getresponse()
+                        second.read()
+                    except (OSError, http.client.HTTPException, ValueError):
+                        with lock:
+                            counts["errors"] += 1
+                        if kill_after is not None:
+                            return
+                        i += 1
+                        continue
                     with lock:
                         counts["200"] += again.status == 200
                         counts["retry_same_receipt"] += repeat.get("receipt") == first
