@@ -431,13 +431,17 @@ def test_the_notice_period_holds_the_stage_and_minutes_are_required(world, shenz
     with pytest.raises(ServiceError) as minutes:
         sitting_close(actor=officer, sitting=sitting, minutes=" ")
     assert minutes.value.field == "minutes"
-    sitting_close(actor=officer, sitting=sitting, minutes="一致通过")
+    closed = sitting_close(actor=officer, sitting=sitting, minutes="一致通过", now=LATER)
 
+    # The notice period is judged at the moment of the transition, not by the wall clock.
     with pytest.raises(PreconditionFailed) as exc:
-        stage_advance(actor=admin, cycle=shenzhen, now=LATER)
-
+        stage_advance(actor=admin, cycle=shenzhen, now=closed.notice_until - dt.timedelta(minutes=1))
     assert "notice_running" in [d["code"] for d in exc.value.details]
     assert shenzhen.current_stage.kind == "deliberate"
+    stage_advance(actor=admin, cycle=shenzhen, now=closed.notice_until + dt.timedelta(minutes=1),
+                  reason="notice over")
+    shenzhen.refresh_from_db()
+    assert shenzhen.current_stage.kind != "deliberate"
 
 
 # -- the ballot ---------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ class Failure:
 
 
 #: (moment, kind) -> checks; moment is "leave" or "enter". A check returns failures.
-Precondition = Callable[[Cycle, Stage], list[Failure]]
+Precondition = Callable[[Cycle, Stage, dt.datetime], list[Failure]]
 _PRECONDITIONS: dict[tuple[str, str], list[Precondition]] = {}
 
 
@@ -53,7 +53,10 @@ def register_transition_hook(moment: str, kind: str, hook: Hook) -> None:
 
 
 def register_precondition(moment: str, kind: str, check: Precondition) -> None:
-    """Add a check run when a stage of ``kind`` is left or entered."""
+    """Add a check run when a stage of ``kind`` is left or entered.
+
+    ``check(cycle, stage, now)`` returns the failures; ``now`` is the moment of the transition.
+    """
     if moment not in {"leave", "enter"}:
         raise ValueError(moment)
     _PRECONDITIONS.setdefault((moment, kind), []).append(check)
@@ -198,7 +201,7 @@ def stage_reschedule(*, actor, stage: Stage, opens_at: dt.datetime | None,
     return stage
 
 
-def _launch_ready(cycle: Cycle, stage: Stage) -> list[Failure]:
+def _launch_ready(cycle: Cycle, stage: Stage, now: dt.datetime) -> list[Failure]:
     failures = []
     levels = cycle.levels()
     streets = list(cycle.streets.all())
@@ -225,14 +228,15 @@ def _launch_ready(cycle: Cycle, stage: Stage) -> list[Failure]:
 register_precondition("leave", "launch", _launch_ready)
 
 
-def _check_transition(cycle: Cycle, leaving: Stage | None, entering: Stage | None) -> list[Failure]:
+def _check_transition(cycle: Cycle, leaving: Stage | None, entering: Stage | None,
+                      now: dt.datetime) -> list[Failure]:
     failures: list[Failure] = []
     if leaving is not None:
         for check in _PRECONDITIONS.get(("leave", leaving.kind), []):
-            failures.extend(check(cycle, leaving))
+            failures.extend(check(cycle, leaving, now))
     if entering is not None:
         for check in _PRECONDITIONS.get(("enter", entering.kind), []):
-            failures.extend(check(cycle, entering))
+            failures.extend(check(cycle, entering, now))
     return failures
 
 
@@ -277,7 +281,7 @@ def stage_advance(*, actor, cycle: Cycle, reason: str = "", now: dt.datetime | N
                     % {"stage": current.name,
                        "when": timezone.localtime(current.closes_at).strftime("%Y-%m-%d %H:%M")},
                 ))
-            failures.extend(_check_transition(cycle, current, entering))
+            failures.extend(_check_transition(cycle, current, entering, now))
             if failures:
                 raise PreconditionFailed(
                     _("The cycle cannot move on: %(reasons)s") % {"reasons": " ".join(f.message for f in failures)},

@@ -15,7 +15,7 @@ from civicbudget.deliberation.models import Ballot, Sitting
 from civicbudget.proposals.models import Project
 
 
-def _ballots_frozen(cycle, stage) -> list[Failure]:
+def _ballots_frozen(cycle, stage, now) -> list[Failure]:
     failures = []
     drafts = [str(b) for b in Ballot.objects.filter(cycle=cycle, frozen_at__isnull=True)
               .select_related("street", "community")]
@@ -33,8 +33,9 @@ def _ballots_frozen(cycle, stage) -> list[Failure]:
     return failures
 
 
-def _notice_over(cycle, stage) -> list[Failure]:
-    now = timezone.now()
+def _notice_over(cycle, stage, now) -> list[Failure]:
+    # The moment of the transition (stage_advance's ``now``), not the wall clock, so a
+    # transition dated in the past or replayed is judged at its own time.
     running = (Sitting.objects.filter(body__cycle=cycle, closed_at__isnull=False, notice_until__gt=now)
                .select_related("body").order_by("notice_until"))
     return [Failure("notice_running", _("The notice period of %(sitting)s runs until %(when)s.")

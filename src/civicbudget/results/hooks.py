@@ -27,7 +27,7 @@ def _reply(cycle, stage, now) -> None:
         transaction.on_commit(lambda: outbox_work.enqueue(cycle.pk))
 
 
-def _objections_answered(cycle, stage) -> list[Failure]:
+def _objections_answered(cycle, stage, now) -> list[Failure]:
     open_count = Objection.objects.filter(publication__cycle=cycle, answered_at__isnull=True).count()
     if not open_count:
         return []
