@@ -14,6 +14,7 @@ from civicbudget.tally import (
     RuleSpec,
     TallyCache,
     election_from_ballots,
+    mes,
     mes_kernel,
     tally,
 )
@@ -24,6 +25,7 @@ from civicbudget.tally.profile import prepare
 from civicbudget.tally.tiebreak import tie_keys
 from tally.tally_data import election, needs_data
 
+KERNEL_ENTRIES = mes.KERNEL_ENTRIES
 needs_jit = pytest.mark.skipif(not mes_kernel.AVAILABLE, reason="numba not installed")
 
 
@@ -110,12 +112,14 @@ def test_add1_is_the_same_with_and_without_the_compiled_run(e) -> None:
         prep = prepare(e, utility)
         keys = tie_keys(e, "lexicographic", prep.supporters)
         for completion in ("add1", "add1-noexh"):
-            with_jit = mes_with_completion(prep, e.budget, keys, completion)
             try:
+                mes.KERNEL_ENTRIES = 0  # compiled from the first run, however small
+                with_jit = mes_with_completion(prep, e.budget, keys, completion)
                 mes_kernel.AVAILABLE = False
                 without = mes_with_completion(prep, e.budget, keys, completion)
             finally:
                 mes_kernel.AVAILABLE = True
+                mes.KERNEL_ENTRIES = KERNEL_ENTRIES
             assert with_jit.run.selected == without.run.selected
             assert with_jit.steps == without.steps
 
@@ -146,6 +150,7 @@ def test_without_numba_the_outcome_is_the_same(monkeypatch) -> None:
     votes = [("a", "b"), ("a",), ("c", "b"), ("b",), ("a", "c")]
     e = election_from_ballots(projects, 500, [Ballot(str(i), v) for i, v in enumerate(votes)])
     spec = RuleSpec("mes", "cost", completion="add1-greedy")
+    monkeypatch.setattr(mes, "KERNEL_ENTRIES", 0)
     expected = tally(e, spec, cache=TallyCache(e))
     monkeypatch.setattr(mes_kernel, "AVAILABLE", False)
     assert tally(e, spec, cache=TallyCache(e)) == expected
@@ -187,3 +192,19 @@ def test_the_kernel_logic_runs_as_plain_python() -> None:
                 assert k.out[:n].tolist() == mes_once(prep, b, keys).selected
     finally:
         mes_kernel._price = orig
+
+
+def test_small_elections_stay_in_python_and_large_ones_go_compiled(monkeypatch) -> None:
+    """Small Add1 runs never pay for loading numba; the choice depends on the work only."""
+    made = []
+    real = mes._compiled_mes
+    monkeypatch.setattr(mes, "_compiled_mes", lambda prep: made.append(prep) or real(prep))
+    projects = [Project(p, Fraction(c)) for p, c in (("a", 300), ("b", 170), ("c", 110))]
+    votes = [("a", "b"), ("a",), ("c", "b"), ("b",), ("a", "c")]
+    e = election_from_ballots(projects, 500, [Ballot(str(i), v) for i, v in enumerate(votes)])
+    spec = RuleSpec("mes", "cost", completion="add1-greedy")
+    small = tally(e, spec, cache=TallyCache(e))
+    assert made == []
+    monkeypatch.setattr(mes, "KERNEL_AFTER", 0.0)
+    assert tally(e, spec, cache=TallyCache(e)) == small
+    assert len(made) == 1

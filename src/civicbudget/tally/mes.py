@@ -47,6 +47,7 @@ class MESRun:
     rounds: list[MESRound]
     cls: np.ndarray
     budgets: list[Any]
+    work: float = 0.0  # estimated seconds of Python work it took (mes_fast.WORK_*)
 
 
 def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = False) -> MESRun:
@@ -167,8 +168,17 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
     return MESRun(voter_budget, selected, rounds, cls, budgets)
 
 
+KERNEL_ENTRIES = 30_000  # supporter entries (merged) from which Add1 starts compiled
+KERNEL_AFTER = 0.3  # estimated seconds of Python runs after which Add1 switches to it
 PROOF_RUNS = 2.5  # a proof costs about this many single runs in Python (mes_once_fast)
 PROOF_RUNS_COMPILED = 16  # ... and this many compiled runs (measured: 2-30, mostly 10-30)
+
+
+def _compiled_mes(prep: Prepared) -> Any:
+    """Return the compiled float MES for ``prep``, or None without numba."""
+    from civicbudget.tally import mes_kernel
+
+    return mes_kernel.FloatMES(prep) if mes_kernel.AVAILABLE else None
 
 
 @dataclass
@@ -206,21 +216,33 @@ def mes_with_completion(
     if n == 0:
         return MESResult(MESRun(budget, [], [], np.zeros(0, dtype=np.int64), [budget]), 0, 0)
     b0 = budget / n
-    from civicbudget.tally import mes_kernel
     from civicbudget.tally.mes_fast import mes_interval, mes_once_fast
 
-    kernel = mes_kernel.FloatMES(prep) if mes_kernel.AVAILABLE else None
+    # The compiled run (mes_kernel) costs a one-off ~0.5 s per process (importing numba and
+    # loading its cached machine code): use it from the start on large elections, and on
+    # smaller ones once the Python runs have cost about as much (estimated from the work
+    # done, so the choice is deterministic).
+    kernel: Any = None
+    python_work = [0.0, 0.0]  # estimated seconds of Python runs so far, and of the last one
     compiled = [False]  # whether the last run was the compiled one
 
     def once(voter_budget: Any) -> MESRun:
         """Run MES at ``voter_budget``: compiled floats, or exact-when-close if too close."""
-        if kernel is not None:
+        nonlocal kernel
+        if kernel is None and (
+            len(prep.p_group) >= KERNEL_ENTRIES or python_work[0] >= KERNEL_AFTER
+        ):
+            kernel = _compiled_mes(prep) or False
+        if kernel:
             selected = kernel.run(voter_budget)
             if selected is not None:
                 compiled[0] = True
                 return MESRun(voter_budget, selected, [], np.zeros(0, dtype=np.int64), [])
         compiled[0] = False
-        return mes_once_fast(prep, voter_budget, keys)
+        run = mes_once_fast(prep, voter_budget, keys)
+        python_work[0] += run.work
+        python_work[1] = run.work
+        return run
 
     def proof_runs() -> float:
         """Return what a proof costs, in single runs like the last one."""
@@ -232,9 +254,10 @@ def mes_with_completion(
         """Return (last step, projects) of a remembered block starting at ``step``."""
         return memo.get(step)
 
-    first = mes_once(prep, b0, keys, True) if record and completion == "none" else once(b0)
-    if completion == "none":
-        return MESResult(first, 0, 1)
+    if completion == "none":  # one run: the Python one (no compiling or loading to pay)
+        run = mes_once(prep, b0, keys, True) if record else mes_once_fast(prep, b0, keys)
+        return MESResult(run, 0, 1)
+    first = once(b0)
     if completion not in ("add1", "add1-noexh"):
         raise ValueError(f"unknown MES completion {completion!r}")
     available = [j for j in range(prep.num_projects) if prep.weight_total[j] > 0]
@@ -284,6 +307,7 @@ def mes_with_completion(
         if wait == 0:
             jump = max(jump, int(2 * proof_runs()))  # a proof must save more than it costs
             same = mes_interval(prep, b0 + step + 1, b0 + step + jump, keys)
+            python_work[0] += PROOF_RUNS * python_work[1]
             runs += 2
             tries += 1
             if same is None:

@@ -25,6 +25,10 @@ from civicbudget.tally.profile import Prepared
 
 REL = 1e-9
 CLOSE = 1 + 4 * REL
+# what one price evaluation costs here, roughly (seconds, 2-core machine): a count of the
+# work done, not a clock, so that choices made from it are deterministic
+WORK_EVAL = 4e-5
+WORK_ENTRY = 4e-8
 
 
 class FastState:
@@ -60,6 +64,7 @@ class FastState:
         self.dirty = [True] * num_p
         self.cache: list[Any] = [None] * num_p
         self.selected: list[int] = []
+        self.work = 0.0  # estimated seconds of this Python work (deterministic, see WORK_*)
 
     def copy(self) -> FastState:
         """Return an independent copy (for exploring two purchase orders)."""
@@ -161,6 +166,7 @@ class FastState:
     # -- prices ------------------------------------------------------------------------------
     def _pairs(self, j: int) -> tuple:
         lo, hi = self.p_ptr[j], self.p_ptr[j + 1]
+        self.work += WORK_EVAL + WORK_ENTRY * (hi - lo)
         k = self.cls[self.prep.p_group[lo:hi]]
         if self.uniform:
             if self.n_cls <= 4 * (hi - lo):  # few classes: count them all
@@ -322,7 +328,7 @@ def mes_once_fast(prep: Prepared, voter_budget: Any, keys: list[Any]) -> MESRun:
         state.buy(chosen)
         if tied:
             rounds.append(MESRound(chosen, None, None, {}, 0, tuple(tied)))
-    return MESRun(voter_budget, state.selected, rounds, state.cls, [])
+    return MESRun(voter_budget, state.selected, rounds, state.cls, [], state.work)
 
 
 MARGIN = 1e-7
