@@ -57,4 +57,6 @@ ZH = {
     "Comment": "评论", "Send my rating": "提交评价", "A code was sent to your phone.": "验证码已发送到您的手机。",
     "Thank you: your rating is recorded.": "感谢您的评价，已记录。", "%(n)d implementations opened.": "已建立%(n)d个实施台账。",
     "Choose a project.": "请选择项目。", "Give the date the money was received.": "请填写到账日期。", "Saved.": "已保存。",
+    "%(n)s open audit flag": "%(n)s条审计意见待整改", "How it was resolved": "整改情况",
+    "Resolve audit flag": "登记整改结果",
 }

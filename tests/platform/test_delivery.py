@@ -7,12 +7,13 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from civicbudget.accounts.models import Role
 from civicbudget.audit.models import AuditEvent
 from civicbudget.delivery import selectors, services
-from civicbudget.delivery.models import Implementation, ProgressUpdate, Rating, Spending
+from civicbudget.delivery.models import AuditFlag, Implementation, ProgressUpdate, Rating, Spending
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
 from civicbudget.proposals.models import Project
 
@@ -214,3 +215,34 @@ def test_the_staff_desks_render_and_a_refused_payment_comes_back_with_its_reason
     # Letters print in the reply stage only; now (implementation) the desk says why not.
     letters = client.post(f"/staff/cycles/{delivering.cycle.pk}/replies/do/", {"action": "letters"}, follow=True)
     assert "does not allow" in letters.content.decode() or "不允许" in letters.content.decode()
+
+
+def test_an_audit_flag_is_raised_and_resolved_at_the_desk_and_both_stay_public(delivering, client):
+    walk_to(delivering.cycle, delivering.admin, "evaluate")
+    client.force_login(delivering.admin)
+    impl = _impl(delivering)
+    desk = f"/staff/cycles/{delivering.cycle.pk}/delivery/"
+    client.post(desk + "do/", {"action": "flag", "implementation": impl.pk, "severity": "serious",
+                               "finding": "<script>alert(1)</script>发票与合同金额不符"})
+    flag = AuditFlag.objects.get(implementation=impl)
+    page = client.get(desk).content.decode()
+    assert 'name="action" value="resolve_flag"' in page and f'name="flag" value="{flag.pk}"' in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+    empty = client.post(desk + "do/", {"action": "resolve_flag", "implementation": impl.pk,
+                                       "flag": flag.pk, "resolution": "  "}, follow=True)
+    assert "Describe how the finding was resolved" in empty.content.decode() or "说明" in empty.content.decode()
+    other = _impl(delivering, "P3")
+    client.post(desk + "do/", {"action": "resolve_flag", "implementation": other.pk, "flag": flag.pk,
+                               "resolution": "wrong project"})
+    flag.refresh_from_db()
+    assert flag.resolved_at is None  # a flag is resolved only under its own project
+
+    client.post(desk + "do/", {"action": "resolve_flag", "implementation": impl.pk, "flag": flag.pk,
+                               "resolution": "已按合同金额重开发票"})
+    flag.refresh_from_db()
+    assert flag.resolved_at is not None and flag.resolution == "已按合同金额重开发票"
+    assert AuditEvent.objects.filter(action="flag_resolve", actor=delivering.admin).count() == 1
+    assert f'name="flag" value="{flag.pk}"' not in client.get(desk).content.decode()
+    public = Client().get(f"/projects/{impl.project_id}/progress/").content.decode()
+    assert "发票与合同金额不符" in public and "已按合同金额重开发票" in public

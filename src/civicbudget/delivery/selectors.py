@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from civicbudget.cycles.models import Cycle
 from civicbudget.delivery.models import (
+    AuditFlag,
     DeputyVerdict,
     EvaluationReport,
     Implementation,
@@ -49,9 +50,14 @@ def cycle_progress(cycle: Cycle, *, today: dt.date | None = None) -> list[dict]:
     for impl_id, percent in (ProgressUpdate.objects.filter(implementation_id__in=ids)
                              .order_by("implementation_id", "at", "id").values_list("implementation_id", "percent")):
         latest[impl_id] = percent
+    open_flags: dict[int, list] = {}
+    for flag in (AuditFlag.objects.filter(implementation_id__in=ids, resolved_at__isnull=True)
+                 .order_by("raised_at", "id")):
+        open_flags.setdefault(flag.implementation_id, []).append(flag)
     rows = []
     for i in impls:
         rows.append({
+            "open_flags": open_flags.get(i.pk, []),
             "impl": i, "project": i.project, "allocation": i.allocation_yuan, "spent": spent.get(i.pk, 0),
             "cofunded": cofunded.get(i.pk, 0), "percent": 100 if i.is_finished else latest.get(i.pk, 0),
             "rating": ratings.get(i.pk), "ratings": rating_n.get(i.pk, 0),

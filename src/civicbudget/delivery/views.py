@@ -142,6 +142,10 @@ def delivery_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
         elif action == "flag":
             services.flag_raise(actor=request.user, implementation=impl, severity=p.get("severity", ""),
                                 finding=p.get("finding", ""))
+        elif action == "resolve_flag":
+            flag = get_object_or_404(AuditFlag, pk=p.get("flag") if (p.get("flag") or "").isdigit() else 0,
+                                     implementation=impl)
+            services.flag_resolve(actor=request.user, flag=flag, resolution=p.get("resolution", ""))
         elif action == "verdict":
             services.verdict_record(actor=request.user, implementation=impl, deputy=p.get("deputy", ""),
                                     verdict=p.get("verdict", ""))
