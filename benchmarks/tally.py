@@ -299,7 +299,6 @@ def main() -> int:
     files = args.files or (SMALL if args.quick else LARGEST + SMALL)
     rows = []
     report = jit_report()
-    print(report, file=sys.stderr, flush=True)
     for name in files:
         rows.append(bench_file(name, args.live_limit, not args.no_first))
         print(f"  done {name}", file=sys.stderr, flush=True)

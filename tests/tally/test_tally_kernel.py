@@ -74,7 +74,7 @@ def test_the_compiled_run_is_the_exact_run_or_gives_up(e, steps) -> None:
     for utility in _utilities(e):
         prep = prepare(e, utility)
         keys = tie_keys(e, "lexicographic", prep.supporters)
-        kernel = mes_kernel.FloatMES(prep)
+        kernel = mes_kernel.FloatMES(prep, keys)
         for step in steps:
             b = Q(e.budget) / e.num_voters + step
             got = kernel.run(b)
@@ -95,13 +95,18 @@ def test_the_compiled_run_decides_clear_elections_and_gives_up_on_exact_ties() -
     prep = prepare(e, "cost")
     keys = tie_keys(e, "lexicographic", prep.supporters)
     b = Q(e.budget) / e.num_voters
-    assert mes_kernel.FloatMES(prep).run(b) == mes_once(prep, b, keys).selected == [0, 1]
+    assert mes_kernel.FloatMES(prep, keys).run(b) == mes_once(prep, b, keys).selected == [0, 1]
     # b and c: two supporters each, all paying in full: exactly the same price per utility
     tied = [Ballot("1", ("b",)), Ballot("2", ("b",)), Ballot("3", ("c",)), Ballot("4", ("c",))]
     e = election_from_ballots(projects, 600, tied)
     prep = prepare(e, "cost")
-    assert mes_kernel.FloatMES(prep).run(Q(e.budget) / e.num_voters) is None
-    assert tally(e, RuleSpec("mes", "cost")).ties  # the exact path broke the tie
+    keys = tie_keys(e, "lexicographic", prep.supporters)
+    b = Q(e.budget) / e.num_voters
+    # everyone pays in full: the prices are exactly 1/2 and 1/2, settled by the tie-break
+    assert mes_kernel.FloatMES(prep, keys).run(b) == mes_once(prep, b, keys).selected == [1, 2]
+    assert tally(e, RuleSpec("mes", "cost")).ties  # and reported by the exact final run
+    outcome = tally(e, RuleSpec("mes", "cost", completion="add1"))
+    assert [t.chosen for t in outcome.ties] == ["b"]
 
 
 @needs_jit
@@ -134,7 +139,7 @@ def test_the_compiled_run_agrees_with_the_fast_run_on_real_elections(name: str) 
     for utility in ("cost", "cardinality") if e.points is None else ("points", "points-cost"):
         prep = prepare(e, utility)
         keys = tie_keys(e, "lexicographic", prep.supporters)
-        kernel = mes_kernel.FloatMES(prep)
+        kernel = mes_kernel.FloatMES(prep, keys)
         b0 = Q(e.budget) / e.num_voters
         decided = 0
         for step in range(0, 400, 37):
@@ -160,14 +165,15 @@ def test_the_kernel_logic_runs_as_plain_python() -> None:
     """The same functions, not compiled (numba's py_func), on a small election."""
     run = getattr(mes_kernel.mes_float_run, "py_func", mes_kernel.mes_float_run)
     price = getattr(mes_kernel._price, "py_func", mes_kernel._price)
+    settle = getattr(mes_kernel._settle, "py_func", mes_kernel._settle)
     projects = [Project(p, Fraction(c)) for p, c in (("a", 300), ("b", 170), ("c", 110))]
     votes = [("a", "b"), ("a",), ("c", "b"), ("b",), ("a", "c")]
     e = election_from_ballots(projects, 500, [Ballot(str(i), v) for i, v in enumerate(votes)])
     prep = prepare(e, "cost")
     keys = tie_keys(e, "lexicographic", prep.supporters)
-    k = mes_kernel.FloatMES(prep)
-    orig = mes_kernel._price
-    mes_kernel._price = price
+    k = mes_kernel.FloatMES(prep, keys)
+    orig = mes_kernel._price, mes_kernel._settle
+    mes_kernel._price, mes_kernel._settle = price, settle
     try:
         for step in (0, 20, 50):
             b = Q(e.budget) / e.num_voters + step
@@ -176,6 +182,9 @@ def test_the_kernel_logic_runs_as_plain_python() -> None:
                 k.cost,
                 k.scale,
                 k.wtot,
+                k.unit,
+                k.wint,
+                k.rank,
                 k.p_ptr,
                 k.p_group,
                 k.p_w,
@@ -184,6 +193,7 @@ def test_the_kernel_logic_runs_as_plain_python() -> None:
                 k.nb_idx,
                 k.has_nb,
                 k.bg,
+                k.unsure,
                 k.cand,
                 k.cb,
                 k.out,
@@ -191,14 +201,16 @@ def test_the_kernel_logic_runs_as_plain_python() -> None:
             if n != mes_kernel.BAIL:
                 assert k.out[:n].tolist() == mes_once(prep, b, keys).selected
     finally:
-        mes_kernel._price = orig
+        mes_kernel._price, mes_kernel._settle = orig
 
 
 def test_small_elections_stay_in_python_and_large_ones_go_compiled(monkeypatch) -> None:
     """Small Add1 runs never pay for loading numba; the choice depends on the work only."""
     made = []
     real = mes._compiled_mes
-    monkeypatch.setattr(mes, "_compiled_mes", lambda prep: made.append(prep) or real(prep))
+    monkeypatch.setattr(
+        mes, "_compiled_mes", lambda prep, keys: made.append(prep) or real(prep, keys)
+    )
     projects = [Project(p, Fraction(c)) for p, c in (("a", 300), ("b", 170), ("c", 110))]
     votes = [("a", "b"), ("a",), ("c", "b"), ("b",), ("a", "c")]
     e = election_from_ballots(projects, 500, [Ballot(str(i), v) for i, v in enumerate(votes)])

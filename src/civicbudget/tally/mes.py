@@ -169,16 +169,16 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
 
 
 KERNEL_ENTRIES = 30_000  # supporter entries (merged) from which Add1 starts compiled
-KERNEL_AFTER = 0.3  # estimated seconds of Python runs after which Add1 switches to it
+KERNEL_AFTER = 0.5  # estimated seconds of Python runs after which Add1 switches (~ its cost)
 PROOF_RUNS = 2.5  # a proof costs about this many single runs in Python (mes_once_fast)
 PROOF_RUNS_COMPILED = 16  # ... and this many compiled runs (measured: 2-30, mostly 10-30)
 
 
-def _compiled_mes(prep: Prepared) -> Any:
+def _compiled_mes(prep: Prepared, keys: list[Any]) -> Any:
     """Return the compiled float MES for ``prep``, or None without numba."""
     from civicbudget.tally import mes_kernel
 
-    return mes_kernel.FloatMES(prep) if mes_kernel.AVAILABLE else None
+    return mes_kernel.FloatMES(prep, keys) if mes_kernel.AVAILABLE else None
 
 
 @dataclass
@@ -232,7 +232,7 @@ def mes_with_completion(
         if kernel is None and (
             len(prep.p_group) >= KERNEL_ENTRIES or python_work[0] >= KERNEL_AFTER
         ):
-            kernel = _compiled_mes(prep) or False
+            kernel = _compiled_mes(prep, keys) or False
         if kernel:
             selected = kernel.run(voter_budget)
             if selected is not None:
@@ -339,8 +339,11 @@ def mes_with_completion(
         wait -= 1
     kept = run if verdict else previous
     assert kept is not None
-    # run the kept budget once more, for the true purchase order (and the explanations)
+    # run the kept budget once more, for the true purchase order, the ties broken (which the
+    # compiled run does not report) and the explanations
     kept = (
-        mes_once(prep, kept.voter_budget, keys, record=True) if record else once(kept.voter_budget)
+        mes_once(prep, kept.voter_budget, keys, record=True)
+        if record
+        else mes_once_fast(prep, kept.voter_budget, keys)
     )
     return MESResult(kept, int(kept.voter_budget - b0), runs)

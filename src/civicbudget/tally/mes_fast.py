@@ -27,8 +27,8 @@ REL = 1e-9
 CLOSE = 1 + 4 * REL
 # what one price evaluation costs here, roughly (seconds, 2-core machine): a count of the
 # work done, not a clock, so that choices made from it are deterministic
-WORK_EVAL = 4e-5
-WORK_ENTRY = 4e-8
+WORK_EVAL = 2.5e-5
+WORK_ENTRY = 2.5e-8
 
 
 class FastState:

@@ -3,12 +3,16 @@
 :func:`civicbudget.tally.mes_fast.mes_once_fast` decides in float64 whenever the margin is
 safe and in exact rationals otherwise; its Python and numpy overhead per round is what made
 Add1 slow on large elections (a few hundred runs of 5-40 ms). This module runs the *float*
-part of the same algorithm as one compiled loop (numba, ``cache=True``): the same budget
-classes, the same lazy re-pricing by lower bounds, the same margins (relative 1e-9, where
-float64 errors stay below 1e-12). It never settles a close call: when a decision falls
-inside a margin (a project almost exactly affordable, or two prices within the margin of a
-tie) it gives up and the caller runs the exact-when-close path for that budget instead. So a
-result it returns was decided entirely on safe margins, and equals the exact outcome.
+part of the same algorithm as one compiled loop (numba, ``cache=True``): the same lazy
+re-pricing by lower bounds (a price only rises during a run), the same margins (relative
+1e-9, where float64 errors stay below 1e-12), one float budget per merged ballot (no
+budget classes: nothing here is ever rebuilt exactly). A decision inside a margin (a project
+almost exactly affordable, or two prices within the margin of a tie) is not taken here: the
+run gives up and the caller runs the exact-when-close path for that budget instead. The one
+close call settled here is the common exact tie where every supporter of every tied project
+clearly has more than its full share, or surely nothing left: the prices are then exact
+ratios of integers and the tie-break order decides. So a result returned was decided on
+safe margins or exact integers only, and equals the exact outcome.
 
 Without numba (not installed, or ``CIVICBUDGET_TALLY_NO_JIT=1``), :data:`AVAILABLE` is
 False and callers use the Python path only; outcomes are the same, only slower.
@@ -23,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from civicbudget.tally._exact import to_fraction
 from civicbudget.tally.profile import Prepared
 
 REL = 1e-9  # same margins as mes_fast
@@ -118,10 +123,72 @@ def _price(cost, lb, lo, hi, p_group, p_w, p_mult, bg, cand, cb, tol):  # pragma
 
 
 @njit(cache=True)
+def _settle(
+    close, share_of, unit, wint, rank, p_ptr, p_group, p_w, p_mult, bg, unsure, tol_b
+):  # pragma: no cover - compiled
+    """Return the project MES buys among ``close`` (prices within the margin), or BAIL.
+
+    Settled exactly only when every supporter of every one of them either clearly (beyond
+    rounding) has more than its full share, or has exactly nothing left (``bg`` 0 and not
+    ``unsure``): then the share is exactly cost / the weight of the first kind, and the
+    price per unit of utility is ``unit / that weight``, with ``unit`` = cost / scale an
+    integer (0 when it is not one, or too large to compare exactly). Equal prices go to the
+    lowest ``rank`` (the tie-break order).
+    """
+    n = close.shape[0]
+    weight = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        j = close[i]
+        if unit[j] <= 0:
+            return BAIL
+        share = share_of[j]
+        empty = 0.0
+        for e in range(p_ptr[j], p_ptr[j + 1]):
+            g = p_group[e]
+            if bg[g] - share * p_w[e] > tol_b:
+                continue
+            if bg[g] == 0.0 and not unsure[g]:
+                empty += p_mult[e] * p_w[e]  # an integer, exact in float64 (below 2**53)
+                continue
+            return BAIL
+        weight[i] = wint[j] - np.int64(empty)
+        if weight[i] <= 0:
+            return BAIL
+    best = 0
+    for i in range(1, n):
+        left = unit[close[i]] * weight[best]
+        right = unit[close[best]] * weight[i]
+        if left < right or (left == right and rank[close[i]] < rank[close[best]]):
+            best = i
+    return close[best]
+
+
+@njit(cache=True)
 def mes_float_run(
-    b0, cost, scale, wtot, p_ptr, p_group, p_w, p_mult, nb_ptr, nb_idx, has_nb, bg, cand, cb, out
+    b0,
+    cost,
+    scale,
+    wtot,
+    unit,
+    wint,
+    rank,
+    p_ptr,
+    p_group,
+    p_w,
+    p_mult,
+    nb_ptr,
+    nb_idx,
+    has_nb,
+    bg,
+    unsure,
+    cand,
+    cb,
+    out,
 ):  # pragma: no cover - compiled; tested through its results
     """Run MES at per-voter budget ``b0``; write the purchase order to ``out``.
+
+    ``unit`` is each project's cost / scale when an integer (see :func:`_settle`), ``wint``
+    its total weight, ``rank`` its place in the tie-break order.
 
     Return the number of projects bought, or BAIL when a decision was too close to call.
     ``bg`` (one budget per merged ballot), ``cand`` and ``cb`` (one per supporter of the
@@ -131,8 +198,10 @@ def mes_float_run(
     tol_b = REL * max(abs(b0), 1.0)
     tol = tol_b * 1e-3
     bg[:] = b0
+    unsure[:] = False
     rho = np.full(num_p, np.inf)
     share_of = np.zeros(num_p)
+    close = np.empty(num_p, dtype=np.int64)
     remaining = np.zeros(num_p, dtype=np.bool_)
     dirty = np.ones(num_p, dtype=np.bool_)
     for j in range(num_p):
@@ -177,8 +246,11 @@ def mes_float_run(
                 rho[best_j] = share / scale[best_j]
         if best_j < 0:
             return count
-        # no other price within the margin of a tie
+        # other prices within the margin of a tie: settle it exactly when it can be done
+        # without exact budgets, else give up
         limit = best * CLOSE
+        n_close = 1
+        close[0] = best_j
         for j in range(num_p):
             if j == best_j or not remaining[j] or rho[j] > limit:
                 continue
@@ -207,13 +279,36 @@ def mes_float_run(
                 rho[j] = share / scale[j]
                 if rho[j] > limit:
                     continue
-            return BAIL
+            close[n_close] = j
+            n_close += 1
+        if n_close > 1:
+            best_j = _settle(
+                close[:n_close],
+                share_of,
+                unit,
+                wint,
+                rank,
+                p_ptr,
+                p_group,
+                p_w,
+                p_mult,
+                bg,
+                unsure,
+                tol_b,
+            )
+            if best_j < 0:
+                return BAIL
         # buy best_j: its supporters pay the share per unit of weight, or all they have
         share = share_of[best_j]
         for e in range(p_ptr[best_j], p_ptr[best_j + 1]):
             g = p_group[e]
             rest = bg[g] - share * p_w[e]
-            bg[g] = 0.0 if rest < -tol_b else max(rest, 0.0)
+            if rest < -tol_b:  # surely pays all: exactly nothing left
+                bg[g] = 0.0
+                unsure[g] = False
+            else:  # pays in full; whether exactly all is unsure when rest is tiny
+                bg[g] = max(rest, 0.0)
+                unsure[g] = rest <= tol_b
         remaining[best_j] = False
         out[count] = best_j
         count += 1
@@ -224,6 +319,21 @@ def mes_float_run(
             dirty[:] = True
 
 
+def _units(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Return (unit, weight): cost / scale per project when an integer, and total weights.
+
+    A price per unit of utility is share / scale = cost / (paying weight x scale) =
+    unit / paying weight. Comparing two by cross-multiplying is exact in int64 while both
+    factors are below 2**31; otherwise unit is 0 and such a tie is left to the exact path.
+    """
+    unit = np.zeros(prep.num_projects, dtype=np.int64)
+    for j in range(prep.num_projects):
+        u = to_fraction(prep.costs[j]) / to_fraction(prep.scales[j])
+        if u.denominator == 1 and 0 < u.numerator < 2**31 and prep.weight_total[j] < 2**31:
+            unit[j] = u.numerator
+    return unit, np.array(prep.weight_total, dtype=np.int64)
+
+
 class FloatMES:
     """The compiled float MES for one prepared election (scratch arrays allocated once).
 
@@ -232,11 +342,15 @@ class FloatMES:
     Not thread-safe: use one instance per thread.
     """
 
-    def __init__(self, prep: Prepared) -> None:
+    def __init__(self, prep: Prepared, keys: list[Any]) -> None:
         num_p = prep.num_projects
         self.cost = np.array([float(c) for c in prep.costs])
         self.scale = np.array([float(s) for s in prep.scales])
         self.wtot = np.array(prep.weight_total, dtype=np.float64)
+        self.unit, self.wint = _units(prep)
+        order = sorted(range(num_p), key=keys.__getitem__)
+        self.rank = np.empty(num_p, dtype=np.int64)
+        self.rank[order] = np.arange(num_p, dtype=np.int64)
         self.p_ptr = prep.p_ptr.astype(np.int64)
         self.p_group = prep.p_group.astype(np.int64)
         self.p_w = prep.p_w.astype(np.int64)
@@ -256,6 +370,7 @@ class FloatMES:
             self.nb_idx = np.zeros(0, dtype=np.int64)
         widest = int(np.diff(self.p_ptr).max(initial=0))
         self.bg = np.zeros(len(prep.mult))
+        self.unsure = np.zeros(len(prep.mult), dtype=np.bool_)
         self.cand = np.zeros(max(widest, 1), dtype=np.int64)
         self.cb = np.zeros(max(widest, 1))
         self.out = np.zeros(max(num_p, 1), dtype=np.int64)
@@ -271,6 +386,9 @@ class FloatMES:
             self.cost,
             self.scale,
             self.wtot,
+            self.unit,
+            self.wint,
+            self.rank,
             self.p_ptr,
             self.p_group,
             self.p_w,
@@ -279,6 +397,7 @@ class FloatMES:
             self.nb_idx,
             self.has_nb,
             self.bg,
+            self.unsure,
             self.cand,
             self.cb,
             self.out,
