@@ -224,4 +224,12 @@ ZH.update({
     "Moved into “%(name)s”.": "已移入“%(name)s”。", "Split off.": "已拆分。",
     "Merged into “%(name)s”.": "已合并到“%(name)s”。", "Renamed.": "已更名。", "Undone.": "已撤销。",
     "Unknown action.": "未知操作。",
+    "residents of voting age": "适龄居民人数", "Residents of voting age": "适龄居民人数（选民基数）",
+    "Of voting age": "适龄居民",
+    "More residents of voting age (%(eligible)s) than residents (%(all)s).": "适龄居民人数（%(eligible)s）多于居民人数（%(all)s）。",
+    "more residents of voting age than residents": "适龄居民人数多于居民人数",
+    "of the residents of voting age": "占适龄居民",
+    "of the residents of voting age (all residents where that figure is missing)": "占适龄居民（缺少该数字的社区按全部居民计）",
+    "The base of turnout; leave empty to count turnout against all residents.": "投票率的基数；留空则按全部居民计算投票率。",
+    "Columns: street (街道), community (社区, empty on the street's own row), population (人口), eligible_population (选民基数: residents of voting age, the base of turnout), code (代码). Every row is imported, or none; a column the file lacks leaves that figure unchanged.": "列：街道、社区（街道本身的行留空）、人口、选民基数（适龄居民人数，投票率的基数）、代码。要么全部导入，要么都不导入；文件中没有的列不改变原有数字。",
 })

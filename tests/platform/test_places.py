@@ -170,3 +170,38 @@ def test_import_refused_for_street_officer(world):
     with pytest.raises(PermissionDenied):
         places_import(actor=officer, district=world.district, data=GOOD_CSV, filename="p.csv")
     assert not Street.objects.filter(name="白龙街道").exists()
+
+
+def test_import_sets_residents_of_voting_age_and_a_file_without_that_column_leaves_it(world):
+    admin = staff(Role.DISTRICT_ADMIN, world.district)
+    with_eligible = (
+        "街道,社区,人口,选民基数,代码\n"
+        "白龙街道,,36000,,460108003\n"
+        "白龙街道,白龙社区,8000,6100,460108003001\n"
+    ).encode()
+    report = places_import(actor=admin, district=world.district, data=with_eligible, filename="p.csv")
+    assert report.created == 2
+    assert Community.objects.get(name="白龙社区").eligible_population == 6100
+    # The older file (no such column) changes nothing, and does not wipe the figure.
+    without = "街道,社区,人口,代码\n白龙街道,,36000,460108003\n白龙街道,白龙社区,8000,460108003001\n".encode()
+    again = places_import(actor=admin, district=world.district, data=without, filename="p.csv")
+    assert (again.updated, again.unchanged) == (0, 2)
+    assert Community.objects.get(name="白龙社区").eligible_population == 6100
+
+    too_many = with_eligible.replace(b"8000,6100", b"8000,9000")
+    with pytest.raises(ImportRejected) as exc:
+        places_import(actor=admin, district=world.district, data=too_many, filename="p.csv")
+    assert [(e["line"], e["field"]) for e in exc.value.details] == [(3, "eligible_population")]
+    assert Community.objects.get(name="白龙社区").eligible_population == 6100
+
+
+def test_residents_of_voting_age_cannot_exceed_residents(world):
+    admin = staff(Role.DISTRICT_ADMIN, world.district)
+    with pytest.raises(ServiceError) as exc:
+        community_create(actor=admin, street=world.haidian, name="新社区", population=100,
+                         eligible_population=101)
+    assert exc.value.field == "eligible_population"
+    with pytest.raises(ServiceError):
+        place_update(actor=admin, place=world.haida, eligible_population=world.haida.population + 1)
+    place_update(actor=admin, place=world.haida, eligible_population=world.haida.population - 1)
+    assert AuditEvent.objects.filter(action="community_update").count() == 1

@@ -53,3 +53,12 @@ def test_2017_is_published_delivered_and_evaluated(demo):
     assert ProgressUpdate.objects.filter(implementation__cycle=demo).exclude(photo="").exists()
     assert Rating.objects.filter(implementation__cycle=demo).exists()
     assert participation_cost(demo)["per_participant"] > 0
+
+
+def test_turnout_counts_against_residents_of_voting_age_as_the_source_reports_it(demo):
+    from civicbudget.voting.selectors import turnout
+
+    t = turnout(demo)
+    # 28,484 voters over these 101,007 residents is the source's "about 28.2%" at full scale.
+    assert (t["base_kind"], t["base"], t["population"]) == ("eligible", 101_007, 135_000)
+    assert t["rate"] == t["voters"] / 101_007

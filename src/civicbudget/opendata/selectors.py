@@ -20,12 +20,12 @@ def cycle_figures(cycle: Cycle) -> dict:
     t = turnout(cycle)
     winners = sum(len(w) for w in ScopeResult.objects.filter(scope__cycle=cycle).values_list("winners", flat=True))
     money = money_totals(cycle)
-    rate = (t["voters"] / population) if population and t["voters"] else None
+    rate = t["rate"] if t["voters"] else None
     return {
         "cycle": cycle, "turnout_pct": f"{rate * 100:.2f}%" if rate is not None else "–", "year": cycle.year, "streets": cycle.streets.count(), "communities": len(communities),
         "funds": BudgetPool.objects.filter(cycle=cycle).aggregate(s=Sum("amount_yuan"))["s"] or 0,
         "population": population, "proposals": Proposal.objects.filter(cycle=cycle).count(),
-        "voters": t["voters"], "turnout": (t["voters"] / population) if population and t["voters"] else None,
+        "voters": t["voters"], "turnout": rate, "turnout_base": t["base"], "turnout_base_kind": t["base_kind"],
         "projects": max(winners, money["projects"]), "money": money, "turnout_detail": t,
         "satisfaction": satisfaction(cycle), "cost": participation_cost(cycle),
     }

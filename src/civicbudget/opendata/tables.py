@@ -97,11 +97,12 @@ def _turnout(cycle):
 
     t = turnout(cycle)
     for row in t["by_community"]:
-        yield ("community", row["community"].name, row["voters"], row["community"].population)
+        yield ("community", row["community"].name, row["voters"], row["community"].population,
+               row["community"].eligible_population or "")
     for channel, n in sorted(t["by_channel"].items()):
-        yield ("channel", channel, n, "")
+        yield ("channel", channel, n, "", "")
     for band, n in sorted(t["by_age"].items()):
-        yield ("age_band", band, n, "")
+        yield ("age_band", band, n, "", "")
 
 
 def _publications(cycle):
@@ -204,7 +205,7 @@ TABLES: tuple[Table, ...] = (
     Table("screenings", ("project_id", "project", "passed", "criterion", "reason", "screened_at"), _screenings),
     Table("results", ("scope", "title", "rule", "ballots", "total_cost_yuan", "winner_ids", "winners",
                       "input_hash", "counted_at"), _results),
-    Table("turnout", ("by", "key", "voters", "population"), _turnout),
+    Table("turnout", ("by", "key", "voters", "population", "eligible_population"), _turnout),
     Table("publication", ("kind", "scope", "at", "notice_until", "objection", "answer", "answered_at"),
           _publications),
     Table("final_states", ("state", "proposals"), _outcomes),

@@ -29,6 +29,8 @@ class Street(models.Model):
     name = models.CharField(_("name"), max_length=100)
     code = models.CharField(_("administrative code"), max_length=20, blank=True)
     population = models.PositiveIntegerField(_("resident population"), default=0)
+    # Residents old enough to vote (15+ by default): the base of turnout where it is known.
+    eligible_population = models.PositiveIntegerField(_("residents of voting age"), default=0)
 
     class Meta:
         ordering = ["district_id", "name"]
@@ -49,6 +51,7 @@ class Community(models.Model):
     name = models.CharField(_("name"), max_length=100)
     code = models.CharField(_("administrative code"), max_length=20, blank=True)
     population = models.PositiveIntegerField(_("resident population"), default=0)
+    eligible_population = models.PositiveIntegerField(_("residents of voting age"), default=0)
 
     class Meta:
         ordering = ["street_id", "name"]

@@ -18,7 +18,8 @@ def district_tree(district: District) -> dict:
         "streets": [
             {"id": s.pk, "name": s.name, "code": s.code, "population": s.population,
              "communities": [
-                 {"id": c.pk, "name": c.name, "code": c.code, "population": c.population}
+                 {"id": c.pk, "name": c.name, "code": c.code, "population": c.population,
+                  "eligible_population": c.eligible_population}
                  for c in by_street.get(s.pk, [])
              ]}
             for s in streets

@@ -33,17 +33,17 @@ def _clean_name(value: str, field_name: str = "name") -> str:
     return name
 
 
-def _clean_population(value: int | str | None) -> int:
+def _clean_population(value: int | str | None, field_name: str = "population") -> int:
     if value is None or value == "":
         return 0
     text = str(value).replace(",", "").replace("，", "").strip()
     if not text.isdigit():
         raise ServiceError(_("The population must be a whole number ≥ 0, not “%(value)s”.")
-                           % {"value": value}, field="population")
+                           % {"value": value}, field=field_name)
     number = int(text)
     if number > 100_000_000:
         raise ServiceError(_("The population %(value)s is not plausible.") % {"value": number},
-                           field="population")
+                           field=field_name)
     return number
 
 
@@ -86,16 +86,21 @@ def street_create(*, actor, district: District, name: str, population: int | str
 
 
 def community_create(*, actor, street: Street, name: str, population: int | str = 0,
-                     code: str = "") -> Community:
-    """Create a community in a street."""
+                     code: str = "", eligible_population: int | str = 0) -> Community:
+    """Create a community in a street (``eligible_population``: residents of voting age)."""
     permission_require(actor, "configure_places", street)
     name = _clean_name(name)
     if Community.objects.filter(street=street, name=name).exists():
         raise ServiceError(_("%(street)s already has a community named %(name)s.")
                            % {"street": street, "name": name}, field="name", code="duplicate")
+    population = _clean_population(population)
+    eligible = _clean_population(eligible_population, "eligible_population")
+    if eligible > population > 0:
+        raise ServiceError(_("More residents of voting age (%(eligible)s) than residents (%(all)s).")
+                           % {"eligible": eligible, "all": population}, field="eligible_population")
     with transaction.atomic():
         community = Community.objects.create(
-            street=street, name=name, population=_clean_population(population),
+            street=street, name=name, population=population, eligible_population=eligible,
             code=_clean_code(code),
         )
         audit_record(actor, "community_create", community, after=snapshot(community),
@@ -104,16 +109,23 @@ def community_create(*, actor, street: Street, name: str, population: int | str 
 
 
 def place_update(*, actor, place: Street | Community, population: int | str | None = None,
-                 name: str | None = None, code: str | None = None) -> Street | Community:
-    """Change a street's or community's name, population or code."""
+                 name: str | None = None, code: str | None = None,
+                 eligible_population: int | str | None = None) -> Street | Community:
+    """Change a street's or community's name, population, residents of voting age or code."""
     permission_require(actor, "configure_places", place)
     before = snapshot(place)
     if name is not None:
         place.name = _clean_name(name)
     if population is not None:
         place.population = _clean_population(population)
+    if eligible_population is not None:
+        place.eligible_population = _clean_population(eligible_population, "eligible_population")
     if code is not None:
         place.code = _clean_code(code)
+    if place.eligible_population > place.population > 0:
+        raise ServiceError(_("More residents of voting age (%(eligible)s) than residents (%(all)s).")
+                           % {"eligible": place.eligible_population, "all": place.population},
+                           field="eligible_population")
     try:
         with transaction.atomic():
             place.save()
@@ -143,8 +155,22 @@ PLACE_IMPORT_ALIASES = {
     "社区": "community", "社区名称": "community", "community": "community",
     "人口": "population", "常住人口": "population", "户籍人口": "population",
     "population": "population",
+    "选民基数": "eligible_population", "适龄人口": "eligible_population",
+    "15岁以上人口": "eligible_population", "eligible": "eligible_population",
+    "eligible_population": "eligible_population",
     "代码": "code", "区划代码": "code", "code": "code",
 }
+
+
+FIGURES = ("population", "eligible_population", "code")
+
+
+def _figures(info: dict) -> dict:
+    return {key: info[key] for key in FIGURES if key in info}
+
+
+def _changed(place: Street | Community, info: dict) -> list[str]:
+    return [key for key in FIGURES if key in info and getattr(place, key) != info[key]]
 
 
 @dataclass
@@ -163,8 +189,9 @@ def places_import(*, actor, district: District, data: bytes, filename: str) -> I
     """Import streets and communities from CSV/XLSX; all rows or none.
 
     Columns: ``street`` (街道), ``community`` (社区, empty on a street's own row),
-    ``population`` (人口), ``code`` (代码). Re-importing the same file changes nothing;
-    a changed population or code updates the place.
+    ``population`` (人口), ``eligible_population`` (选民基数: residents of voting age, the base
+    of turnout), ``code`` (代码). Re-importing the same file changes nothing; a changed
+    figure updates the place; a column the file does not have leaves that figure alone.
     """
     permission_require(actor, "configure_places", district)
     table = read_table(data, filename, PLACE_IMPORT_ALIASES)
@@ -189,11 +216,17 @@ def places_import(*, actor, district: District, data: bytes, filename: str) -> I
             continue
         community_raw = row.get("community", "")
         values = {}
-        for key, cleaner in (("population", _clean_population), ("code", _clean_code)):
+        for key in FIGURES:
+            if key not in table.headers:
+                continue
             try:
-                values[key] = cleaner(row.get(key, ""))
+                values[key] = (_clean_code(row.get(key, "")) if key == "code"
+                               else _clean_population(row.get(key, ""), key))
             except ServiceError as exc:
                 errors.append({"line": line, "field": key, "message": exc.message})
+        if values.get("eligible_population", 0) > values.get("population", 0) > 0:
+            errors.append({"line": line, "field": "eligible_population",
+                           "message": _("more residents of voting age than residents")})
         if community_raw.strip():
             try:
                 community_name = _clean_name(community_raw, "community")
@@ -234,16 +267,15 @@ def places_import(*, actor, district: District, data: bytes, filename: str) -> I
         for name, info in streets.items():
             street = existing_streets.get(name)
             if street is None:
-                street = Street.objects.create(district=district, name=name,
-                                               population=info.get("population", 0),
-                                               code=info.get("code", ""))
+                street = Street.objects.create(district=district, name=name, **_figures(info))
                 existing_streets[name] = street
                 report.created += 1
                 events.append(("street_create", street, None))
-            elif (street.population, street.code) != (info.get("population", 0), info.get("code", "")):
+            elif changed := _changed(street, info):
                 before = snapshot(street)
-                street.population, street.code = info.get("population", 0), info.get("code", "")
-                street.save(update_fields=["population", "code"])
+                for key in changed:
+                    setattr(street, key, info[key])
+                street.save(update_fields=changed)
                 report.updated += 1
                 events.append(("street_update", street, before))
             else:
@@ -255,16 +287,15 @@ def places_import(*, actor, district: District, data: bytes, filename: str) -> I
         for (street_name, name), info in communities.items():
             community = existing_communities.get((street_name, name))
             if community is None:
-                community = Community.objects.create(
-                    street=existing_streets[street_name], name=name,
-                    population=info.get("population", 0), code=info.get("code", ""),
-                )
+                community = Community.objects.create(street=existing_streets[street_name], name=name,
+                                                     **_figures(info))
                 report.created += 1
                 events.append(("community_create", community, None))
-            elif (community.population, community.code) != (info.get("population", 0), info.get("code", "")):
+            elif changed := _changed(community, info):
                 before = snapshot(community)
-                community.population, community.code = info.get("population", 0), info.get("code", "")
-                community.save(update_fields=["population", "code"])
+                for key in changed:
+                    setattr(community, key, info[key])
+                community.save(update_fields=changed)
                 report.updated += 1
                 events.append(("community_update", community, before))
             else:

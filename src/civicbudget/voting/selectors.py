@@ -27,15 +27,27 @@ def turnout(cycle: Cycle) -> dict:
                   .values_list("voter__age_band").annotate(n=Count("id"))
                   .values_list("voter__age_band", "n"))
     communities = list(cycle.communities.select_related("street").order_by("street__code", "name"))
-    rows = [{"community": c, "voters": by_community.get(c.pk, 0),
-             "rate": (by_community.get(c.pk, 0) / c.population) if c.population else None}
+    rows = [{"community": c, "voters": by_community.get(c.pk, 0), "base": turnout_base(c),
+             "rate": (by_community.get(c.pk, 0) / turnout_base(c)) if turnout_base(c) else None}
             for c in communities]
     population = sum(c.population for c in communities)
+    base = sum(r["base"] for r in rows)
+    eligible_known = [c.eligible_population > 0 for c in communities]
     labels = dict(VotingChannel.choices)
     return {"voters": voters, "by_channel": by_channel, "by_community": rows, "by_age": by_age,
             "channel_rows": [(labels.get(k, k), n) for k, n in sorted(by_channel.items())],
-            "population": population, "rate": voters / population if population else None,
-            "percent": round(100 * voters / population, 2) if population else None}
+            "population": population, "base": base,
+            # What turnout is measured against: residents of voting age where every community
+            # gives that figure, all residents where none does, a mix otherwise.
+            "base_kind": ("eligible" if eligible_known and all(eligible_known)
+                          else "mixed" if any(eligible_known) else "residents"),
+            "rate": voters / base if base else None,
+            "percent": round(100 * voters / base, 2) if base else None}
+
+
+def turnout_base(community) -> int:
+    """The residents a community's turnout counts against: those of voting age when known."""
+    return community.eligible_population or community.population
 
 
 def scopes(cycle: Cycle) -> list[VotingScope]:

@@ -17,6 +17,9 @@ class StreetForm(forms.Form):
 class CommunityForm(StreetForm):
     street = forms.ChoiceField(label=_("Street"))
     name = forms.CharField(label=_("Community name"), max_length=100)
+    eligible_population = forms.IntegerField(
+        label=_("Residents of voting age"), min_value=0, required=False,
+        help_text=_("The base of turnout; leave empty to count turnout against all residents."))
 
     def __init__(self, *args, streets=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -129,7 +129,8 @@ def staff_places(request: HttpRequest, district_id: int) -> HttpResponse:
                     d = community_form.cleaned_data
                     street = get_object_or_404(Street, pk=d["street"], district=district)
                     place_services.community_create(actor=request.user, street=street, name=d["name"],
-                                                    population=d["population"] or 0, code=d["code"])
+                                                    population=d["population"] or 0, code=d["code"],
+                                                    eligible_population=d["eligible_population"] or 0)
                     messages.success(request, _("Community %(name)s created.") % {"name": d["name"]})
                     return redirect("web:staff-places", district_id=district.pk)
             elif kind == "import":

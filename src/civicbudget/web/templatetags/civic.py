@@ -21,3 +21,12 @@ def get_item(mapping, key):
         return mapping.get(key, [])
     except AttributeError:
         return []
+
+
+@register.filter
+def percent(value) -> str:
+    """A ratio as a percentage with two decimals: 0.28213 -> "28.21%"."""
+    try:
+        return f"{float(value) * 100:.2f}%"
+    except (TypeError, ValueError):
+        return "–"
