@@ -1,10 +1,11 @@
 """Tally participatory-budgeting elections: from ballots to winning projects.
 
-A pure library (numpy only, no Django): read a pabulib ``.pb`` file or build an
-:class:`Election`, pick a :class:`RuleSpec`, and :func:`tally` returns a frozen
-:class:`Outcome` with the winners, their cost, the ties broken and an explanation per
-project. Arithmetic is exact, and the default tie-break (project id as a string) matches
-pabutools, so outcomes are identical to pabutools 1.2.x on every rule here::
+A pure library (numpy, and numba to speed up Add1 when installed; no Django): read a
+pabulib ``.pb`` file or build an :class:`Election`, pick a :class:`RuleSpec`, and
+:func:`tally` returns a frozen :class:`Outcome` with the winners, their cost, the ties
+broken and an explanation per project. Arithmetic is exact, and the default tie-break
+(project id as a string) matches pabutools, so outcomes are identical to pabutools 1.2.x
+on every rule here::
 
     from civicbudget.tally import RuleSpec, read_pabulib, tally
 

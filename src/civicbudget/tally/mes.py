@@ -175,9 +175,15 @@ PROOF_RUNS_COMPILED = 16  # ... and this many compiled runs (measured: 2-30, mos
 
 
 def _compiled_mes(prep: Prepared, keys: list[Any]) -> Any:
-    """Return the compiled float MES for ``prep``, or None without numba."""
-    from civicbudget.tally import mes_kernel
+    """Return the compiled float MES for ``prep``, or None without numba.
 
+    Also None when numba cannot set up its cache (no writable place for it: it then refuses
+    to compile with ``cache=True``): the Python runs give the same outcome, only slower.
+    """
+    try:
+        from civicbudget.tally import mes_kernel
+    except (ImportError, RuntimeError, OSError):  # pragma: no cover - depends on the machine
+        return None
     return mes_kernel.FloatMES(prep, keys) if mes_kernel.AVAILABLE else None
 
 
