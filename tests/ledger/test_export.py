@@ -125,3 +125,45 @@ def test_top_level_command_runs_in_a_fresh_process(pristine):
     assert "OK: cycle 2018" in done.stdout
     check = "import sys, civicbudget.ledger.cli; sys.exit('django' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", check], env=env, check=False).returncode == 0
+
+
+def test_the_manifest_names_the_engine_that_counted_and_a_differing_recount_says_so(tmp_path):
+    from dataclasses import replace
+
+    from civicbudget import __version__
+    from civicbudget.ledger import ExportError, SigningKey
+    from civicbudget.ledger.export import manifest_signed_bytes, pretty_json
+
+    data, key, _ = build_data(60)
+    write_export(tmp_path / "plain", data, key)
+    assert "engine" not in json.loads((tmp_path / "plain" / "manifest.json").read_text())
+    counted = replace(data, engine="civicbudget 0.0.9")
+    write_export(tmp_path / "named", counted, key)
+    manifest = json.loads((tmp_path / "named" / "manifest.json").read_text())
+    assert manifest["engine"] == "civicbudget 0.0.9"
+    result = verify_export(tmp_path / "named")
+    assert result.engine == "civicbudget 0.0.9"
+    assert f"counted by civicbudget 0.0.9; re-tallied by civicbudget {__version__}" in result.summary()
+    assert read_export(tmp_path / "named").data == counted
+
+    # Published winners that the re-count does not give: the message names both engines.
+    first = counted.scopes[0]
+    wrong = replace(first, winners=tuple(reversed(first.winners)) or ("nothing",))
+    if wrong.winners == first.winners:
+        wrong = replace(first, winners=first.winners[:-1])
+    write_export(tmp_path / "wrong", replace(counted, scopes=(wrong, *counted.scopes[1:])), key)
+    with pytest.raises(ExportError, match=r"counted by civicbudget 0\.0\.9; this verifier is civicbudget"):
+        verify_export(tmp_path / "wrong")
+
+    # The engine is covered by the manifest signature and must be a short string.
+    for bad in (7, "", "x" * 101):
+        manifest["engine"] = bad
+        manifest["signature"] = key.sign(manifest_signed_bytes(manifest)).hex()
+        (tmp_path / "named" / "manifest.json").write_bytes(pretty_json(manifest))
+        with pytest.raises(ExportError, match="engine must be a string"):
+            verify_export(tmp_path / "named")
+    manifest["engine"] = "civicbudget 9.9"
+    (tmp_path / "named" / "manifest.json").write_bytes(pretty_json(manifest))
+    with pytest.raises(ExportError, match="signature does not verify"):
+        verify_export(tmp_path / "named")
+    assert SigningKey  # imported with the other names a reader of this test needs

@@ -68,6 +68,9 @@ RESULTS = "results.json"
 MANIFEST_KEYS = frozenset(
     {"checkpoints", "cycle", "entries", "files", "format", "log_id", "public_key", "signature"}
 )
+# Optional: the tally engine that counted the published results (e.g. "civicbudget 0.1.0"),
+# so a verifier of another version can say so when its re-count differs.
+MANIFEST_OPTIONAL = frozenset({"engine"})
 RULE_LIMITS = (
     "min_length",
     "max_length",
@@ -111,6 +114,7 @@ class ExportData:
     entries: tuple[bytes, ...]  # canonical entry bytes, log order, no newlines
     checkpoints: tuple[SignedCheckpoint, ...]
     scopes: tuple[ScopeResult, ...]
+    engine: str = ""  # what counted the published results; "" = not recorded
 
 
 @dataclass(frozen=True)
@@ -367,6 +371,8 @@ def build_files(data: ExportData, key: SigningKey) -> dict[str, bytes]:
         "checkpoints": len(data.checkpoints),
         "files": {name: _file_record(files[name]) for name in sorted(files)},
     }
+    if data.engine:
+        manifest["engine"] = data.engine
     manifest["signature"] = key.sign(manifest_signed_bytes(manifest)).hex()
     files[MANIFEST] = pretty_json(manifest)
     return files
@@ -423,8 +429,18 @@ def read_manifest(
     if not (directory / MANIFEST).is_file():
         raise ExportError(MANIFEST, 0, "missing: this is not a ledger export", unreadable=True)
     manifest = _parse_pretty(_read(directory, MANIFEST), MANIFEST)
-    if not isinstance(manifest, dict) or set(manifest) != MANIFEST_KEYS:
-        raise ExportError(MANIFEST, 0, f"needs exactly the keys {', '.join(sorted(MANIFEST_KEYS))}")
+    if not isinstance(manifest, dict) or not MANIFEST_KEYS <= set(manifest) <= (
+        MANIFEST_KEYS | MANIFEST_OPTIONAL
+    ):
+        raise ExportError(
+            MANIFEST,
+            0,
+            f"needs exactly the keys {', '.join(sorted(MANIFEST_KEYS))} "
+            f"(and optionally {', '.join(sorted(MANIFEST_OPTIONAL))})",
+        )
+    engine = manifest.get("engine", "x")
+    if not isinstance(engine, str) or not 0 < len(engine) <= 100:
+        raise ExportError(MANIFEST, 0, "engine must be a string of 1 to 100 characters")
     if manifest["format"] != FORMAT:
         raise ExportError(
             MANIFEST, 0, f"format {manifest['format']!r}, this verifier reads {FORMAT!r}"
@@ -578,5 +594,6 @@ def read_export(directory: str | Path, expected_key: PublicKey | None = None) ->
         entries=tuple(entry_lines),
         checkpoints=tuple(checkpoints),
         scopes=tuple(scopes),
+        engine=manifest.get("engine", ""),
     )
     return Export(data, key, manifest, tuple(parsed), elections, num_votes, contents)

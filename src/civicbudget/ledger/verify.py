@@ -27,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from civicbudget import __version__
 from civicbudget.ledger.entry import BallotEntry, EntryError, ScopeSpec, validate_ballot
 from civicbudget.ledger.export import (
     CHECKPOINTS,
@@ -66,6 +67,7 @@ class Verified:
     key_fingerprint: str
     scopes: tuple[ScopeSummary, ...]
     known_checkpoints: int = 0
+    engine: str = ""  # what counted the published results, as the manifest records it
 
     def summary(self) -> str:
         """Return a short human-readable summary."""
@@ -75,6 +77,8 @@ class Verified:
             f"  last checkpoint: size {self.entries}, root {self.root}, {self.last_time}",
             f"  public key fingerprint (SHA-256): {self.key_fingerprint}",
         ]
+        if self.engine:
+            lines.append(f"  results counted by {self.engine}; re-tallied by civicbudget {__version__}")
         if self.known_checkpoints:
             lines.append(
                 f"  {self.known_checkpoints} checkpoints collected during voting match the log"
@@ -334,11 +338,17 @@ def verify_export(
                 f"{spec.scope}: the rule cannot be run: {exc}",
             ) from None
         if outcome.winners != result.winners:
+            ours = f"civicbudget {__version__}"
+            engines = (
+                f" (counted by {data.engine}; this verifier is {ours})"
+                if data.engine and data.engine != ours
+                else ""
+            )
             raise ExportError(
                 RESULTS,
                 _json_line(results_bytes, spec.scope, "winners"),
                 f"{spec.scope}: published winners {list(result.winners)}, "
-                f"re-tally with {outcome.rule} gives {list(outcome.winners)}",
+                f"re-tally with {outcome.rule} gives {list(outcome.winners)}{engines}",
             )
         summaries.append(ScopeSummary(spec.scope, len(entries), outcome.rule, outcome.winners))
     last = data.checkpoints[-1].checkpoint
@@ -352,6 +362,7 @@ def verify_export(
         key_fingerprint=export.public_key.fingerprint,
         scopes=tuple(summaries),
         known_checkpoints=len(known_checkpoints),
+        engine=data.engine,
     )
 
 

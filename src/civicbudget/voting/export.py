@@ -31,6 +31,7 @@ def export_data(cycle: Cycle) -> ledger.ExportData:
         checkpoints=tuple(logstore.signed(cp) for cp in LogCheckpoint.objects.filter(log=log).order_by("size")),
         scopes=tuple(ledger.ScopeResult(logstore.spec_from_json(r.scope.spec), tuple(r.winners))
                      for r in results),
+        engine=", ".join(sorted({r.engine_version for r in results if r.engine_version}))[:100],
     )
 
 
