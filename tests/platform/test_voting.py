@@ -455,7 +455,11 @@ def test_voting_api_code_token_ballot_retry_and_receipt(voting, world):
     proof = client.get(f"/api/cycles/{cycle.pk}/receipts/{first.json()['receipt']}").json()
     assert proof["receipt"] == first.json()["receipt"]
     assert client.get(f"/api/cycles/{cycle.pk}/results").json() == []
-    assert client.get(f"/api/cycles/{cycle.pk}/turnout").json()["voters"] == 1
+    turnout = client.get(f"/api/cycles/{cycle.pk}/turnout").json()
+    assert turnout["voters"] == 1 and turnout["base_kind"] == "residents"
+    assert turnout["percent"] == round(100 / turnout["base"], 2)
+    haida = next(r for r in turnout["by_community"] if r["community_id"] == world.haida.pk)
+    assert haida["voters"] == 1 and haida["eligible_population"] is None
 
 
 def test_demo_2018_can_be_voted_online_and_at_a_polling_point(db, settings, tmp_path):

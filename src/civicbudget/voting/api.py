@@ -167,12 +167,21 @@ def receipt_get(request: HttpRequest, cycle_id: int, receipt: str):
 
 @router.get("/cycles/{cycle_id}/turnout", response=dict)
 def turnout(request: HttpRequest, cycle_id: int):
-    """Live turnout: voters in all, per channel, per age band and per community."""
+    """Live turnout: voters in all, per channel, per age band and per community.
+
+    ``percent`` counts voters against ``base``: residents of voting age where the communities
+    give that figure (``base_kind`` "eligible"), all residents where none does ("residents"),
+    or a mix ("mixed").
+    """
     data = selectors.turnout(_cycle(cycle_id))
-    return {"voters": data["voters"], "population": data["population"], "by_channel": data["by_channel"],
-            "by_age": data["by_age"],
+    return {"voters": data["voters"], "population": data["population"], "base": data["base"],
+            "base_kind": data["base_kind"], "percent": data["percent"],
+            "by_channel": data["by_channel"], "by_age": data["by_age"],
             "by_community": [{"community_id": r["community"].pk, "community": r["community"].name,
-                              "voters": r["voters"]} for r in data["by_community"]]}
+                              "voters": r["voters"], "population": r["community"].population,
+                              "eligible_population": r["community"].eligible_population or None,
+                              "percent": round(100 * r["rate"], 2) if r["rate"] is not None else None}
+                             for r in data["by_community"]]}
 
 
 @router.get("/cycles/{cycle_id}/results", response=list[dict])
