@@ -29,33 +29,37 @@ def voter_token(voter: Voter) -> str:
     return signing.dumps({"v": voter.pk, "c": voter.cycle_id}, salt=TOKEN_SALT, compress=True)
 
 
-class VoterBearer(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Voter | None:
-        try:
-            data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
-        except signing.BadSignature:
-            return None
-        return Voter.objects.select_related("community__street").filter(pk=data.get("v"),
-                                                                        cycle_id=data.get("c")).first()
-
-
 @dataclass(frozen=True)
 class TokenVoter:
     voter_id: int
     cycle_id: int
 
 
+def token_voter(token: str) -> TokenVoter | None:
+    """Return whom a valid, unexpired voter token names, or None."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("v", "c")):
+        return None
+    return TokenVoter(data["v"], data["c"])
+
+
 class VoterTokenBearer(HttpBearer):
     """The signature alone, no database read: casting a ballot reads the voter with the rest."""
 
     def authenticate(self, request: HttpRequest, token: str) -> TokenVoter | None:
-        try:
-            data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
-        except signing.BadSignature:
+        return token_voter(token)
+
+
+class VoterBearer(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Voter | None:
+        named = token_voter(token)
+        if named is None:
             return None
-        if not isinstance(data.get("v"), int) or not isinstance(data.get("c"), int):
-            return None
-        return TokenVoter(data["v"], data["c"])
+        return (Voter.objects.select_related("community__street")
+                .filter(pk=named.voter_id, cycle_id=named.cycle_id).first())
 
 
 class IdentifyIn(Schema):
