@@ -124,7 +124,7 @@ e = election_from_ballots(
     [Project("a", Fraction(10)), Project("b", Fraction(7))], 12,
     [Ballot("1", ("a",)), Ballot("2", ("a", "b"))],
 )
-kernel = mes_kernel.FloatMES(prepare(e, "cost"))
+kernel = mes_kernel.FloatMES(prepare(e, "cost"), ["a", "b"])
 kernel.run(6)
 done = time.perf_counter()
 print(json.dumps({"jit": mes_kernel.AVAILABLE, "import": imported - start, "first": done - imported}))
