@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from civicbudget.tally import (
+    REFERENCE_RULES,
     Ballot,
     Project,
     RuleSpec,
@@ -23,7 +24,7 @@ from civicbudget.tally.mes import mes_once, mes_with_completion
 from civicbudget.tally.mes_fast import mes_once_fast
 from civicbudget.tally.profile import prepare
 from civicbudget.tally.tiebreak import tie_keys
-from tally.tally_data import election, needs_data
+from tally.tally_data import election, needs_data, pb_files, reference
 
 KERNEL_ENTRIES = mes.KERNEL_ENTRIES
 needs_jit = pytest.mark.skipif(not mes_kernel.AVAILABLE, reason="numba not installed")
@@ -220,3 +221,23 @@ def test_small_elections_stay_in_python_and_large_ones_go_compiled(monkeypatch) 
     monkeypatch.setattr(mes, "KERNEL_AFTER", 0.0)
     assert tally(e, spec, cache=TallyCache(e)) == small
     assert len(made) == 1
+
+
+@needs_jit
+@needs_data
+def test_add1_reference_outcomes_with_the_compiled_run_on_every_file(monkeypatch) -> None:
+    """The reference test uses the compiled run on large files only; here on all of them."""
+    monkeypatch.setattr(mes, "KERNEL_ENTRIES", 0)
+    checked = 0
+    for name in pb_files():
+        expected = reference().get(name, {})
+        keys = [k for k in expected if "add1" in k]
+        if not keys:
+            continue
+        e = election(name)
+        cache = TallyCache(e)
+        for key in keys:
+            outcome = tally(e, REFERENCE_RULES[key], explain=False, cache=cache)
+            assert sorted(outcome.winners) == expected[key]["winners"], (name, key)
+            checked += 1
+    assert checked > 300
