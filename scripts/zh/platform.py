@@ -225,7 +225,7 @@ ZH.update({
     "Merged into “%(name)s”.": "已合并到“%(name)s”。", "Renamed.": "已更名。", "Undone.": "已撤销。",
     "Unknown action.": "未知操作。",
     "residents of voting age": "适龄居民人数", "Residents of voting age": "适龄居民人数（选民基数）",
-    "Of voting age": "适龄居民",
+    "Of voting age": "适龄居民", "A number in the request is out of range.": "请求中的数字超出范围。",
     "More residents of voting age (%(eligible)s) than residents (%(all)s).": "适龄居民人数（%(eligible)s）多于居民人数（%(all)s）。",
     "more residents of voting age than residents": "适龄居民人数多于居民人数",
     "of the residents of voting age": "占适龄居民",

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "civicbudget.web.middleware.OutOfRangeIdMiddleware",
 ]
 
 ROOT_URLCONF = "civicbudget.urls"

@@ -161,3 +161,28 @@ def test_auditor_reads_the_trail_of_their_place_only(cycle, world):
     admin_view = _login(staff(Role.DISTRICT_ADMIN, world.district)).get("/api/audit?outcome=denied")
     assert [e["actor"] for e in admin_view.json()] == [officer.username]
     assert _login(officer).get("/api/audit").status_code == 403
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999999999999", "0", "2147483648"])
+def test_no_api_path_fails_with_a_server_error_on_an_id_out_of_range(cycle, world, number):
+    """Every GET path of the OpenAPI document with its ids replaced: an answer, never a 500."""
+    import re
+
+    from factories import operator
+
+    admin = operator()
+    client = Client()
+    client.force_login(admin)
+    paths = client.get("/api/openapi.json").json()["paths"]
+    tried = 0
+    for path, methods in paths.items():
+        if "get" not in methods or "{" not in path:
+            continue
+        url = "/api" + re.sub(r"\{[^}]+\}", number, path) if not path.startswith("/api") else \
+            re.sub(r"\{[^}]+\}", number, path)
+        answer = client.get(url)
+        tried += 1
+        assert answer.status_code < 500, (url, answer.status_code, answer.content[:200])
+        if answer.status_code >= 400 and answer["Content-Type"].startswith("application/json"):
+            assert "message" in answer.json() or "detail" in answer.json(), url
+    assert tried >= 10

@@ -146,3 +146,31 @@ def test_every_ui_string_has_its_chinese_translation():
                     and not e.startswith("#~")]
     assert untranslated == []
     assert po.with_suffix(".mo").stat().st_mtime >= po.stat().st_mtime - 5
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999999999", "0"])
+def test_every_page_with_an_id_answers_an_unknown_or_overlong_id_without_a_server_error(world, number):
+    """Every URL pattern that takes an id, with an id that names nothing (or overflows what
+    the database stores), GET and an empty POST as an operator: never a 500."""
+    import re
+
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    from factories import operator
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                yield prefix + str(p.pattern)
+
+    client = Client(raise_request_exception=False)
+    client.force_login(operator())
+    paths = [p for p in walk(get_resolver().url_patterns) if "<int:" in p]
+    assert len(paths) >= 30
+    for pattern in paths:
+        url = "/" + re.sub(r"<[^>]+>", "x", re.sub(r"<int:[^>]+>", number, pattern))
+        for method in (client.get, client.post):
+            answer = method(url)
+            assert answer.status_code < 500, (method.__name__, url, answer.status_code)

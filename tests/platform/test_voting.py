@@ -559,3 +559,38 @@ def test_online_registration_waits_for_the_code_and_cannot_be_pinned_by_someone_
     after = services.voter_identify(cycle=cycle, doc_type="id_card", doc_number=number,
                                     community_id=world.fuan.pk, basis="live")
     assert after.community == world.haida  # fixed once a ballot is cast
+
+
+@pytest.mark.parametrize(("payload", "status"), [
+    ({"scope_id": "haida", "choices": []}, 400),                      # too few choices
+    ({"scope_id": "haida", "choices": ["1", "1"]}, 400),              # duplicate
+    ({"scope_id": "haida", "choices": ["999"]}, 400),                 # unknown project
+    ({"scope_id": "haida", "choices": {"1": 3}}, 400),                # points on an approval ballot
+    ({"scope_id": "haida", "choices": [["1"]]}, 422),                 # nested list
+    ({"scope_id": "haida", "choices": ["<script>alert(1)</script>"]}, 400),
+    ({"scope_id": "haida", "choices": ["1' OR '1'='1"]}, 400),
+    ({"scope_id": "haida", "choices": [str(i) for i in range(20_000)]}, 400),  # huge
+    ({"scope_id": "haida", "choices": "1"}, 422),                     # not a list
+    ({"scope_id": 10**30, "choices": ["1"]}, 422),                    # out of range id
+    ({"scope_id": -1, "choices": ["1"]}, 422),
+    ({"scope_id": 2**31, "choices": ["1"]}, 404),                     # no such ballot
+    ({"scope_id": "fuan", "choices": ["4"]}, 400),                    # another community's ballot
+    ({"choices": ["1"]}, 422),                                        # no scope
+])
+def test_hostile_ballots_are_refused_with_a_reason_and_nothing_is_stored(voting, world, payload, status):
+    cycle, scopes, _ = voting
+    voter = _voter(cycle, world)
+    from civicbudget.voting.api import voter_token
+
+    body = dict(payload)
+    if isinstance(body.get("scope_id"), str):
+        body["scope_id"] = scopes[body["scope_id"]].pk
+    answer = Client().post(f"/api/cycles/{cycle.pk}/ballots", body, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {voter_token(voter)}")
+    assert answer.status_code == status, answer.content[:300]
+    assert answer.json()  # a JSON reason, never an HTML error page
+    assert not LogEntry.objects.exists() and not Participation.objects.exists()
+    # The voter can still vote afterwards.
+    ok = Client().post(f"/api/cycles/{cycle.pk}/ballots", {"scope_id": scopes["haida"].pk, "choices": ["1"]},
+                       content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {voter_token(voter)}")
+    assert ok.status_code == 201

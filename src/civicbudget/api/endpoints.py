@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db import DataError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import File, NinjaAPI, UploadedFile
 from ninja.security import django_auth
 
@@ -63,6 +65,16 @@ def service_error(request: HttpRequest, exc: ServiceError):
     elif isinstance(exc, PreconditionFailed):
         status = 409
     return api.create_response(request, exc.as_dict(), status=status)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def out_of_range(request: HttpRequest, exc: Exception):
+    # An id or number beyond what the database stores (e.g. 10**30 as an id): the database
+    # driver refuses it; say so instead of failing with a server error.
+    return api.create_response(request, {"code": "out_of_range",
+                                         "message": _("A number in the request is out of range.")},
+                               status=400)
 
 
 

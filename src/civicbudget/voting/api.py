@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from civicbudget.cycles.models import Cycle
@@ -94,7 +94,7 @@ class ScopeOut(Schema):
 
 
 class BallotIn(Schema):
-    scope_id: int
+    scope_id: int = Field(ge=1, le=2**63 - 1)
     choices: list[str] | dict[str, int]
     token: str = ""
 

@@ -1,0 +1,23 @@
+"""Request middleware of the public site and back-office."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from django.views.defaults import page_not_found
+
+
+class OutOfRangeIdMiddleware:
+    """An id in a URL beyond what the database can store (``/projects/99999999999999999999/``)
+    names nothing: answer 404. SQLite's driver raises OverflowError for such a number where a
+    foreign-key lookup passes it through; PostgreSQL simply finds no row."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, OverflowError):
+            return page_not_found(request, Http404())
+        return None
