@@ -186,3 +186,28 @@ def test_no_api_path_fails_with_a_server_error_on_an_id_out_of_range(cycle, worl
         if answer.status_code >= 400 and answer["Content-Type"].startswith("application/json"):
             assert "message" in answer.json() or "detail" in answer.json(), url
     assert tried >= 10
+
+
+def test_no_api_write_fails_with_a_server_error_on_malformed_bodies(cycle, world):
+    """Every POST/PUT/PATCH/DELETE of the OpenAPI document, as an operator, with bodies that
+    are empty, not JSON, the wrong JSON type or hostile text: an answer, never a 500."""
+    import re
+
+    from factories import operator
+
+    client = Client(raise_request_exception=False)
+    client.force_login(operator())
+    paths = client.get("/api/openapi.json").json()["paths"]
+    bodies = ["", "not json", "[]", "null", '{"x": "<script>alert(1)</script>"}',
+              '{"name": "' + "长" * 100_000 + '"}', '{"reason": 1e999}']
+    tried = 0
+    for path, methods in paths.items():
+        url = re.sub(r"\{[^}]+\}", str(cycle.pk), path)
+        for method in ("post", "put", "patch", "delete"):
+            if method not in methods:
+                continue
+            for body in bodies:
+                answer = getattr(client, method)(url, body, content_type="application/json")
+                tried += 1
+                assert answer.status_code < 500, (method, url, body[:40], answer.content[:300])
+    assert tried >= 50
