@@ -44,3 +44,19 @@ def test_dashboard_then_a_project_progress_page_in_a_browser(demo, live_server, 
     assert page.locator("ol.steps li.done").count() == 6
     assert "验收" in page.content()
     page.screenshot(path=str(ARTIFACTS / "project-progress.png"), full_page=True)
+
+
+def test_public_pages_fit_a_phone_screen(demo, live_server, page):
+    """At 390 px, no public page is wider than the screen: wide tables scroll inside."""
+    from civicbudget.cycles.models import Cycle
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    done, voting = Cycle.objects.get(year=2017), Cycle.objects.get(year=2018)
+    urls = ["/", f"/cycles/{done.pk}/", f"/cycles/{done.pk}/results/", f"/cycles/{done.pk}/progress/",
+            f"/cycles/{done.pk}/open-data/", f"/districts/{done.district_id}/statistics/",
+            f"/cycles/{voting.pk}/", f"/cycles/{voting.pk}/vote/", f"/cycles/{voting.pk}/projects/"]
+    for url in urls:
+        page.goto(live_server.url + url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (url, width)
+    page.screenshot(path=str(ARTIFACTS / "phone-last-page.png"), full_page=True)
