@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from civicbudget.api.endpoints import api
 from civicbudget.web import views
+from civicbudget.web.health import healthz
 
 web_patterns = [
     path("", views.home, name="home"),
@@ -36,4 +37,5 @@ urlpatterns = [
     path("", include("civicbudget.opendata.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -174,3 +174,24 @@ def test_every_page_with_an_id_answers_an_unknown_or_overlong_id_without_a_serve
         for method in (client.get, client.post):
             answer = method(url)
             assert answer.status_code < 500, (method.__name__, url, answer.status_code)
+
+
+def test_healthz_reports_the_database_and_the_task_backlog(db, client):
+    answer = client.get("/healthz")
+    assert answer.status_code == 200 and "no-cache" in answer["Cache-Control"]
+    body = answer.json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["tasks_waiting"] == 0 and body["tasks_failed"] == 0
+
+
+def test_healthz_answers_503_without_details_when_the_database_is_down(db, client, monkeypatch):
+    from django.db import OperationalError, connection
+
+    def down(*args, **kwargs):
+        raise OperationalError('connection to server at "10.0.0.5", port 5432 failed: password for user "cb"')
+
+    with monkeypatch.context() as patched:
+        patched.setattr(connection, "cursor", down)
+        answer = client.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json()["database"] == "unreachable" and "10.0.0.5" not in answer.content.decode()
