@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API docs page's scripts from our own static files, not a CDN
     "civicbudget.accounts",
     "civicbudget.audit",
     "civicbudget.places",
@@ -89,7 +90,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "civicbudget.web.middleware.OutOfRangeIdMiddleware",
+    "civicbudget.web.middleware.ContentSecurityPolicyMiddleware",
 ]
+
+# Scripts and everything else only from this site: an injected <script> or an outside
+# script does not run. Inline style attributes stay allowed (the templates use a few).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 ROOT_URLCONF = "civicbudget.urls"
 WSGI_APPLICATION = "civicbudget.wsgi.application"

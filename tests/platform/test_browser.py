@@ -195,3 +195,36 @@ def test_resident_votes_online_and_checks_the_receipt(voting_cycle, live_server,
     assert "✔" in page.locator(".receipt-ok h2").inner_text()
     page.goto(f"{live_server.url}/cycles/{cycle.pk}/vote/ballot/")
     assert "您已于" in page.locator(".voted").inner_text()
+
+
+def test_officer_enters_paper_proposals_with_the_keyboard_under_the_content_policy(
+        collecting_cycle, live_server, page):
+    from playwright.sync_api import expect
+
+    from civicbudget.proposals.models import Proposal
+
+    cycle, _admin = collecting_cycle
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(live_server.url + "/staff/login/")
+    page.fill("input[name=username]", "haida-officer")
+    page.fill("input[name=password]", "meilan-demo-2018")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/staff/")
+    response = page.goto(f"{live_server.url}/staff/cycles/{cycle.pk}/entry/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.locator("#id_community")).to_be_focused()  # the page's script put it there
+    page.select_option("#id_community", index=1)
+    page.fill("#id_proposer_name", "王阿姨")
+    page.focus("#id_text")
+    page.keyboard.type("海达小区5栋门口路灯不亮")
+    before = Proposal.objects.filter(cycle=cycle).count()
+    page.keyboard.press("Enter")  # the page's script saves on Enter
+    page.wait_for_load_state()
+    expect(page.locator("#id_text")).to_be_focused()
+    assert Proposal.objects.filter(cycle=cycle).count() == before + 1
+    assert Proposal.objects.filter(cycle=cycle, text="海达小区5栋门口路灯不亮").exists()
+
+    page.goto(live_server.url + "/api/docs")
+    page.wait_for_selector(".swagger-ui .info", timeout=15_000)
+    assert blocked == []
