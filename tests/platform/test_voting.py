@@ -313,6 +313,23 @@ def test_count_at_close_export_and_verify(voting, world, tmp_path):
     assert "entries.jsonl" in bad.stdout + bad.stderr
     zipped = client.get(f"/cycles/{cycle.pk}/ledger.zip")
     assert zipped.status_code == 200 and zipped["Content-Type"] == "application/zip"
+    # Everyone downloads the same bytes; a browser holding them revalidates for nothing.
+    from django.core.cache import cache
+
+    cache.clear()
+    again = client.get(f"/cycles/{cycle.pk}/ledger.zip")
+    assert again.content == zipped.content and again["ETag"] == zipped["ETag"]
+    assert client.get(f"/cycles/{cycle.pk}/ledger.zip",
+                      HTTP_IF_NONE_MATCH=zipped["ETag"]).status_code == 304
+    import io
+    import zipfile
+
+    unzipped = out.parent / "from-zip"
+    zipfile.ZipFile(io.BytesIO(zipped.content)).extractall(unzipped)
+    from_zip = subprocess.run([sys.executable, "-m", "civicbudget.cli", "ledger", "verify",
+                               str(unzipped / f"cycle-{cycle.pk}-ledger")],
+                              capture_output=True, text=True, timeout=120)
+    assert from_zip.returncode == 0, from_zip.stdout + from_zip.stderr
 
 
 def test_receipt_page_shows_a_proof_that_verifies(voting, world):
