@@ -194,7 +194,7 @@ def test_the_kernel_logic_runs_as_plain_python() -> None:
                 k.nb_idx,
                 k.has_nb,
                 k.bg,
-                k.unsure,
+                k.eg,
                 k.cand,
                 k.cb,
                 k.out,

@@ -2,11 +2,23 @@
 
 Same rule, same outcome as :func:`civicbudget.tally.mes.mes_once`, many times faster on
 large elections. Prices and budgets are computed in float64 with numpy. A decision is taken
-in floats only when its margin is far above any possible rounding error (relative 1e-9,
-where float64 errors here stay below 1e-12); otherwise it is settled exactly: each budget
+in floats only when its margin exceeds a proven bound of the rounding errors (see "Error
+bounds" below), and never below relative 1e-9; otherwise it is settled exactly: each budget
 class remembers how it was made (parent class, round, weight), so its exact value is
 rebuilt on demand, in rationals, from the exact price of each round it went through.
 Near-ties are rare, so exact arithmetic is only paid for where it decides something.
+
+Error bounds (``U`` = 2**-53, the unit roundoff). Every float budget carries a bound of its
+distance to the exact budget (``ef``): ``U * b0`` at the start, exactly 0 once a voter surely
+paid all it had, and after paying ``share * w`` the old bound plus ``w`` times the share's bound
+plus the rounding of that subtraction, measured on the *operands* (``b`` and ``share * w``),
+not on the (possibly tiny) result. A share ``(cost - cm) / cw`` from a given partition is
+off by at most ``(sum of the payers-of-all's budget bounds + (m + 2) U (cost + cm)) / cw``
+(m terms summed; ``cw`` is an exact integer), so cancellation in ``cost - cm`` is accounted
+for. A float price is used only when every supporter is beyond that bound on its side of
+the partition (else a wrong partition could move the price by a whole budget times the
+number of such voters) and the bound is below ``REL`` of the price; then two prices more
+than ``CLOSE`` apart compare as their exact values do. Everything else goes exact.
 
 :func:`mes_interval` runs two budgets in lockstep and proves that every budget in between
 buys the same projects (see its docstring); Add1 uses it to skip increments.
@@ -24,7 +36,9 @@ from civicbudget.tally.mes import MESRound, MESRun
 from civicbudget.tally.profile import Prepared
 
 REL = 1e-9
-CLOSE = 1 + 4 * REL
+CLOSE = 1 + 4 * REL  # two prices, each within REL of its exact value, and the rounding
+U = 2.0**-53  # float64 unit roundoff
+SAFE = 4.0  # safety factor on rounding terms; bounds carried over are only grown by rounding
 # what one price evaluation costs here, roughly (seconds, 2-core machine): a count of the
 # work done, not a clock, so that choices made from it are deterministic
 WORK_EVAL = 2.5e-5
@@ -48,6 +62,8 @@ class FastState:
         self.tol_b = REL * max(abs(b0f), 1.0)
         self.bf = np.zeros(1024)  # float budget of each class; 0 = initial, 1 = exhausted
         self.bf[0] = b0f
+        self.ef = np.zeros(1024)  # bound of |float budget - exact budget| (exhausted: 0)
+        self.ef[0] = U * abs(b0f)
         self.n_cls = 2
         self.starts: list[int] = []  # classes made in round r: starts[r] .. + len(parents[r])
         self.parents: list[np.ndarray] = []
@@ -72,6 +88,7 @@ class FastState:
         other.__dict__.update(self.__dict__)
         other.cls = self.cls.copy()
         other.bf = self.bf.copy()
+        other.ef = self.ef.copy()
         for name in (
             "starts",
             "parents",
@@ -127,25 +144,49 @@ class FastState:
             j, uk.tolist(), uw.astype(np.int64).tolist(), np.rint(counts).astype(np.int64).tolist()
         )
 
-    def _exact_price_known(self, j: int, uk, uw, counts, b) -> Any:
-        """Return the exact share of an affordable project from its float budgets ``b``.
+    def _walk(self, j: int, uw, counts, b, e, weighted: bool) -> tuple[float, float, Any]:
+        """Return (share, its error bound, margins) of an affordable project, in floats.
 
-        When every supporter class is clearly (beyond rounding) able to pay its full share or
-        not, the partition is certain and the exact share is ``(cost - exact money of the
-        classes that pay all they have) / weight of the others``; the exhausted class holds
-        exactly 0, so often no exact budget is needed. Otherwise compute it all exactly.
+        Supporters sorted by budget per unit of weight pay all they have until the rest,
+        shared by the others, fits. ``margins`` (budget - share x weight, in the classes'
+        order) are None unless each one is beyond its error bound on the side of the
+        partition the share was computed with: else the partition is not certain, nor the
+        share (a class on the wrong side moves the share by its budget times its size over
+        the others' weight). ``e`` bounds the error of ``b``.
         """
         cost = self.cost_f[j]
-        order = np.argsort(b / uw)
-        bo, wo, co = b[order], uw[order], counts[order]
+        order = np.argsort(b / uw) if weighted else np.argsort(b)
+        bo, wo, co, eo = b[order], uw[order], counts[order], e[order]
         cb = co * bo
         cwo = co * wo
-        cm = np.cumsum(cb) - cb
-        cw = cwo.sum() - (np.cumsum(cwo) - cwo)
+        cm = np.zeros(len(cb))
+        np.cumsum(cb[:-1], out=cm[1:])  # money of those before: no subtraction, no cancellation
+        cw = cwo.sum() - (np.cumsum(cwo) - cwo)  # integers: exact
         shares = (cost - cm) / cw
         t = int(np.argmax(shares * wo <= bo + self.tol_b * 1e-3))
-        margin = b - float(shares[t]) * uw
-        if np.any(np.abs(margin) <= self.tol_b):
+        share = float(shares[t])
+        paid_err = float(np.dot(co[:t], eo[:t]))
+        g = SAFE * (len(b) + 2) * U  # rounding of a sum of len(b) terms, and of cost - cm
+        err = ((1 + g) * paid_err + g * (cost + cm[t])) / cw[t] + SAFE * U * share
+        margin = bo - share * wo
+        # the margin's own rounding is measured on its operands, not on the result; those
+        # before t pay all they have (surely below 0), the others in full (surely above)
+        bound = (eo + wo * err) * (1 + SAFE * U) + SAFE * U * (bo + share * wo)
+        if np.any(margin[:t] >= -bound[:t]) or np.any(margin[t:] <= bound[t:]):
+            return share, err, None
+        return share, err, b - share * uw
+
+    def _exact_price_known(self, j: int, uk, uw, counts, b, e) -> Any:
+        """Return the exact share of an affordable project from its float budgets ``b``.
+
+        When every supporter class is surely (beyond its error bound ``e`` and the share's)
+        able to pay its full share or not, the partition is certain and the exact share is
+        ``(cost - exact money of the classes that pay all they have) / weight of the
+        others``; the exhausted class holds exactly 0, so often no exact budget is needed.
+        Otherwise compute it all exactly.
+        """
+        _, _, margin = self._walk(j, uw, counts, b, e, True)
+        if margin is None:
             return self._exact_price_np(j, uk, uw, counts)
         poor = np.flatnonzero(margin < 0)
         rich_weight = int(np.rint(np.dot(counts, uw) - np.dot(counts[poor], uw[poor])))
@@ -159,8 +200,8 @@ class FastState:
 
     def _share_of(self, r: int) -> Any:
         if r not in self.exact_share:
-            uk, uw, counts, j, b = self.round_pairs[r]
-            self.exact_share[r] = self._exact_price_known(j, uk, uw, counts, b)
+            uk, uw, counts, j, b, e = self.round_pairs[r]
+            self.exact_share[r] = self._exact_price_known(j, uk, uw, counts, b, e)
         return self.exact_share[r]
 
     # -- prices ------------------------------------------------------------------------------
@@ -183,37 +224,26 @@ class FastState:
     def _evaluate(self, j: int) -> tuple | None:
         lo, hi, uk, uw, counts, inv = self._pairs(j)
         b = self.bf[uk]
+        e = self.ef[uk]
         avail = float(np.dot(counts, b))
         cost = self.cost_f[j]
         exact = None
-        if avail < cost * (1 - REL):
+        # what the sum may be off by: the budgets' bounds and the rounding of the sum and of
+        # the cost, measured on the operands (never below REL, as before)
+        g = SAFE * (len(b) + 2) * U
+        close = max(REL * cost, (1 + g) * float(np.dot(counts, e)) + g * (avail + cost))
+        if avail < cost - close:
             return None
-        if avail <= cost * (1 + REL):  # too close to call in floats
-            exact = self._exact_price_np(j, uk, uw, counts)
-            if exact is None:
-                return None
-            share = float(exact)
-        else:
-            tol = self.tol_b * 1e-3
-            if inv is None:  # all weights 1
-                order = np.argsort(b)
-                bo, co = b[order], counts[order]
-                cb = co * bo
-                cm = cb.cumsum() - cb
-                cw = co.sum() - (co.cumsum() - co)
-                shares = (cost - cm) / cw
-                t = int(np.argmax(shares <= bo + tol))
-            else:
-                order = np.argsort(b / uw)
-                bo, wo, co = b[order], uw[order], counts[order]
-                cb = co * bo
-                cwo = co * wo
-                cm = cb.cumsum() - cb
-                cw = cwo.sum() - (cwo.cumsum() - cwo)
-                shares = (cost - cm) / cw
-                t = int(np.argmax(shares * wo <= bo + tol))
-            share = float(shares[t])
-        return share, lo, hi, uk, uw, counts, inv, exact
+        if avail > cost + close:
+            share, err, margin = self._walk(j, uw, counts, b, e, inv is not None)
+            if margin is not None and err <= REL * share:
+                return share, lo, hi, uk, uw, counts, inv, exact, err
+        # too close to call in floats: affordability, the partition or the share itself
+        exact = self._exact_price_np(j, uk, uw, counts)
+        if exact is None:
+            return None
+        share = float(exact)
+        return share, lo, hi, uk, uw, counts, inv, exact, SAFE * U * share
 
     def price(self, j: int) -> float | None:
         """Return the current float price of ``j`` (evaluating it if needed), None if out."""
@@ -234,8 +264,9 @@ class FastState:
         """Return the exact current price of ``j`` (evaluated, not dirty), None if out."""
         ev = self.cache[j]
         if ev[7] is None:
-            _, lo, hi, uk, uw, counts, inv, _ = ev
-            self.cache[j] = (*ev[:7], self._exact_price_known(j, uk, uw, counts, self.bf[uk]))
+            _, lo, hi, uk, uw, counts, inv, _, err = ev
+            exact = self._exact_price_known(j, uk, uw, counts, self.bf[uk], self.ef[uk])
+            self.cache[j] = (*ev[:7], exact, err)
             ev = self.cache[j]
         return None if ev[7] is None else ev[7] / self.prep.scales[j]
 
@@ -276,15 +307,19 @@ class FastState:
 
     def buy(self, chosen: int) -> None:
         """Buy ``chosen`` (evaluated, not dirty): supporters pay, classes split."""
-        share, lo, hi, uk, uw, counts, inv, exact = self.cache[chosen]
+        share, lo, hi, uk, uw, counts, inv, exact, err = self.cache[chosen]
         r = len(self.selected)
         b = self.bf[uk]
-        self.round_pairs.append((uk, uw, counts, chosen, b))
+        e = self.ef[uk]
+        self.round_pairs.append((uk, uw, counts, chosen, b, e))
         if exact is not None:
             self.exact_share[r] = exact
         rest = b - share * uw
+        # the new budget's error bound: the old one, the share's, and this subtraction's
+        # rounding on its operands (not on the possibly tiny result)
+        bound = (e + uw * err) * (1 + SAFE * U) + SAFE * U * (b + share * uw)
         new = np.empty(len(uk), dtype=np.int64)
-        poor = rest < -self.tol_b
+        poor = rest < -bound  # surely paid all it had: exactly 0 (the exhausted class)
         new[poor] = 1
         idx = (~poor).nonzero()[0]
         n_cls = self.n_cls
@@ -293,9 +328,11 @@ class FastState:
             while n_cls + len(idx) > size:
                 size *= 2
             self.bf = np.resize(self.bf, size)
+            self.ef = np.resize(self.ef, size)
         ids = np.arange(n_cls, n_cls + len(idx))
         new[idx] = ids
         self.bf[ids] = np.maximum(rest[idx], 0.0)
+        self.ef[ids] = bound[idx]
         self.starts.append(n_cls)
         self.parents.append(uk[idx])
         self.weights.append(uw[idx].astype(np.int64))

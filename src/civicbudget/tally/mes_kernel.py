@@ -4,15 +4,18 @@
 safe and in exact rationals otherwise; its Python and numpy overhead per round is what made
 Add1 slow on large elections (a few hundred runs of 5-40 ms). This module runs the *float*
 part of the same algorithm as one compiled loop (numba, ``cache=True``): the same lazy
-re-pricing by lower bounds (a price only rises during a run), the same margins (relative
-1e-9, where float64 errors stay below 1e-12), one float budget per merged ballot (no
-budget classes: nothing here is ever rebuilt exactly). A decision inside a margin (a project
-almost exactly affordable, or two prices within the margin of a tie) is not taken here: the
-run gives up and the caller runs the exact-when-close path for that budget instead. The one
-close call settled here is the common exact tie where every supporter of every tied project
-clearly has more than its full share, or surely nothing left: the prices are then exact
-ratios of integers and the tie-break order decides. So a result returned was decided on
-safe margins or exact integers only, and equals the exact outcome.
+re-pricing by lower bounds (a price only rises during a run), the same error bounds and
+margins (see :mod:`civicbudget.tally.mes_fast`: every float budget carries a bound of its
+error, ``eg``; a price is used only when its partition is certain and its bound is below
+relative 1e-9), one float budget per merged ballot (no budget classes: nothing here is ever
+rebuilt exactly). A decision inside a margin (a project almost exactly affordable, a
+supporter within its error bound of paying all it has, a price not known to 1e-9, or two
+prices within the margin of a tie) is not taken here: the run gives up and the caller runs
+the exact-when-close path for that budget instead. The one close call settled here is the
+common exact tie where every supporter of every tied project surely has more than its full
+share, or exactly nothing left: the prices are then exact ratios of integers and the
+tie-break order decides. So a result returned was decided on proven margins or exact
+integers only, and equals the exact outcome.
 
 Without numba (not installed, or ``CIVICBUDGET_TALLY_NO_JIT=1``), :data:`AVAILABLE` is
 False and callers use the Python path only; outcomes are the same, only slower.
@@ -30,8 +33,10 @@ import numpy as np
 from civicbudget.tally._exact import to_fraction
 from civicbudget.tally.profile import Prepared
 
-REL = 1e-9  # same margins as mes_fast
+REL = 1e-9  # same margins and bounds as mes_fast
 CLOSE = 1 + 4 * REL
+U = 2.0**-53
+SAFE = 4.0
 
 try:  # pragma: no cover - depends on the environment
     if os.environ.get("CIVICBUDGET_TALLY_NO_JIT"):
@@ -55,83 +60,141 @@ BAIL = -1  # a close call: not decided here
 
 
 @njit(cache=True)
-def _price(cost, lb, lo, hi, p_group, p_w, p_mult, bg, cand, cb, tol):  # pragma: no cover
-    """Return (status, share) of the project with supporters ``lo:hi``.
+def _price(cost, lb, lo, hi, p_group, p_w, p_mult, bg, eg, cand, cb, tol):  # pragma: no cover
+    """Return (status, share, error bound of the share) of the project with supporters ``lo:hi``.
 
     status 1 affordable at ``share`` per unit of weight, 0 not affordable, BAIL too close to
-    call. ``lb`` is a lower bound of the share (its last price: prices only rise during a
-    run), so a supporter with less than ``lb`` per unit of weight surely pays all they have;
-    only the others are candidates for paying the share in full. ``cand``/``cb`` are
-    scratch space for the candidates and their budgets.
+    call. ``lb`` is a lower bound of the share (its last price, known to relative REL: exact
+    prices only rise during a run), so a supporter with surely less than ``lb (1 - 2 REL)``
+    per unit of weight (its budget plus its error bound ``eg``) surely pays all it has; only
+    the others are candidates for paying the share in full. ``cand``/``cb`` are scratch
+    space for the candidates and their budgets. The bounds are those of ``mes_fast``.
     """
     avail = 0.0
+    avail_err = 0.0  # sum of the budgets' error bounds
     contrib = 0.0
+    contrib_err = 0.0
     denom = 0.0
     nc = 0
+    low = lb * (1 - 2 * REL)
     for e in range(lo, hi):
-        b = bg[p_group[e]]
+        g = p_group[e]
+        b = bg[g]
         mu = p_mult[e]
         avail += mu * b
-        if lb * p_w[e] > b + tol:
+        avail_err += mu * eg[g]
+        if low * p_w[e] > b + eg[g]:
             contrib += mu * b
+            contrib_err += mu * eg[g]
         else:
             cand[nc] = e
             cb[nc] = b
             nc += 1
             denom += mu * p_w[e]
-    if avail < cost * (1 - REL):
-        return 0, 0.0
-    if avail <= cost * (1 + REL) or nc == 0:
-        return BAIL, 0.0
+    m = hi - lo
+    rnd = SAFE * (m + 2) * U  # rounding of a sum of m terms, and of cost - avail
+    close = max(REL * cost, (1 + rnd) * avail_err + rnd * (avail + cost))
+    if avail < cost - close:
+        return 0, 0.0, 0.0
+    if avail <= cost + close or nc == 0:
+        return BAIL, 0.0, 0.0
     # who else pays all they have: grow that set from the share if all candidates paid it in
-    # full (the share only rises as voters drop out of paying in full); sort after a few steps
+    # full (the share only rises as voters drop out of paying in full); sort after a few steps.
+    # The share is used only if the partition found is surely the exact one: every candidate
+    # beyond its error bound (budget's and share's) on its side; those dropped at a lower
+    # share are checked at the final one's bound through ``slack`` (their smallest margin, in
+    # units of share), the others in the last pass.
+    slack = np.inf
     share = (cost - contrib) / denom
     for _ in range(8):
+        err = _share_error(share, cost, contrib, contrib_err, denom, m)
         kept = 0
         denom = 0.0
+        certain = True
         for i in range(nc):
             e = cand[i]
             w = p_w[e]
-            if share * w > cb[i] + tol:
-                contrib += p_mult[e] * cb[i]
+            b = cb[i]
+            eb = eg[p_group[e]]
+            if share * w > b + tol:
+                contrib += p_mult[e] * b
+                contrib_err += p_mult[e] * eb
+                gap = share * w - b - eb * (1 + SAFE * U) - SAFE * U * (b + share * w)
+                slack = min(slack, gap / (w * (1 + SAFE * U)))
             else:
                 cand[kept] = e
-                cb[kept] = cb[i]
+                cb[kept] = b
                 kept += 1
                 denom += p_mult[e] * w
-        if kept == nc:
-            return 1, share
+                if b - share * w <= (eb + w * err) * (1 + SAFE * U) + SAFE * U * (b + share * w):
+                    certain = False
+        if kept == nc:  # nothing dropped: contrib, denom and so err are this share's
+            if certain and err <= REL * share and err < slack:
+                return 1, share, err
+            return BAIL, 0.0, 0.0
         nc = kept
         if nc == 0:
-            return BAIL, 0.0
+            return BAIL, 0.0, 0.0
+        last = share
         share = (cost - contrib) / denom
+        if share < last:  # rounding; the slack argument needs a share that only rises
+            return BAIL, 0.0, 0.0
     # many steps: sort the candidates by budget per unit of weight and walk up
     ratio = np.empty(nc)
     for i in range(nc):
         ratio[i] = cb[i] / p_w[cand[i]]
     order = np.argsort(ratio)
+    last = share
+    stop = nc
     for k in range(nc):
         i = order[k]
         e = cand[i]
         w = p_w[e]
         share = (cost - contrib) / denom
         if share * w <= cb[i] + tol:
+            stop = k
             break
         contrib += p_mult[e] * cb[i]
+        contrib_err += p_mult[e] * eg[p_group[e]]
         denom -= p_mult[e] * w
-    return 1, share
+    err = _share_error(share, cost, contrib, contrib_err, denom, m)
+    if share < last or not (err <= REL * share and err < slack):
+        return BAIL, 0.0, 0.0
+    for k in range(nc):  # the first ``stop`` pay all they have, the others in full
+        i = order[k]
+        w = p_w[cand[i]]
+        b = cb[i]
+        eb = eg[p_group[cand[i]]]
+        bound = (eb + w * err) * (1 + SAFE * U) + SAFE * U * (b + share * w)
+        if (b - share * w >= -bound) if k < stop else (b - share * w <= bound):
+            return BAIL, 0.0, 0.0
+    return 1, share, err
+
+
+@njit(cache=True)
+def _share_error(share, cost, contrib, contrib_err, denom, m):  # pragma: no cover - compiled
+    """Return a bound of |share - exact share| for ``share = (cost - contrib) / denom``.
+
+    Given the partition (who pays all they have: ``contrib``, the sum of their budgets,
+    each off by at most its bound, ``contrib_err`` their sum): the budgets' bounds, plus the
+    rounding of a sum of ``m`` terms and of ``cost - contrib``, measured on ``cost +
+    contrib`` (so cancellation is included), over the exact integer ``denom``; plus the
+    division's rounding.
+    """
+    rnd = SAFE * (m + 2) * U
+    return ((1 + rnd) * contrib_err + rnd * (cost + contrib)) / denom + SAFE * U * share
 
 
 @njit(cache=True)
 def _settle(
-    close, share_of, unit, wint, rank, p_ptr, p_group, p_w, p_mult, bg, unsure, tol_b
+    close, share_of, err_of, unit, wint, rank, p_ptr, p_group, p_w, p_mult, bg, eg
 ):  # pragma: no cover - compiled
     """Return the project MES buys among ``close`` (prices within the margin), or BAIL.
 
-    Settled exactly only when every supporter of every one of them either clearly (beyond
-    rounding) has more than its full share, or has exactly nothing left (``bg`` 0 and not
-    ``unsure``): then the share is exactly cost / the weight of the first kind, and the
-    price per unit of utility is ``unit / that weight``, with ``unit`` = cost / scale an
+    Settled exactly only when every supporter of every one of them either surely (beyond
+    its error bound and the share's) has more than its full share, or has exactly nothing
+    left (``bg`` 0 with error bound 0): then the share is exactly cost / the weight of the
+    first kind, and the price per unit of utility is ``unit / that weight``, with ``unit`` = cost / scale an
     integer (0 when it is not one, or too large to compare exactly). Equal prices go to the
     lowest ``rank`` (the tie-break order).
     """
@@ -145,9 +208,11 @@ def _settle(
         empty = 0.0
         for e in range(p_ptr[j], p_ptr[j + 1]):
             g = p_group[e]
-            if bg[g] - share * p_w[e] > tol_b:
+            w = p_w[e]
+            bound = (eg[g] + w * err_of[j]) * (1 + SAFE * U) + SAFE * U * (bg[g] + share * w)
+            if bg[g] - share * w > bound:
                 continue
-            if bg[g] == 0.0 and not unsure[g]:
+            if bg[g] == 0.0 and eg[g] == 0.0:
                 empty += p_mult[e] * p_w[e]  # an integer, exact in float64 (below 2**53)
                 continue
             return BAIL
@@ -180,7 +245,7 @@ def mes_float_run(
     nb_idx,
     has_nb,
     bg,
-    unsure,
+    eg,
     cand,
     cb,
     out,
@@ -191,16 +256,16 @@ def mes_float_run(
     its total weight, ``rank`` its place in the tie-break order.
 
     Return the number of projects bought, or BAIL when a decision was too close to call.
-    ``bg`` (one budget per merged ballot), ``cand`` and ``cb`` (one per supporter of the
-    widest project) are scratch space.
+    ``bg`` (one budget per merged ballot), ``eg`` (a bound of its error), ``cand`` and ``cb``
+    (one per supporter of the widest project) are scratch space.
     """
     num_p = cost.shape[0]
-    tol_b = REL * max(abs(b0), 1.0)
-    tol = tol_b * 1e-3
+    tol = REL * max(abs(b0), 1.0) * 1e-3  # where to stop the walk; checked afterwards
     bg[:] = b0
-    unsure[:] = False
+    eg[:] = U * abs(b0)  # b0 is the rounded exact budget
     rho = np.full(num_p, np.inf)
     share_of = np.zeros(num_p)
+    err_of = np.zeros(num_p)
     close = np.empty(num_p, dtype=np.int64)
     remaining = np.zeros(num_p, dtype=np.bool_)
     dirty = np.ones(num_p, dtype=np.bool_)
@@ -222,7 +287,7 @@ def mes_float_run(
                     best_j = j
             if best_j < 0 or not dirty[best_j]:
                 break
-            status, share = _price(
+            status, share, err = _price(
                 cost[best_j],
                 rho[best_j] * scale[best_j],
                 p_ptr[best_j],
@@ -231,6 +296,7 @@ def mes_float_run(
                 p_w,
                 p_mult,
                 bg,
+                eg,
                 cand,
                 cb,
                 tol,
@@ -243,6 +309,7 @@ def mes_float_run(
                 rho[best_j] = np.inf
             else:
                 share_of[best_j] = share
+                err_of[best_j] = err
                 rho[best_j] = share / scale[best_j]
         if best_j < 0:
             return count
@@ -255,7 +322,7 @@ def mes_float_run(
             if j == best_j or not remaining[j] or rho[j] > limit:
                 continue
             if dirty[j]:
-                status, share = _price(
+                status, share, err = _price(
                     cost[j],
                     rho[j] * scale[j],
                     p_ptr[j],
@@ -264,6 +331,7 @@ def mes_float_run(
                     p_w,
                     p_mult,
                     bg,
+                    eg,
                     cand,
                     cb,
                     tol,
@@ -276,6 +344,7 @@ def mes_float_run(
                     rho[j] = np.inf
                     continue
                 share_of[j] = share
+                err_of[j] = err
                 rho[j] = share / scale[j]
                 if rho[j] > limit:
                     continue
@@ -285,6 +354,7 @@ def mes_float_run(
             best_j = _settle(
                 close[:n_close],
                 share_of,
+                err_of,
                 unit,
                 wint,
                 rank,
@@ -293,22 +363,26 @@ def mes_float_run(
                 p_w,
                 p_mult,
                 bg,
-                unsure,
-                tol_b,
+                eg,
             )
             if best_j < 0:
                 return BAIL
         # buy best_j: its supporters pay the share per unit of weight, or all they have
         share = share_of[best_j]
+        err = err_of[best_j]
         for e in range(p_ptr[best_j], p_ptr[best_j + 1]):
             g = p_group[e]
-            rest = bg[g] - share * p_w[e]
-            if rest < -tol_b:  # surely pays all: exactly nothing left
+            w = p_w[e]
+            rest = bg[g] - share * w
+            # error of the new budget: the old one's, the share's, and this subtraction's
+            # rounding on its operands (not on the possibly tiny result)
+            bound = (eg[g] + w * err) * (1 + SAFE * U) + SAFE * U * (bg[g] + share * w)
+            if rest < -bound:  # surely pays all: exactly nothing left
                 bg[g] = 0.0
-                unsure[g] = False
-            else:  # pays in full; whether exactly all is unsure when rest is tiny
+                eg[g] = 0.0
+            else:
                 bg[g] = max(rest, 0.0)
-                unsure[g] = rest <= tol_b
+                eg[g] = bound
         remaining[best_j] = False
         out[count] = best_j
         count += 1
@@ -370,7 +444,7 @@ class FloatMES:
             self.nb_idx = np.zeros(0, dtype=np.int64)
         widest = int(np.diff(self.p_ptr).max(initial=0))
         self.bg = np.zeros(len(prep.mult))
-        self.unsure = np.zeros(len(prep.mult), dtype=np.bool_)
+        self.eg = np.zeros(len(prep.mult))
         self.cand = np.zeros(max(widest, 1), dtype=np.int64)
         self.cb = np.zeros(max(widest, 1))
         self.out = np.zeros(max(num_p, 1), dtype=np.int64)
@@ -397,7 +471,7 @@ class FloatMES:
             self.nb_idx,
             self.has_nb,
             self.bg,
-            self.unsure,
+            self.eg,
             self.cand,
             self.cb,
             self.out,
