@@ -145,18 +145,19 @@ class FastState:
         )
 
     def _walk(self, j: int, uw, counts, b, e, weighted: bool) -> tuple[float, float, Any]:
-        """Return (share, its error bound, margins) of an affordable project, in floats.
+        """Return (share, its error bound, who pays all) of an affordable project, in floats.
 
         Supporters sorted by budget per unit of weight pay all they have until the rest,
-        shared by the others, fits. ``margins`` (budget - share x weight, in the classes'
-        order) are None unless each one is beyond its error bound on the side of the
-        partition the share was computed with: else the partition is not certain, nor the
-        share (a class on the wrong side moves the share by its budget times its size over
-        the others' weight). ``e`` bounds the error of ``b``.
+        shared by the others, fits. The third value (positions of the classes that pay all
+        they have) is None unless every class is beyond its error bound on its side of that
+        partition: else the partition is not certain, nor the share (a class on the wrong
+        side moves the share by its budget times its size over the others' weight). ``e``
+        bounds the error of ``b``.
         """
         cost = self.cost_f[j]
-        order = np.argsort(b / uw) if weighted else np.argsort(b)
-        bo, wo, co, eo = b[order], uw[order], counts[order], e[order]
+        ratio = b / uw if weighted else b
+        order = np.argsort(ratio)
+        bo, wo, co, ro = b[order], uw[order], counts[order], ratio[order]
         cb = co * bo
         cwo = co * wo
         cm = np.zeros(len(cb))
@@ -165,16 +166,27 @@ class FastState:
         shares = (cost - cm) / cw
         t = int(np.argmax(shares * wo <= bo + self.tol_b * 1e-3))
         share = float(shares[t])
-        paid_err = float(np.dot(co[:t], eo[:t]))
+        paid_err = float(np.dot(co[:t], e[order[:t]]))
         g = SAFE * (len(b) + 2) * U  # rounding of a sum of len(b) terms, and of cost - cm
         err = ((1 + g) * paid_err + g * (cost + cm[t])) / cw[t] + SAFE * U * share
+        # Each class's margin, budget - share x weight, must be beyond its bound (its budget's,
+        # the share's, and the margin's own rounding on its operands): below 0 before t,
+        # above after. Per unit of weight the margins grow along the order and every bound is
+        # at most (max e + err)(1 + SU) + SU (ratio + share), so the two classes around t
+        # settle it for all; only when they do not, each class is checked with its own bound.
+        su = SAFE * U
+        slack = (float(e.max()) + err) * (1 + su)
+        r_lo, r_hi = float(ro[t - 1]) if t else 0.0, float(ro[t])
+        if (t == 0 or share - r_lo > slack + su * (r_lo + share)) and (
+            r_hi - share > slack + su * (r_hi + share)
+        ):
+            return share, err, order[:t]
+        eo = e[order]
         margin = bo - share * wo
-        # the margin's own rounding is measured on its operands, not on the result; those
-        # before t pay all they have (surely below 0), the others in full (surely above)
-        bound = (eo + wo * err) * (1 + SAFE * U) + SAFE * U * (bo + share * wo)
+        bound = (eo + wo * err) * (1 + su) + su * (bo + share * wo)
         if np.any(margin[:t] >= -bound[:t]) or np.any(margin[t:] <= bound[t:]):
             return share, err, None
-        return share, err, b - share * uw
+        return share, err, order[:t]
 
     def _exact_price_known(self, j: int, uk, uw, counts, b, e) -> Any:
         """Return the exact share of an affordable project from its float budgets ``b``.
@@ -185,10 +197,9 @@ class FastState:
         others``; the exhausted class holds exactly 0, so often no exact budget is needed.
         Otherwise compute it all exactly.
         """
-        _, _, margin = self._walk(j, uw, counts, b, e, True)
-        if margin is None:
+        _, _, poor = self._walk(j, uw, counts, b, e, True)
+        if poor is None:
             return self._exact_price_np(j, uk, uw, counts)
-        poor = np.flatnonzero(margin < 0)
         rich_weight = int(np.rint(np.dot(counts, uw) - np.dot(counts[poor], uw[poor])))
         paid = Q(0)
         for k, c in zip(
@@ -235,8 +246,8 @@ class FastState:
         if avail < cost - close:
             return None
         if avail > cost + close:
-            share, err, margin = self._walk(j, uw, counts, b, e, inv is not None)
-            if margin is not None and err <= REL * share:
+            share, err, poor = self._walk(j, uw, counts, b, e, inv is not None)
+            if poor is not None and err <= REL * share:
                 return share, lo, hi, uk, uw, counts, inv, exact, err
         # too close to call in floats: affordability, the partition or the share itself
         exact = self._exact_price_np(j, uk, uw, counts)
