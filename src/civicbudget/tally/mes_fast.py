@@ -8,16 +8,16 @@ class remembers how it was made (parent class, round, weight), so its exact valu
 rebuilt on demand, in rationals, from the exact price of each round it went through.
 Near-ties are rare, so exact arithmetic is only paid for where it decides something.
 
-Error bounds (``U`` = 2**-53, the unit roundoff). Every float budget carries a bound of its
-distance to the exact budget (``ef``): ``U * b0`` at the start, exactly 0 once a voter surely
-paid all it had, and after paying ``share * w`` the old bound plus ``w`` times the share's bound
-plus the rounding of that subtraction, measured on the *operands* (``b`` and ``share * w``),
-not on the (possibly tiny) result. A share ``(cost - cm) / cw`` from a given partition is
-off by at most ``(sum of the payers-of-all's budget bounds + (m + 2) U (cost + cm)) / cw``
-(m terms summed; ``cw`` is an exact integer), so cancellation in ``cost - cm`` is accounted
-for. A float price is used only when every supporter is beyond that bound on its side of
-the partition (else a wrong partition could move the price by a whole budget times the
-number of such voters) and the bound is below ``REL`` of the price; then two prices more
+Error bounds (``U`` = 2**-53, the unit roundoff). Every float budget carries a bound of
+its distance to the exact budget (``ef``): an ulp of ``b0`` at the start, exactly 0 once a
+voter surely paid all it had, and after paying ``share * w`` the old bound plus ``w`` times
+the share's bound plus that subtraction's rounding, measured on the *operands* (``b`` and
+``share * w``), not on the (possibly tiny) result. A share ``(cost - cm) / cw`` from a given
+partition is off by at most ``(sum of the payers-of-all's budget bounds + 4 (m + 2) U (cost
++ cm)) / cw`` (m terms summed; ``cw`` is an exact integer), so cancellation in ``cost - cm``
+is accounted for. A float price is used only when every supporter is beyond its bound on
+its side of the partition (else a wrong partition can move the price by a budget times the
+number of such voters) and the share's bound is below ``REL`` of it; then two prices more
 than ``CLOSE`` apart compare as their exact values do. Everything else goes exact.
 
 :func:`mes_interval` runs two budgets in lockstep and proves that every budget in between
@@ -63,7 +63,7 @@ class FastState:
         self.bf = np.zeros(1024)  # float budget of each class; 0 = initial, 1 = exhausted
         self.bf[0] = b0f
         self.ef = np.zeros(1024)  # bound of |float budget - exact budget| (exhausted: 0)
-        self.ef[0] = U * abs(b0f)
+        self.ef[0] = 2 * U * abs(b0f)  # float() of a rational: within an ulp
         self.n_cls = 2
         self.starts: list[int] = []  # classes made in round r: starts[r] .. + len(parents[r])
         self.parents: list[np.ndarray] = []

@@ -262,7 +262,7 @@ def mes_float_run(
     num_p = cost.shape[0]
     tol = REL * max(abs(b0), 1.0) * 1e-3  # where to stop the walk; checked afterwards
     bg[:] = b0
-    eg[:] = U * abs(b0)  # b0 is the rounded exact budget
+    eg[:] = 2 * U * abs(b0)  # b0 is the exact budget converted: within an ulp
     rho = np.full(num_p, np.inf)
     share_of = np.zeros(num_p)
     err_of = np.zeros(num_p)
