@@ -161,12 +161,12 @@ class FastState:
         cb = co * bo
         cwo = co * wo
         cm = np.zeros(len(cb))
-        np.cumsum(cb[:-1], out=cm[1:])  # money of those before: no subtraction, no cancellation
-        cw = cwo.sum() - (np.cumsum(cwo) - cwo)  # integers: exact
+        cb[:-1].cumsum(out=cm[1:])  # money of those before: no subtraction, no cancellation
+        cw = cwo.sum() - (cwo.cumsum() - cwo)  # integers: exact
         shares = (cost - cm) / cw
         t = int(np.argmax(shares * wo <= bo + self.tol_b * 1e-3))
         share = float(shares[t])
-        paid_err = float(np.dot(co[:t], e[order[:t]]))
+        paid_err = float(co[:t].dot(e[order[:t]])) if t else 0.0
         g = SAFE * (len(b) + 2) * U  # rounding of a sum of len(b) terms, and of cost - cm
         err = ((1 + g) * paid_err + g * (cost + cm[t])) / cw[t] + SAFE * U * share
         # Each class's margin, budget - share x weight, must be beyond its bound (its budget's,
