@@ -97,6 +97,7 @@ ZH.update({
     "CSV or XLSX from a box used offline; columns client_id, doc_type, doc_number, birth_date, community, basis, at. Check-ins count from their own time; a voter who voted meanwhile goes to the review queue.": "离线使用的票箱导出的CSV或XLSX；列为 client_id、doc_type、doc_number、birth_date、community、basis、at。签到按其本身时间计算；期间已投票的选民进入复核队列。",
     "Sync": "同步", "Offline conflicts": "离线冲突", "voted before via": "此前已通过以下方式投票：",
     "e.g. one ballot set aside unopened": "例如：一张选票未拆封作废", "Settle": "处理",
-    "No such voter in this cycle.": "本期项目中没有该选民。",
+    "No such voter in this cycle.": "本期项目中没有该选民。", "Chosen:": "已选：",
+    "Too many or too costly: this ballot would be refused.": "选得过多或超出预算：这张选票会被拒绝。",
     "No ballot %(id)s in this cycle.": "本期项目中没有编号为%(id)s的选票。",
 })

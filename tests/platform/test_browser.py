@@ -181,7 +181,17 @@ def test_resident_votes_online_and_checks_the_receipt(voting_cycle, live_server,
     page.fill("input[name=code]", code)
     page.get_by_role("button", name="继续").click()
     page.wait_for_url("**/vote/ballot/")
+    from playwright.sync_api import expect
+
+    live = page.locator(".ballot-live")
     page.get_by_label("3栋楼道照明").check()
+    expect(live.locator(".chosen")).to_have_text("1")
+    expect(live.locator(".sum")).to_have_text("120,000")
+    expect(live.locator(".over")).to_be_hidden()
+    page.get_by_label("东门监控").check()  # a second project where one is allowed
+    expect(live.locator(".over")).to_be_visible()
+    page.get_by_label("东门监控").uncheck()
+    expect(live.locator(".over")).to_be_hidden()
     page.get_by_role("button", name="投出这张选票").click()
     page.wait_for_url("**/receipts/*/")
     assert "您的选票已记入公开记录" in page.locator(".receipt-ok h2").inner_text()
