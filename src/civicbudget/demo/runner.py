@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -64,5 +65,20 @@ def run_demo(argv: list[str]) -> int:
     # The demo has no SMS gateway: the one-time codes appear in this terminal.
     os.environ.setdefault("CIVICBUDGET_SMS_BACKEND", "console")
 
-    serve(f"127.0.0.1:{args.port}", workers=args.workers, threads=4)
+    # Replies, SMS and letters go out through background tasks: the demo runs the worker a
+    # production server runs as `civicbudget manage db_worker`, for as long as it serves.
+    worker = None
+    if settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
+        worker = subprocess.Popen([sys.executable, "-m", "civicbudget.cli", "manage", "db_worker",
+                                   "--interval", "2", "--no-reload", "--no-startup-delay"])
+        print("Background worker started (replies, SMS and letters).")
+    try:
+        serve(f"127.0.0.1:{args.port}", workers=args.workers, threads=4)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
     return 0
