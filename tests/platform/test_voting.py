@@ -611,3 +611,22 @@ def test_hostile_ballots_are_refused_with_a_reason_and_nothing_is_stored(voting,
     ok = Client().post(f"/api/cycles/{cycle.pk}/ballots", {"scope_id": scopes["haida"].pk, "choices": ["1"]},
                        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {voter_token(voter)}")
     assert ok.status_code == 201
+
+
+def test_a_ballot_is_refused_when_voting_closes_between_its_checks_and_its_write(voting, world, monkeypatch):
+    from civicbudget.cycles.models import Stage
+    from civicbudget.voting import logstore
+
+    cycle, scopes, _ = voting
+    voter = _voter(cycle, world)
+    parse = logstore.scope_spec
+
+    def close_then_parse(*args, **kwargs):
+        # The close lands after the ballot's read said "open", before its write.
+        Stage.objects.filter(cycle=cycle, kind="vote").update(finished_at=timezone.now())
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(logstore, "scope_spec", close_then_parse)
+    with pytest.raises(PreconditionFailed, match="not open"):
+        services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"])
+    assert not Participation.objects.exists() and not LogEntry.objects.exists()

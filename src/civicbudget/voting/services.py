@@ -236,9 +236,12 @@ def _cast_sql() -> tuple[str, str, str]:
         f"AND st.finished_at IS NULL) FROM {voter} v JOIN {community} c ON c.id = v.community_id "
         f"LEFT JOIN {scope} s ON s.id = %s AND s.cycle_id = v.cycle_id "
         "WHERE v.id = %s AND v.cycle_id = %s",
+        # Only while the vote runs, checked in the write's own transaction: a ballot cannot
+        # slip in after the count began.
         f"INSERT INTO {Participation._meta.db_table} "  # noqa: S608
         "(cycle_id, voter_id, scope_id, channel, station_id, at, officer_id) "
-        "VALUES (%s, %s, %s, %s, NULL, %s, NULL)",
+        f"SELECT %s, %s, %s, %s, NULL, %s, NULL WHERE EXISTS (SELECT 1 FROM {stage} "
+        "WHERE cycle_id = %s AND kind = 'vote' AND started_at IS NOT NULL AND finished_at IS NULL)",
         f"INSERT INTO {Submission._meta.db_table} (key, receipt, at) VALUES (%s, %s, %s)",  # noqa: S608
     )
 
@@ -315,7 +318,11 @@ def ballot_cast_by_id(*, voter_id: int, cycle_id: int, scope_id: int, choices, t
             entry = logstore.Appended(*written)
         else:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(insert_participation, [cycle_id, voter_id, scope_id, channel, at])
+                cursor.execute(insert_participation,
+                               [cycle_id, voter_id, scope_id, channel, at, cycle_id])
+                if cursor.rowcount != 1:  # voting closed since the read: nothing is written
+                    _vote_open(Cycle.objects.prefetch_related("stages").get(pk=cycle_id))
+                    raise RuntimeError(f"cycle {cycle_id}: voting closed while a ballot was cast")
                 # The log row lock serialises every ballot of the cycle: take it last, so it
                 # is held only for the append and the commit.
                 entry = logstore.append_raw(cycle_id, scope_id, spec, choices, channel)
