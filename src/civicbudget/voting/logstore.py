@@ -14,6 +14,7 @@ import json
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -114,6 +115,7 @@ def scope_spec(scope_id: int, data: dict | str) -> ScopeSpec:
     return spec
 
 
+@cache
 def _append_sql() -> tuple[str, str]:
     log_table = BallotLog._meta.db_table
     entry_table = LogEntry._meta.db_table
@@ -126,14 +128,14 @@ def _append_sql() -> tuple[str, str]:
     )
 
 
-def append(log: BallotLog | None, scope: VotingScope, choices, channel: str, station=None,
-           *, spec: ScopeSpec | None = None) -> Appended:
+def append(log: BallotLog | None, scope: VotingScope, choices, channel: str,
+           station=None) -> Appended:
     """Append one ballot to the log of the scope's cycle; call inside the transaction that
     records the participation (``log`` may be None: the cycle names it).
 
     Raise ``civicbudget.ledger.EntryError`` when the ballot breaks its scope's rules.
     """
-    return append_raw(scope.cycle_id, scope.pk, spec or scope_spec(scope.pk, scope.spec), choices,
+    return append_raw(scope.cycle_id, scope.pk, scope_spec(scope.pk, scope.spec), choices,
                       channel, station.pk if station is not None else None)
 
 

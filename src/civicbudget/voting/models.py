@@ -24,6 +24,12 @@ class VotingChannel(models.TextChoices):
     SCHOOL = "school", _("school session")
 
 
+def scope_keys(community_id: int, street_id: int) -> tuple[str, str]:
+    """The keys of the two ballots a community's residents vote on: their community's and
+    their street's."""
+    return f"community:{community_id}", f"street:{street_id}"
+
+
 class VotingScope(models.Model):
     """One ballot as frozen for voting: a street's or a community's (``street:3``, ``community:12``).
 

@@ -12,6 +12,7 @@ from civicbudget.voting.models import (
     ScopeResult,
     VotingChannel,
     VotingScope,
+    scope_keys,
 )
 
 
@@ -63,7 +64,7 @@ def reconciliation(station) -> list[dict]:
     rows = []
     for scope in VotingScope.objects.filter(
             cycle_id=station.cycle_id,
-            key__in=[f"community:{station.community_id}", f"street:{station.community.street_id}"]):
+            key__in=scope_keys(station.community_id, station.community.street_id)):
         issued = Participation.objects.filter(station=station, scope=scope).count()
         logged = LogEntry.objects.filter(station=station, scope=scope).count()
         states = dict(PaperEntry.objects.filter(station=station, scope=scope)

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,7 @@ from civicbudget.voting.models import (
     Voter,
     VotingChannel,
     VotingScope,
+    scope_keys,
 )
 from civicbudget.voting.sms import sms_send
 
@@ -73,13 +75,9 @@ def _vote_open(cycle: Cycle) -> None:
         )
 
 
-def _voter_scope_keys(voter: Voter) -> set[str]:
-    return {f"community:{voter.community_id}", f"street:{voter.community.street_id}"}
-
-
 def voter_scopes(voter: Voter) -> list[VotingScope]:
     """The ballots a voter votes on: their community's and their street's."""
-    return list(VotingScope.objects.filter(cycle_id=voter.cycle_id, key__in=_voter_scope_keys(voter))
+    return list(VotingScope.objects.filter(cycle_id=voter.cycle_id, key__in=scope_keys(voter.community_id, voter.community.street_id))
                 .order_by("key"))
 
 
@@ -225,30 +223,36 @@ def ballot_cast(*, voter: Voter, scope: VotingScope, choices, token: str = "",
                              choices=choices, token=token, now=now)
 
 
+def _vote_running(cycle: str) -> str:
+    """SQL: the cycle whose id is ``cycle`` (a placeholder or a column) is in its vote."""
+    # ``cycle`` is a placeholder or a column name written in this module, never input.
+    return (f"EXISTS (SELECT 1 FROM {Stage._meta.db_table} WHERE cycle_id = {cycle} "  # noqa: S608
+            "AND kind = 'vote' AND started_at IS NOT NULL AND finished_at IS NULL)")
+
+
+@cache
 def _cast_sql() -> tuple[str, str, str]:
     voter, community = Voter._meta.db_table, Community._meta.db_table
-    scope, stage = VotingScope._meta.db_table, Stage._meta.db_table
     return (
         # Everything the checks need in one read: the voter's community and street, the
         # scope asked for (if it is this cycle's), and whether the cycle's vote is running.
-        f"SELECT c.id, c.street_id, s.key, s.spec, EXISTS (SELECT 1 FROM {stage} st "  # noqa: S608
-        "WHERE st.cycle_id = v.cycle_id AND st.kind = 'vote' AND st.started_at IS NOT NULL "
-        f"AND st.finished_at IS NULL) FROM {voter} v JOIN {community} c ON c.id = v.community_id "
-        f"LEFT JOIN {scope} s ON s.id = %s AND s.cycle_id = v.cycle_id "
+        f"SELECT c.id, c.street_id, s.key, s.spec, {_vote_running('v.cycle_id')} "  # noqa: S608
+        f"FROM {voter} v JOIN {community} c ON c.id = v.community_id "
+        f"LEFT JOIN {VotingScope._meta.db_table} s ON s.id = %s AND s.cycle_id = v.cycle_id "
         "WHERE v.id = %s AND v.cycle_id = %s",
         # Only while the vote runs, checked in the write's own transaction: a ballot cannot
         # slip in after the count began.
         f"INSERT INTO {Participation._meta.db_table} "  # noqa: S608
         "(cycle_id, voter_id, scope_id, channel, station_id, at, officer_id) "
-        f"SELECT %s, %s, %s, %s, NULL, %s, NULL WHERE EXISTS (SELECT 1 FROM {stage} "
-        "WHERE cycle_id = %s AND kind = 'vote' AND started_at IS NOT NULL AND finished_at IS NULL)",
+        f"SELECT %s, %s, %s, %s, NULL, %s, NULL WHERE {_vote_running('%s')}",
         f"INSERT INTO {Submission._meta.db_table} (key, receipt, at) VALUES (%s, %s, %s)",  # noqa: S608
     )
 
 
+@cache
 def _cast_write_sql_postgresql() -> str:
     participation, log = Participation._meta.db_table, BallotLog._meta.db_table
-    entry, submission, stage = LogEntry._meta.db_table, Submission._meta.db_table, Stage._meta.db_table
+    entry, submission = LogEntry._meta.db_table, Submission._meta.db_table
     # One statement, so one implicit transaction: the participation (the one-vote guard), the
     # log's next sequence number under its row lock, the entry with its RFC 6962 leaf hash
     # SHA-256(0x00 || entry) and the submission's receipt. The log row lock is held for this
@@ -259,8 +263,7 @@ def _cast_write_sql_postgresql() -> str:
         "(cycle_id, voter_id, scope_id, channel, station_id, at, officer_id) "
         "SELECT %(cycle)s, %(voter)s, %(scope)s, %(channel)s, NULL, %(at)s, NULL "
         f"WHERE EXISTS (SELECT 1 FROM {log} WHERE cycle_id = %(cycle)s) "
-        f"AND EXISTS (SELECT 1 FROM {stage} WHERE cycle_id = %(cycle)s AND kind = 'vote' "
-        "AND started_at IS NOT NULL AND finished_at IS NULL) RETURNING cycle_id), "
+        f"AND {_vote_running('%(cycle)s')} RETURNING cycle_id), "
         f"l AS (UPDATE {log} b SET size = b.size + 1 FROM p WHERE b.cycle_id = p.cycle_id "
         "RETURNING b.id, b.size - 1 AS seq), "
         "d AS (SELECT id, seq, %(prefix)s || seq::text || '}' AS data FROM l), "
@@ -281,8 +284,6 @@ def ballot_cast_by_id(*, voter_id: int, cycle_id: int, scope_id: int, choices, t
     write (a single statement on PostgreSQL, a transaction of plain statements on SQLite);
     the ORM is used only to explain a refusal.
     """
-    from django.db import connection
-
     now = now or timezone.now()
     read, insert_participation, insert_submission = _cast_sql()
     with connection.cursor() as cursor:
@@ -295,7 +296,7 @@ def ballot_cast_by_id(*, voter_id: int, cycle_id: int, scope_id: int, choices, t
         raise NotFound(_("No ballot %(id)s in this cycle.") % {"id": scope_id})
     if not is_open:
         _vote_open(Cycle.objects.prefetch_related("stages").get(pk=cycle_id))
-    if scope_key not in (f"community:{community_id}", f"street:{street_id}"):
+    if scope_key not in scope_keys(community_id, street_id):
         raise ServiceError(_("This ballot is not one of yours."), field="scope", code="wrong_scope")
     spec = logstore.scope_spec(scope_id, spec_data)
     _normalize_spec_choices(spec, choices)
@@ -413,8 +414,8 @@ def paper_ballot_enter(*, officer, station: PollingStation, scope: VotingScope, 
     """
     cycle = Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id)
     permission_require(officer, "vote", station.community, cycle)
-    if scope.cycle_id != cycle.pk or scope.key not in {f"community:{station.community_id}",
-                                                       f"street:{station.community.street_id}"}:
+    if scope.cycle_id != cycle.pk or scope.key not in scope_keys(station.community_id,
+                                                                 station.community.street_id):
         raise ServiceError(_("This box does not hold ballots of %(scope)s.") % {"scope": scope},
                            field="scope")
     if not isinstance(number, int) or number <= 0:
@@ -656,7 +657,7 @@ def results_count(*, cycle: Cycle, observers: str = "", now: dt.datetime | None 
         digest = hashlib.sha256(b"\n".join(raw)).hexdigest()
         watched = [f"{st.name}: {st.count_observers.replace(chr(10), '、')}"
                    for st in PollingStation.objects.filter(cycle=cycle).exclude(count_observers="")
-                   if scope.key in (f"community:{st.community_id}", f"street:{st.community.street_id}")]
+                   if scope.key in scope_keys(st.community_id, st.community.street_id)]
         results.append(ScopeResult.objects.create(
             scope=scope, rule=logstore.spec_to_json(spec)["rule"], input_hash=digest,
             engine_version=f"civicbudget {civicbudget.__version__}", num_votes=len(raw),

@@ -28,6 +28,7 @@ from civicbudget.voting.models import (
     Voter,
     VotingChannel,
     VotingScope,
+    scope_keys,
 )
 
 DOC_LABELS = {"id_card": gettext_lazy("Resident ID card"), "passport": gettext_lazy("Passport"),
@@ -261,8 +262,8 @@ def polling(request: HttpRequest, cycle_id: int) -> HttpResponse:
                "kinds": [c for c in VotingChannel.choices if c[0] != "online"],
                "open_now": "vote" in cycle.allowed_actions()}
     if station:
-        scopes = list(VotingScope.objects.filter(cycle=cycle, key__in=[
-            f"community:{station.community_id}", f"street:{station.community.street_id}"]))
+        scopes = list(VotingScope.objects.filter(
+            cycle=cycle, key__in=scope_keys(station.community_id, station.community.street_id)))
         context.update({"scopes": [(s, logstore.spec_from_json(s.spec)) for s in scopes],
                         "reconciliation": selectors.reconciliation(station),
                         "review": selectors.review_queue(station),
