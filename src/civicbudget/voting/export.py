@@ -7,8 +7,13 @@ entries in log order, signed checkpoints, each scope's frozen ballot and publish
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import sys
+import zipfile
 from pathlib import Path
+
+from django.core.cache import cache
 
 from civicbudget import ledger
 from civicbudget.cycles.models import Cycle
@@ -38,6 +43,38 @@ def export_data(cycle: Cycle) -> ledger.ExportData:
 def export_files(cycle: Cycle) -> dict[str, bytes]:
     log = logstore.log_for(cycle)
     return ledger.build_files(export_data(cycle), logstore.signing_key(log))
+
+
+def ledger_zip(cycle: Cycle, known: str | None = None) -> tuple[str, bytes | None] | None:
+    """Return (ETag, zip bytes) of the cycle's public export, None before it is counted.
+
+    The zip is the same bytes for everyone (fixed entry times, sorted names), so two people
+    can compare what they downloaded. The bytes are None when ``known`` is already the ETag;
+    each process keeps the built zip in its cache until the log or the results change.
+    """
+    results = list(ScopeResult.objects.filter(scope__cycle=cycle))
+    if not results:
+        return None
+    log = logstore.log_for(cycle)
+    latest = logstore.checkpoint(log)  # the export signs one at the log's size if none is
+    state = [cycle.pk, log.size, latest.pk, latest.root,
+             *sorted((r.scope_id, r.input_hash, r.counted_at.isoformat()) for r in results)]
+    etag = '"' + hashlib.sha256(repr(state).encode()).hexdigest()[:32] + '"'
+    if known == etag:
+        return etag, None
+    key = f"civicbudget:ledger-zip:{etag}"
+    data = cache.get(key)
+    if data is None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in sorted(export_files(cycle).items()):
+                info = zipfile.ZipInfo(f"cycle-{cycle.pk}-ledger/{name}", date_time=(2000, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, content)
+        data = buffer.getvalue()
+        cache.set(key, data, 3600)
+    return etag, data
 
 
 def ledger_export_main(argv: list[str]) -> int:

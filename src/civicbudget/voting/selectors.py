@@ -28,9 +28,10 @@ def turnout(cycle: Cycle) -> dict:
                   .values_list("voter__age_band").annotate(n=Count("id"))
                   .values_list("voter__age_band", "n"))
     communities = list(cycle.communities.select_related("street").order_by("street__code", "name"))
-    rows = [{"community": c, "voters": by_community.get(c.pk, 0), "base": turnout_base(c),
-             "rate": (by_community.get(c.pk, 0) / turnout_base(c)) if turnout_base(c) else None}
-            for c in communities]
+    rows = []
+    for c in communities:
+        n, base = by_community.get(c.pk, 0), turnout_base(c)
+        rows.append({"community": c, "voters": n, "base": base, "rate": n / base if base else None})
     population = sum(c.population for c in communities)
     base = sum(r["base"] for r in rows)
     eligible_known = [c.eligible_population > 0 for c in communities]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import secrets
-import zipfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -193,43 +191,20 @@ def results_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
 
 
 def ledger_download(request: HttpRequest, cycle_id: int) -> HttpResponse:
-    """The public export of the closed ballot log, as a zip of the export directory.
-
-    The zip is the same bytes for everyone (fixed entry times, sorted names), so two people
-    can compare what they downloaded; an ETag lets browsers and proxies revalidate, and each
-    process keeps the built zip in its cache until the log or the results change.
-    """
-    import hashlib
-
-    from django.core.cache import cache
+    """The public export of the closed ballot log, as a zip (same bytes for everyone, with an
+    ETag so browsers and proxies revalidate)."""
     from django.http import HttpResponseNotModified
 
-    from civicbudget.voting.export import export_files
+    from civicbudget.voting.export import ledger_zip
 
     cycle = _cycle(cycle_id)
-    results = selectors.results(cycle)
-    if not results:
+    zipped = ledger_zip(cycle, known=request.headers.get("If-None-Match"))
+    if zipped is None:
         raise Http404
-    log = logstore.log_for(cycle)
-    latest = logstore.checkpoint(log)  # the export signs one at the log's size if none is
-    state = [cycle.pk, log.size, latest.pk, latest.root,
-             *sorted((r.scope_id, r.input_hash, r.counted_at.isoformat()) for r in results)]
-    etag = '"' + hashlib.sha256(repr(state).encode()).hexdigest()[:32] + '"'
-    if request.headers.get("If-None-Match") == etag:
+    etag, data = zipped
+    if data is None:
         response = HttpResponseNotModified()
     else:
-        key = f"civicbudget:ledger-zip:{etag}"
-        data = cache.get(key)
-        if data is None:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                for name, content in sorted(export_files(cycle).items()):
-                    info = zipfile.ZipInfo(f"cycle-{cycle.pk}-ledger/{name}", date_time=(2000, 1, 1, 0, 0, 0))
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    archive.writestr(info, content)
-            data = buffer.getvalue()
-            cache.set(key, data, 3600)
         response = HttpResponse(data, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="cycle-{cycle.pk}-ledger.zip"'
     response["ETag"] = etag
