@@ -227,7 +227,6 @@ ZH.update({
     "residents of voting age": "适龄居民人数", "Residents of voting age": "适龄居民人数（选民基数）",
     "Of voting age": "适龄居民", "A number in the request is out of range.": "请求中的数字超出范围。",
     "More residents of voting age (%(eligible)s) than residents (%(all)s).": "适龄居民人数（%(eligible)s）多于居民人数（%(all)s）。",
-    "more residents of voting age than residents": "适龄居民人数多于居民人数",
     "of the residents of voting age": "占适龄居民",
     "of the residents of voting age (all residents where that figure is missing)": "占适龄居民（缺少该数字的社区按全部居民计）",
     "The base of turnout; leave empty to count turnout against all residents.": "投票率的基数；留空则按全部居民计算投票率。",

@@ -47,6 +47,12 @@ def _clean_population(value: int | str | None, field_name: str = "population") -
     return number
 
 
+def _check_eligible(population: int, eligible: int) -> None:
+    if eligible > population > 0:
+        raise ServiceError(_("More residents of voting age (%(eligible)s) than residents (%(all)s).")
+                           % {"eligible": eligible, "all": population}, field="eligible_population")
+
+
 def _clean_code(value: str | None) -> str:
     code = (value or "").strip()
     if not _CODE_RE.match(code):
@@ -95,9 +101,7 @@ def community_create(*, actor, street: Street, name: str, population: int | str 
                            % {"street": street, "name": name}, field="name", code="duplicate")
     population = _clean_population(population)
     eligible = _clean_population(eligible_population, "eligible_population")
-    if eligible > population > 0:
-        raise ServiceError(_("More residents of voting age (%(eligible)s) than residents (%(all)s).")
-                           % {"eligible": eligible, "all": population}, field="eligible_population")
+    _check_eligible(population, eligible)
     with transaction.atomic():
         community = Community.objects.create(
             street=street, name=name, population=population, eligible_population=eligible,
@@ -122,10 +126,7 @@ def place_update(*, actor, place: Street | Community, population: int | str | No
         place.eligible_population = _clean_population(eligible_population, "eligible_population")
     if code is not None:
         place.code = _clean_code(code)
-    if place.eligible_population > place.population > 0:
-        raise ServiceError(_("More residents of voting age (%(eligible)s) than residents (%(all)s).")
-                           % {"eligible": place.eligible_population, "all": place.population},
-                           field="eligible_population")
+    _check_eligible(place.population, place.eligible_population)
     try:
         with transaction.atomic():
             place.save()
@@ -224,9 +225,10 @@ def places_import(*, actor, district: District, data: bytes, filename: str) -> I
                                else _clean_population(row.get(key, ""), key))
             except ServiceError as exc:
                 errors.append({"line": line, "field": key, "message": exc.message})
-        if values.get("eligible_population", 0) > values.get("population", 0) > 0:
-            errors.append({"line": line, "field": "eligible_population",
-                           "message": _("more residents of voting age than residents")})
+        try:
+            _check_eligible(values.get("population", 0), values.get("eligible_population", 0))
+        except ServiceError as exc:
+            errors.append({"line": line, "field": exc.field, "message": exc.message})
         if community_raw.strip():
             try:
                 community_name = _clean_name(community_raw, "community")
