@@ -229,6 +229,55 @@ def _settle(
 
 
 @njit(cache=True)
+def _reprice(
+    j,
+    cost,
+    scale,
+    p_ptr,
+    p_group,
+    p_w,
+    p_mult,
+    bg,
+    eg,
+    cand,
+    cb,
+    tol,
+    rho,
+    remaining,
+    dirty,
+    share_of,
+    err_of,
+):  # pragma: no cover - compiled; tested through its results
+    """Price project ``j`` now (from its lower bound): 1 priced, 0 out of reach (dropped),
+    BAIL when too close to call. Updates ``rho``, ``share_of``, ``err_of`` and the flags."""
+    status, share, err = _price(
+        cost[j],
+        rho[j] * scale[j],
+        p_ptr[j],
+        p_ptr[j + 1],
+        p_group,
+        p_w,
+        p_mult,
+        bg,
+        eg,
+        cand,
+        cb,
+        tol,
+    )
+    dirty[j] = False
+    if status == BAIL:
+        return BAIL
+    if status == 0:
+        remaining[j] = False
+        rho[j] = np.inf
+        return 0
+    share_of[j] = share
+    err_of[j] = err
+    rho[j] = share / scale[j]
+    return 1
+
+
+@njit(cache=True)
 def mes_float_run(
     b0,
     cost,
@@ -287,11 +336,11 @@ def mes_float_run(
                     best_j = j
             if best_j < 0 or not dirty[best_j]:
                 break
-            status, share, err = _price(
-                cost[best_j],
-                rho[best_j] * scale[best_j],
-                p_ptr[best_j],
-                p_ptr[best_j + 1],
+            status = _reprice(
+                best_j,
+                cost,
+                scale,
+                p_ptr,
                 p_group,
                 p_w,
                 p_mult,
@@ -300,17 +349,14 @@ def mes_float_run(
                 cand,
                 cb,
                 tol,
+                rho,
+                remaining,
+                dirty,
+                share_of,
+                err_of,
             )
-            dirty[best_j] = False
             if status == BAIL:
                 return BAIL
-            if status == 0:
-                remaining[best_j] = False
-                rho[best_j] = np.inf
-            else:
-                share_of[best_j] = share
-                err_of[best_j] = err
-                rho[best_j] = share / scale[best_j]
         if best_j < 0:
             return count
         # other prices within the margin of a tie: settle it exactly when it can be done
@@ -322,11 +368,11 @@ def mes_float_run(
             if j == best_j or not remaining[j] or rho[j] > limit:
                 continue
             if dirty[j]:
-                status, share, err = _price(
-                    cost[j],
-                    rho[j] * scale[j],
-                    p_ptr[j],
-                    p_ptr[j + 1],
+                status = _reprice(
+                    j,
+                    cost,
+                    scale,
+                    p_ptr,
                     p_group,
                     p_w,
                     p_mult,
@@ -335,18 +381,15 @@ def mes_float_run(
                     cand,
                     cb,
                     tol,
+                    rho,
+                    remaining,
+                    dirty,
+                    share_of,
+                    err_of,
                 )
-                dirty[j] = False
                 if status == BAIL:
                     return BAIL
-                if status == 0:
-                    remaining[j] = False
-                    rho[j] = np.inf
-                    continue
-                share_of[j] = share
-                err_of[j] = err
-                rho[j] = share / scale[j]
-                if rho[j] > limit:
+                if status == 0 or rho[j] > limit:
                     continue
             close[n_close] = j
             n_close += 1
