@@ -22,6 +22,7 @@ from civicbudget.ledger import (
     verify_inclusion,
 )
 from civicbudget.ledger.entry import format_money, parse_canonical, parse_money
+from civicbudget.ledger.log import batch_order_problem
 from civicbudget.ledger.merkle import leaf_hash
 from civicbudget.ledger.signing import Checkpoint, KeyFormatError, SignedCheckpoint, parse_time
 from civicbudget.tally import RuleSpec
@@ -96,14 +97,14 @@ def test_money_refuses_other_spellings():
 
 
 def test_entry_round_trip_and_no_voter_link():
-    e = make_entry("2018", SPEC, ["p2", "p1"], "online", 0, nonce="0" * 32)
+    e = make_entry("2018", SPEC, ["p2", "p1"], "online", nonce="0" * 32)
     data = e.encode()
     assert data == (
         b'{"ballot":["p1","p2"],"channel":"online","cycle":"2018",'
-        b'"nonce":"00000000000000000000000000000000","scope":"community:12","seq":0}'
+        b'"nonce":"00000000000000000000000000000000","scope":"community:12"}'
     )
     assert parse_entry(data) == e
-    p = make_entry("2018", POINTS, {"s2": 3, "s1": 2}, "paper", 5, nonce="a" * 32)
+    p = make_entry("2018", POINTS, {"s2": 3, "s1": 2}, "paper", nonce="a" * 32)
     assert p.encode().startswith(b'{"ballot":[["s1",2],["s2",3]]')
     assert parse_entry(p.encode()) == p
     assert p.points() == (2, 3) and p.projects() == ("s1", "s2")
@@ -125,14 +126,14 @@ def test_entry_round_trip_and_no_voter_link():
 )
 def test_ballot_rules(spec, choices, message):
     with pytest.raises(EntryError, match=message):
-        make_entry("2018", spec, choices, "online", 0)
+        make_entry("2018", spec, choices, "online")
 
 
 def test_bad_entry_fields():
-    good = make_entry("2018", SPEC, ["p1"], "online", 0, nonce="0" * 32).to_json()
+    good = make_entry("2018", SPEC, ["p1"], "online", nonce="0" * 32).to_json()
     for key, value in [
         ("channel", "fax"),
-        ("seq", -1),
+        ("seq", 0),  # a position in the entry would bind it to when it was cast
         ("nonce", "XYZ"),
         ("scope", "a/b"),
         ("cycle", ""),
@@ -208,26 +209,42 @@ def test_ballot_log_receipts_and_proofs():
     receipts = [
         log.append_ballot(SPEC, ["p1", f"p{1 + i % 3 + 1}"], "online").receipt for i in range(20)
     ]
+    # Receipts are known at once; the entries wait in the open batch until a checkpoint.
+    assert len(log) == 0 and len(log.pending) == 20 and log.proof(receipts[0]) is None
     cp = log.checkpoint(key, dt.datetime(2018, 6, 10, 20, tzinfo=UTC8))
-    assert cp.verify(key.public_key) and cp.checkpoint.size == 20
-    for i, r in enumerate(receipts):
+    assert cp.verify(key.public_key) and cp.checkpoint.size == 20 and not log.pending
+    # The batch is written in leaf order, not in the order the ballots came.
+    leaves = [log.tree.leaf(i) for i in range(20)]
+    assert leaves == sorted(leaves) and batch_order_problem(leaves, [20]) is None
+    for r in receipts:
+        i = log.receipt_index(r)
         assert r == leaf_hash(log.entries[i]).hex()
         proof = log.proof(r, cp.checkpoint.size)
         assert proof is not None and proof.index == i
         assert verify_inclusion(bytes.fromhex(r), i, 20, proof.path, cp.checkpoint.root)
     assert log.proof("00" * 32) is None and log.proof("not hex") is None
     log.append_ballot(SPEC, ["p1"], "paper")
+    assert log.close_batch() == 1
     assert log.proof(log.tree.leaf(20).hex(), 20) is None  # after the checkpoint
-    # Rebuilding from the stored entries gives the same tree; a gap or a foreign cycle fails.
+    # Rebuilding from the stored entries gives the same tree; a foreign cycle or a repeated
+    # entry fails.
     again = BallotLog.from_entries("2018", "meilan-2018", log.entries)
     assert again.tree.root() == log.tree.root()
     with pytest.raises(EntryError):
-        BallotLog.from_entries("2018", "meilan-2018", log.entries[1:])
+        BallotLog.from_entries("2018", "meilan-2018", [*log.entries, log.entries[3]])
     with pytest.raises(EntryError):
         BallotLog.from_entries("2019", "meilan-2018", log.entries)
     with pytest.raises(EntryError):
         log.append_ballot(SPEC, ["p9"], "online")
-    assert len(log) == 21  # the refused ballot was not logged
+    assert len(log) == 21 and not log.pending  # the refused ballot was not logged
+
+
+def test_batch_order_problem_names_the_first_break():
+    a, b, c = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
+    assert batch_order_problem([a, b, c], [3]) is None
+    assert batch_order_problem([b, c, a], [2]) is None  # a new batch may start lower
+    assert batch_order_problem([b, a, c], [3]) == 1
+    assert batch_order_problem([a, b, a], [2]) == 2  # a repeat across batches
 
 
 def test_receipt_proof_json_checks_offline():
@@ -241,7 +258,8 @@ def test_receipt_proof_json_checks_offline():
     receipts = [log.append_ballot(SPEC, [f"p{1 + i % 3}"], "paper").receipt for i in range(13)]
     signed = log.checkpoint(key, dt.datetime(2018, 6, 10, 20, tzinfo=UTC8))
     for r in receipts:
-        obj = json.loads(json.dumps(log.receipt_proof(r, signed)))  # through JSON, as served
+        assert "entry" not in log.receipt_proof(r, signed)  # inclusion, not content
+        obj = json.loads(json.dumps(log.receipt_proof(r, signed, with_entry=True)))
         assert verify_receipt_proof(obj, key.public_key)
         assert not verify_receipt_proof(obj, SigningKey.generate().public_key)
         for mutate in (
@@ -260,4 +278,5 @@ def test_receipt_proof_json_checks_offline():
             assert not verify_receipt_proof(bad, key.public_key)
     assert not verify_receipt_proof("nonsense", key.public_key)
     log.append_ballot(SPEC, ["p1"], "online")
+    log.close_batch()
     assert log.receipt_proof(log.tree.leaf(13).hex(), signed) is None

@@ -189,7 +189,8 @@ def test_deleted_line(export_copy, key):
     (export_copy / "manifest.json").write_bytes(pretty_json(manifest))
     resign(export_copy, key, {"entries.jsonl": b"".join(ls)})
     err = assert_detected(export_copy)
-    assert (err.file, err.line) == ("entries.jsonl", 201) and "seq 201, expected 200" in err.message
+    # Entries carry no position: the signed checkpoints no longer fit the log.
+    assert (err.file, err.line) == ("checkpoints.jsonl", 4) and "only 299 entries" in err.message
 
 
 def test_swapped_lines(export_copy, key):
@@ -197,13 +198,39 @@ def test_swapped_lines(export_copy, key):
     ls[5], ls[6] = ls[6], ls[5]
     resign(export_copy, key, {"entries.jsonl": b"".join(ls)})
     err = assert_detected(export_copy)
-    assert (err.file, err.line) == ("entries.jsonl", 6) and "out of order" in err.message
+    assert (err.file, err.line) == ("checkpoints.jsonl", 1) and "is not the root" in err.message
+
+
+def test_a_log_in_cast_order_is_refused_even_when_signed(key):
+    """An organiser who writes ballots in the order they came (which a database thief could
+    match to the voters' check-in times) and signs it is caught: batches are leaf-sorted."""
+    import tempfile
+
+    from civicbudget.ledger import BallotLog, ExportData, ScopeResult
+    from civicbudget.ledger.entry import make_entry
+    from civicbudget.ledger.export import write_export
+    from civicbudget.ledger.merkle import leaf_hash
+    from civicbudget.ledger.signing import Checkpoint
+    from ledger.builders import scopes
+
+    spec = scopes()[0]
+    log = BallotLog("2018", "civicbudget:meilan:2018")
+    entries = [make_entry("2018", spec, [f"c12-{1 + i % 7}"], "online").encode() for i in range(40)]
+    # Any order but the leaf order would do; descending is sure to break at the second line.
+    for data in sorted(entries, key=leaf_hash, reverse=True):
+        log._append(data)  # what a dishonest writer would do: no batch shuffle
+    cp = key.sign_checkpoint(Checkpoint(log.log_id, len(log), log.tree.root(), "2018-06-10T20:00:00+08:00"))
+    data = ExportData(cycle="2018", log_id=log.log_id, entries=tuple(log.entries), checkpoints=(cp,),
+                      scopes=(ScopeResult(spec, ()),))
+    with tempfile.TemporaryDirectory() as d:
+        write_export(Path(d) / "x", data, key)
+        err = assert_detected(Path(d) / "x")
+    assert err.file == "entries.jsonl" and err.line == 2 and "leaf-hash order" in err.message
 
 
 def test_appended_line_is_not_covered_by_the_last_checkpoint(export_copy, key):
     ls = lines(export_copy, "entries.jsonl")
     obj = json.loads(ls[-1])
-    obj["seq"] = len(ls)
     obj["nonce"] = "f" * 32
     ls.append(canonical_json(obj) + b"\n")
     manifest = json.loads((export_copy / "manifest.json").read_bytes())

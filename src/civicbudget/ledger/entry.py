@@ -2,7 +2,7 @@
 
 An entry is one accepted ballot and nothing that points to the voter::
 
-    {"ballot":["p3","p7"],"channel":"online","cycle":"2018","nonce":"<32 hex>","scope":"community:12","seq":41}
+    {"ballot":["p3","p7"],"channel":"online","cycle":"2018","nonce":"<32 hex>","scope":"community:12"}
 
 *Canonical* means one byte string per value: keys sorted, no spaces, UTF-8 (not ``\\u``
 escapes), integers only (no floats: amounts are exact decimal strings). The verifier
@@ -11,7 +11,11 @@ are the only possible bytes for that ballot.
 
 The nonce (128 random bits) keeps a receipt from being brute-forced back to its ballot:
 without it, a ballot of a scope with 20 projects has few enough possible entries that
-anyone could hash them all and read every receipt.
+anyone could hash them all and read every receipt. It also makes every entry unique.
+
+An entry carries no position and no time: its leaf hash (the receipt) is known the moment
+the ballot is cast, and the log takes entries in shuffled batches (see
+:mod:`civicbudget.ledger.log`), so where an entry sits says nothing finer than its batch.
 """
 
 from __future__ import annotations
@@ -293,15 +297,14 @@ def validate_ballot(spec: ScopeSpec, ballot: Any) -> None:
 class BallotEntry:
     """One accepted ballot as logged: no voter, only the scope, the choices and a nonce.
 
-    ``seq`` is the entry's position in the log (0-based); ``ballot`` holds project ids, or
-    ``(id, points)`` pairs for points ballots.
+    ``ballot`` holds project ids, or ``(id, points)`` pairs for points ballots. There is
+    deliberately no position and no time: see the module docstring.
     """
 
     cycle: str
     scope: str
     ballot: tuple[Any, ...]
     channel: str
-    seq: int
     nonce: str
 
     def to_json(self) -> dict[str, Any]:
@@ -313,7 +316,6 @@ class BallotEntry:
             "cycle": self.cycle,
             "nonce": self.nonce,
             "scope": self.scope,
-            "seq": self.seq,
         }
 
     def encode(self) -> bytes:
@@ -339,7 +341,7 @@ class BallotEntry:
         return None
 
 
-ENTRY_KEYS = frozenset({"ballot", "channel", "cycle", "nonce", "scope", "seq"})
+ENTRY_KEYS = frozenset({"ballot", "channel", "cycle", "nonce", "scope"})
 
 
 def new_nonce() -> str:
@@ -352,7 +354,6 @@ def make_entry(
     spec: ScopeSpec,
     choices: Sequence[str] | Mapping[str, int],
     channel: str,
-    seq: int,
     nonce: str | None = None,
 ) -> BallotEntry:
     """Build and validate the entry of a ballot.
@@ -374,7 +375,6 @@ def make_entry(
         scope=spec.scope,
         ballot=tuple(tuple(b) if isinstance(b, list) else b for b in ballot),
         channel=channel,
-        seq=seq,
         nonce=nonce if nonce is not None else new_nonce(),
     )
     check_entry_fields(entry.to_json())
@@ -398,9 +398,6 @@ def check_entry_fields(obj: Any) -> BallotEntry:
         raise EntryError(f"bad scope {obj['scope']!r}")
     if obj["channel"] not in CHANNELS:
         raise EntryError(f"channel must be one of {', '.join(CHANNELS)}, got {obj['channel']!r}")
-    seq = obj["seq"]
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise EntryError(f"seq must be an integer >= 0, got {seq!r}")
     if not isinstance(obj["nonce"], str) or not NONCE_RE.fullmatch(obj["nonce"]):
         raise EntryError("nonce must be 32 lowercase hex digits")
     if not isinstance(obj["ballot"], list):
@@ -410,7 +407,6 @@ def check_entry_fields(obj: Any) -> BallotEntry:
         scope=obj["scope"],
         ballot=tuple(tuple(b) if isinstance(b, list) else b for b in obj["ballot"]),
         channel=obj["channel"],
-        seq=seq,
         nonce=obj["nonce"],
     )
 

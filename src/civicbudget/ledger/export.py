@@ -8,7 +8,7 @@ Layout (docs/ledger.md has the full description)::
     checkpoints.jsonl   one signed checkpoint per line, in order
     public_key.pem      the Ed25519 public key (SubjectPublicKeyInfo PEM)
     results.json        per scope: projects, ballot rules, counting rule, budget, winners
-    ballots/<scope>.pb  the scope's ballots as a pabulib file (voter_id = entry seq)
+    ballots/<scope>.pb  the scope's ballots as a pabulib file (voter_id = entry's line - 1)
 
 :func:`write_export` is pure apart from writing the directory: the same data, nonces and
 key give the same bytes. :func:`read_export` parses and checks the *form* of every file
@@ -289,11 +289,13 @@ def scope_from_json(obj: Any) -> tuple[ScopeResult, int, str]:
 # --- pabulib --------------------------------------------------------------------------
 
 
-def scope_election(cycle: str, spec: ScopeSpec, entries: Sequence[BallotEntry]) -> Election:
+def scope_election(cycle: str, spec: ScopeSpec, entries: Sequence[BallotEntry],
+                   positions: Sequence[int] | None = None) -> Election:
     """Return the pabulib election of a scope: its projects, budget, rules and ballots.
 
-    ``voter_id`` is the entry's ``seq``, which ties each ``.pb`` line to its log entry and
-    to nothing else.
+    ``voter_id`` is the entry's position in the log (``positions``: its line in
+    ``entries.jsonl`` minus one; by default its rank among ``entries``), which ties each
+    ``.pb`` line to its log entry and to nothing else.
     """
     meta = {
         "description": f"civicbudget cycle {cycle}, ballot {spec.scope}",
@@ -307,7 +309,8 @@ def scope_election(cycle: str, spec: ScopeSpec, entries: Sequence[BallotEntry]) 
         if value is not None:
             meta[name] = format_money(value) if isinstance(value, Fraction) else str(value)
     projects = [Project(p.id, p.cost, name=p.name) for p in spec.projects]
-    ballots = [Ballot(str(e.seq), e.projects(), e.points()) for e in entries]
+    ids = range(len(entries)) if positions is None else positions
+    ballots = [Ballot(str(i), e.projects(), e.points()) for i, e in zip(ids, entries, strict=True)]
     if spec.vote_type in POINT_TYPES:
         ballots = [Ballot(b.voter_id, b.projects, b.points or ()) for b in ballots]
     return election_from_ballots(projects, spec.budget, ballots, spec.vote_type, meta)
@@ -340,10 +343,12 @@ def build_files(data: ExportData, key: SigningKey) -> dict[str, bytes]:
     for r in data.scopes:
         r.spec.check()
     by_scope: dict[str, list[BallotEntry]] = {s: [] for s in specs}
+    positions: dict[str, list[int]] = {s: [] for s in specs}
     for i, e in enumerate(parsed):
         if e.scope not in by_scope:
             raise ValueError(f"entry {i} is in scope {e.scope!r}, which has no definition")
         by_scope[e.scope].append(e)
+        positions[e.scope].append(i)
     for cp in data.checkpoints:
         if not cp.verify(public):
             raise ValueError(f"checkpoint of size {cp.checkpoint.size} is not signed by this key")
@@ -360,7 +365,7 @@ def build_files(data: ExportData, key: SigningKey) -> dict[str, bytes]:
     files[RESULTS] = pretty_json(results)
     for s in sorted(specs):
         spec = specs[s].spec
-        election = scope_election(data.cycle, spec, by_scope[s])
+        election = scope_election(data.cycle, spec, by_scope[s], positions[s])
         files[spec.file_name] = format_pabulib(election).encode("utf-8")
     manifest: dict[str, Any] = {
         "format": FORMAT,

@@ -4,6 +4,13 @@
 one cycle. The platform keeps the entry bytes in its database (they are what gets
 exported) and rebuilds the log from them at start-up with :meth:`BallotLog.from_entries`
 (about a second per few hundred thousand entries).
+
+Ballots enter the log in **batches**: :meth:`BallotLog.append_ballot` validates a ballot and
+returns its receipt at once, but the entry waits in the open batch; :meth:`close_batch`
+writes the batch in ascending order of leaf hash, and every checkpoint closes the batch
+first. A leaf hash is uniform and unknown before the ballot is cast (the entry holds a
+fresh random nonce), so the order inside a batch is a shuffle that anyone can re-check
+(:func:`batch_order_problem`) and that says nothing about who voted when.
 """
 
 from __future__ import annotations
@@ -29,12 +36,33 @@ from civicbudget.ledger.signing import Checkpoint, SignedCheckpoint, SigningKey,
 
 @dataclass(frozen=True)
 class Appended:
-    """What an append returns: the entry, its exact bytes, its index and the receipt."""
+    """What an append returns: the entry, its exact bytes and the receipt (its position is
+    decided when its batch is written)."""
 
     entry: BallotEntry
     data: bytes
-    index: int
     receipt: str  # hex leaf hash
+
+
+def batch_order_problem(leaves: Sequence[bytes], batch_ends: Iterable[int]) -> int | None:
+    """Return the index of the first entry that breaks the batch order, or None.
+
+    ``batch_ends`` are the log sizes at which batches closed (every checkpoint's size):
+    inside each batch the leaves must rise strictly, and no leaf may appear twice in the log.
+    """
+    ends = sorted({e for e in batch_ends if 0 < e <= len(leaves)} | {len(leaves)})
+    start = 0
+    for end in ends:
+        for i in range(start + 1, end):
+            if leaves[i] <= leaves[i - 1]:
+                return i
+        start = end
+    seen: set[bytes] = set()
+    for i, leaf in enumerate(leaves):
+        if leaf in seen:
+            return i
+        seen.add(leaf)
+    return None
 
 
 class BallotLog:
@@ -48,25 +76,28 @@ class BallotLog:
         self.tree = MerkleLog()
         self.entries: list[bytes] = []
         self._by_receipt: dict[bytes, int] = {}
+        self.pending: dict[bytes, bytes] = {}  # the open batch: leaf hash -> entry bytes
 
     @classmethod
     def from_entries(cls, cycle: str, log_id: str, entries: Iterable[bytes]) -> BallotLog:
-        """Rebuild a log from stored entry bytes, checking each is canonical and in order."""
+        """Rebuild a log from stored entry bytes (in log order), checking each is canonical,
+        of this cycle and not a repeat."""
         log = cls(cycle, log_id)
         for data in entries:
             entry = parse_entry(data)
             log._check(entry)
+            if leaf_hash(data) in log._by_receipt:
+                raise EntryError(f"entry {len(log.entries)} repeats an earlier entry")
             log._append(data)
         return log
 
     def __len__(self) -> int:
+        """The number of entries written (the open batch is not counted)."""
         return len(self.entries)
 
     def _check(self, entry: BallotEntry) -> None:
         if entry.cycle != self.cycle:
             raise EntryError(f"entry of cycle {entry.cycle!r} in the log of {self.cycle!r}")
-        if entry.seq != len(self.entries):
-            raise EntryError(f"entry seq {entry.seq}, expected {len(self.entries)}")
 
     def _append(self, data: bytes) -> int:
         h = leaf_hash(data)
@@ -82,15 +113,27 @@ class BallotLog:
         channel: str,
         nonce: str | None = None,
     ) -> Appended:
-        """Validate a ballot against its scope, log it and return the receipt.
+        """Validate a ballot against its scope, put it in the open batch and return the
+        receipt (written to the log by :meth:`close_batch` or the next checkpoint).
 
         Raise :class:`~civicbudget.ledger.entry.EntryError` (nothing is logged) when the
         ballot breaks the scope's rules.
         """
-        entry = make_entry(self.cycle, spec, choices, channel, len(self.entries), nonce)
+        entry = make_entry(self.cycle, spec, choices, channel, nonce)
         data = entry._encode_checked()
-        index = self._append(data)
-        return Appended(entry, data, index, self.tree.leaf(index).hex())
+        h = leaf_hash(data)
+        if h in self.pending or h in self._by_receipt:
+            raise EntryError("this entry (the same nonce) is in the log already")
+        self.pending[h] = data
+        return Appended(entry, data, h.hex())
+
+    def close_batch(self) -> int:
+        """Write the open batch in ascending leaf order; return how many entries it held."""
+        batch = sorted(self.pending.items())
+        for _h, data in batch:
+            self._append(data)
+        self.pending.clear()
+        return len(batch)
 
     def receipt_index(self, receipt: str) -> int | None:
         """Return the index of the entry with this receipt (hex leaf hash), or None."""
@@ -112,19 +155,24 @@ class BallotLog:
             return None
         return self.tree.inclusion_proof(index, size)
 
-    def receipt_proof(self, receipt: str, signed: SignedCheckpoint) -> dict[str, Any] | None:
+    def receipt_proof(
+        self, receipt: str, signed: SignedCheckpoint, *, with_entry: bool = False
+    ) -> dict[str, Any] | None:
         """Return the public page's JSON for a receipt against a signed checkpoint of
         this log (see :mod:`civicbudget.ledger.receipt`), or None when the receipt is not
-        covered by that checkpoint.
+        covered by that checkpoint. The entry (the choices) is left out unless asked for:
+        a receipt proves inclusion, not content.
         """
         proof = self.proof(receipt, signed.checkpoint.size)
         if proof is None:
             return None
-        return receipt_proof(
-            self.tree.leaf(proof.index).hex(), proof, signed, self.entries[proof.index]
-        )
+        entry = self.entries[proof.index] if with_entry else None
+        return receipt_proof(self.tree.leaf(proof.index).hex(), proof, signed, entry)
 
     def checkpoint(self, key: SigningKey, when: dt.datetime) -> SignedCheckpoint:
-        """Sign a checkpoint of the whole log as it is now (``when`` must carry a zone)."""
+        """Close the open batch and sign a checkpoint of the whole log (``when`` must carry
+        a zone)."""
+        format_time(when)  # refuse a naive time before anything changes
+        self.close_batch()
         cp = Checkpoint(self.log_id, len(self.entries), self.tree.root(), format_time(when))
         return key.sign_checkpoint(cp)

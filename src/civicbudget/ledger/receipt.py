@@ -6,7 +6,10 @@ offline with :func:`verify_receipt_proof`, without the rest of the log::
 
     {"receipt": "<64 hex>", "index": 41, "tree_size": 300, "audit_path": ["<64 hex>", ...],
      "checkpoint": {"log_id": ..., "root": ..., "signature": ..., "size": 300, "time": ...},
-     "entry": "{...the canonical entry...}"}      # optional: lets the voter read the ballot
+     "entry": "{...the canonical entry...}"}      # optional, and left out by the platform
+
+The platform's receipt page leaves ``entry`` out: a receipt proves that a ballot is in the
+log, never what it says, so a vote buyer cannot use the page as proof of a choice.
 """
 
 from __future__ import annotations

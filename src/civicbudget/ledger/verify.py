@@ -5,11 +5,13 @@ Order of the checks (the first failure is reported, as ``file:line: what``):
 1. the manifest: format, signature by its public key (and the expected key, if pinned),
    ``public_key.pem`` equal to it, every file's size and SHA-256, no unlisted file;
 2. ``results.json``: each scope's projects, ballot rules, counting rule and winners;
-3. ``entries.jsonl``: canonical, of this cycle, ``seq`` equal to the line's position, a
-   known scope, a valid ballot under that scope's rules;
+3. ``entries.jsonl``: canonical, of this cycle, a known scope, a valid ballot under that
+   scope's rules;
 4. ``checkpoints.jsonl``: this log, sizes and times never going back, each signature,
    each root equal to the root of that prefix of the entries, a valid consistency proof
-   from each checkpoint to the next, and the last covering every entry;
+   from each checkpoint to the next, and the last covering every entry; then the batches
+   (the entries between two checkpoints) each in ascending leaf-hash order and no entry
+   twice, so the log's order cannot tell when a ballot was cast;
 5. checkpoints saved while voting was open (``--checkpoints``), if given: each signed
    by the key and matching a prefix of the entries;
 6. ``ballots/<scope>.pb``: projects, budget, rules and every ballot equal to what the
@@ -38,6 +40,7 @@ from civicbudget.ledger.export import (
     read_export,
     scope_election,
 )
+from civicbudget.ledger.log import batch_order_problem
 from civicbudget.ledger.merkle import MerkleLog, leaf_hash, verify_consistency
 from civicbudget.ledger.receipt import receipt_proof, verify_receipt_proof
 from civicbudget.ledger.signing import PublicKey, SignedCheckpoint, parse_time
@@ -106,20 +109,20 @@ def _json_line(data: bytes, scope: str, key: str) -> int:
     return start + 1
 
 
-def check_entries(export: Export) -> dict[str, list[BallotEntry]]:
-    """Check every entry's cycle, position, scope and ballot; return entries per scope."""
+def check_entries(
+    export: Export,
+) -> tuple[dict[str, list[BallotEntry]], dict[str, list[int]]]:
+    """Check every entry's cycle, scope and ballot; return the entries of each scope and
+    their positions in the log."""
     specs: dict[str, ScopeSpec] = {r.spec.scope: r.spec for r in export.data.scopes}
     by_scope: dict[str, list[BallotEntry]] = {s: [] for s in specs}
+    positions: dict[str, list[int]] = {s: [] for s in specs}
     cycle = export.data.cycle
     for i, entry in enumerate(export.parsed_entries):
         line = i + 1
         if entry.cycle != cycle:
             raise ExportError(
                 ENTRIES, line, f"cycle {entry.cycle!r}, the export is of cycle {cycle!r}"
-            )
-        if entry.seq != i:
-            raise ExportError(
-                ENTRIES, line, f"seq {entry.seq}, expected {i} (entries out of order?)"
             )
         spec = specs.get(entry.scope)
         if spec is None:
@@ -129,7 +132,8 @@ def check_entries(export: Export) -> dict[str, list[BallotEntry]]:
         except EntryError as exc:
             raise ExportError(ENTRIES, line, f"invalid ballot in {entry.scope}: {exc}") from None
         by_scope[entry.scope].append(entry)
-    return by_scope
+        positions[entry.scope].append(i)
+    return by_scope, positions
 
 
 def check_checkpoints(export: Export) -> MerkleLog:
@@ -180,6 +184,13 @@ def check_checkpoints(export: Export) -> MerkleLog:
             len(data.checkpoints),
             f"the last checkpoint covers {prev.size} entries, the log has {tree.size}",
         )
+    leaves = [tree.leaf(i) for i in range(tree.size)]
+    bad = batch_order_problem(leaves, (s.checkpoint.size for s in data.checkpoints))
+    if bad is not None:
+        why = ("repeats an earlier entry" if leaves[bad] in set(leaves[:bad])
+               else "is out of leaf-hash order inside its batch: the order could tell when "
+               "ballots were cast")
+        raise ExportError(ENTRIES, bad + 1, f"entry {why}")
     return tree
 
 
@@ -199,11 +210,17 @@ def _describe(projects: Sequence[str], points: Sequence[int] | None) -> str:
 
 
 def check_ballot_file(
-    cycle: str, spec: ScopeSpec, entries: Sequence[BallotEntry], actual: Election, pb: bytes
+    cycle: str,
+    spec: ScopeSpec,
+    entries: Sequence[BallotEntry],
+    actual: Election,
+    pb: bytes,
+    positions: Sequence[int] | None = None,
 ) -> Election:
-    """Check a scope's ``.pb`` against its entries; return the expected election."""
+    """Check a scope's ``.pb`` against its entries (at ``positions`` in the log); return
+    the expected election."""
     name = spec.file_name
-    expected = scope_election(cycle, spec, entries)
+    expected = scope_election(cycle, spec, entries, positions)
     if actual.vote_type != expected.vote_type:
         raise ExportError(
             name, 0, f"vote_type {actual.vote_type}, results.json says {expected.vote_type}"
@@ -311,7 +328,7 @@ def verify_export(
     """
     export = read_export(directory, expected_key)
     data = export.data
-    by_scope = check_entries(export)
+    by_scope, positions = check_entries(export)
     tree = check_checkpoints(export)
     check_known_checkpoints(export, tree, known_checkpoints, known_source)
     summaries = []
@@ -327,7 +344,12 @@ def verify_export(
                 f"{spec.scope}: num_votes {published}, the log holds {len(entries)} ballots",
             )
         election = check_ballot_file(
-            data.cycle, spec, entries, export.elections[spec.scope], export.files[spec.file_name]
+            data.cycle,
+            spec,
+            entries,
+            export.elections[spec.scope],
+            export.files[spec.file_name],
+            positions[spec.scope],
         )
         try:
             outcome = tally(election, spec.rule, explain=False)
