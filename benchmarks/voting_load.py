@@ -7,7 +7,8 @@ else a SQLite file in a temporary directory. Starts ``civicbudget serve`` (gunic
 free loopback port, registers voters directly in the database, then posts ballots through
 ``POST /api/cycles/{id}/ballots`` for a bounded time. Prints ballots/s, p50/p99 latency and
 the count check: log entries = 201 answers = participations, every returned receipt is in
-the log, sequence numbers have no gap, the tree's root matches a fresh checkpoint, retries
+the log once the vote is closed (ballots go to the log in shuffled batches: the cycle's
+default of 100 ballots or 10 minutes), sequence numbers have no gap, the tree's root matches a fresh checkpoint, retries
 got their first receipt back and second attempts were refused. ``--kill-after`` sends
 SIGKILL to the server mid-load and checks the same invariants on what survived.
 """
@@ -136,10 +137,15 @@ def _verify_ledger(cycle) -> str:
 def _check(cycle_id: int, receipts: set[str], created: int) -> dict:
     from civicbudget.cycles.models import Cycle
     from civicbudget.voting import logstore
-    from civicbudget.voting.models import LogEntry, Participation
+    from civicbudget.voting.models import LogCheckpoint, LogEntry, Participation, PendingBallot
 
     cycle = Cycle.objects.get(pk=cycle_id)
     log = logstore.log_for(cycle)
+    # While the vote ran, ballots went to the log in batches; what still waited is written
+    # when the vote closes (which is what the verification does first).
+    batches_during = LogCheckpoint.objects.filter(log=log).count()
+    waiting_at_close = PendingBallot.objects.filter(cycle=cycle).count()
+    verified = _verify_ledger(cycle)
     log.refresh_from_db()
     entries = LogEntry.objects.filter(log=log).count()
     seqs = list(LogEntry.objects.filter(log=log).order_by("seq").values_list("seq", flat=True))
@@ -148,7 +154,9 @@ def _check(cycle_id: int, receipts: set[str], created: int) -> dict:
     logstore._trees.clear()
     cp = logstore.checkpoint(log)
     return {
-        "ledger_verified": _verify_ledger(cycle),
+        "ledger_verified": verified,
+        "batches_while_open": batches_during, "waiting_at_close": waiting_at_close,
+        "pending_after_close": PendingBallot.objects.filter(cycle=cycle).count(),
         "log_entries": entries, "log_size": log.size, "participations": participations,
         "created_answers": created, "receipts_missing": len(receipts - stored),
         "seq_gapless": seqs == list(range(len(seqs))), "checkpoint_size": cp.size,
@@ -317,6 +325,7 @@ def main() -> int:
     args = parser.parse_args()
     result = run(args.seconds, args.concurrency, args.workers, args.voters, args.kill_after)
     ok = (result["receipts_missing"] == 0 and not result["ledger_verified"].startswith("FAILED") and result["seq_gapless"] and result["duplicates"] == 0
+          and result["pending_after_close"] == 0
           and result["log_entries"] == result["participations"] == result["log_size"])
     if not result["killed"]:
         ok = ok and result["log_entries"] == result["created_answers"]

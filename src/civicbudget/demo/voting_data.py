@@ -13,16 +13,19 @@ import itertools
 import random
 
 from django.db import transaction
+from django.utils import timezone
 
 from civicbudget.cycles.models import Cycle
 from civicbudget.demo.bulk import insert_rows as _insert
 from civicbudget.identity import keyed_hash
 from civicbudget.ledger import make_entry
-from civicbudget.ledger.merkle import leaf_hash
+from civicbudget.ledger.merkle import MerkleLog, leaf_hash
+from civicbudget.ledger.signing import Checkpoint, format_time
 from civicbudget.voting import logstore
 from civicbudget.voting.idcard import age_band
 from civicbudget.voting.models import (
     BallotLog,
+    LogCheckpoint,
     LogEntry,
     Participation,
     PollingStation,
@@ -110,12 +113,9 @@ def load_demo_votes(cycle: Cycle, voters: int, *, seed: int, start: dt.datetime,
         station_ids = {(s.community_id, s.kind): s.pk
                        for s in PollingStation.objects.filter(cycle=cycle)}
         locked = BallotLog.objects.select_for_update().get(pk=log.pk)
-        seq = locked.size
         participations: list[dict] = []
-        entries: list[dict] = []
-        # Ballots reach the log in the order they were cast.
-        order = sorted(range(len(rows)), key=lambda i: plan[i][2])
-        for i in order:
+        cast: list[tuple[dt.datetime, bytes, int, str, int | None]] = []
+        for i in sorted(range(len(rows)), key=lambda i: plan[i][2]):
             voter, (community_id, channel, when, street_id) = rows[i], plan[i]
             keys = [f"community:{community_id}"]
             street_key = f"street:{street_id}"
@@ -124,18 +124,36 @@ def load_demo_votes(cycle: Cycle, voters: int, *, seed: int, start: dt.datetime,
             station = station_ids.get((community_id, channel))
             for key in keys:
                 entry = make_entry(label, specs[key], _choices(rng, specs[key], project_ids[key], weights[key], costs[key]),
-                                   "online" if channel == VotingChannel.ONLINE else "paper", seq,
+                                   "online" if channel == VotingChannel.ONLINE else "paper",
                                    nonce=f"{rng.getrandbits(128):032x}")
-                data = entry._encode_checked()
-                entries.append({"log": locked.pk, "seq": seq, "data": data.decode(),
-                                "leaf": leaf_hash(data).hex(), "scope": scopes[key].pk,
-                                "channel": channel, "station": station})
+                cast.append((when, entry._encode_checked(), scopes[key].pk, channel, station))
                 participations.append({"cycle": cycle.pk, "voter": ids[voter["doc_hash"]],
                                        "scope": scopes[key].pk, "channel": channel,
-                                       "station": station, "at": when, "officer": None})
-                seq += 1
+                                       "station": station, "day": timezone.localdate(when),
+                                       "officer": None})
+        # Ballots reach the log as cast ones do: in batches of the cycle's size, each written
+        # in leaf-hash order and closed by a signed checkpoint.
+        policy = logstore.BatchPolicy.of(cycle.config)
+        key = logstore.signing_key(locked)
+        tree = MerkleLog(bytes.fromhex(leaf) for leaf in LogEntry.objects.filter(log=locked)
+                         .order_by("seq").values_list("leaf", flat=True))
+        entries: list[dict] = []
+        checkpoints: list[dict] = []
+        for b in range(0, len(cast), policy.size):
+            batch = cast[b:b + policy.size]
+            for _when, data, scope_pk, channel, station in sorted(batch, key=lambda c: leaf_hash(c[1])):
+                leaf = leaf_hash(data)
+                entries.append({"log": locked.pk, "seq": locked.size + len(entries), "data": data.decode(),
+                                "leaf": leaf.hex(), "scope": scope_pk, "channel": channel,
+                                "station": station})
+                tree.append_hash(leaf)
+            closed = timezone.localtime(batch[-1][0] + dt.timedelta(minutes=1))
+            size = locked.size + len(entries)
+            signed = key.sign_checkpoint(Checkpoint(locked.log_id, size, tree.root(), format_time(closed)))
+            checkpoints.append({"log": locked.pk, "size": size, "root": tree.root().hex(), "at": closed,
+                                "encoded": signed.encode().decode()})
         _insert(Participation, participations)
         _insert(LogEntry, entries)
-        BallotLog.objects.filter(pk=locked.pk).update(size=seq)
-    logstore.checkpoint(log, start + dt.timedelta(hours=hours))
+        _insert(LogCheckpoint, checkpoints)
+        BallotLog.objects.filter(pk=locked.pk).update(size=locked.size + len(entries))
     return len(rows)

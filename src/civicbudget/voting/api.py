@@ -162,11 +162,13 @@ def ballot_cast(request: HttpRequest, cycle_id: int, payload: BallotIn):
 
 @router.get("/cycles/{cycle_id}/receipts/{receipt}", response=dict)
 def receipt_get(request: HttpRequest, cycle_id: int, receipt: str):
-    """The inclusion proof of a receipt against a signed checkpoint (verifiable offline)."""
-    proof = logstore.receipt_proof(logstore.log_for(_cycle(cycle_id)), receipt)
-    if proof is None:
+    """Where a receipt stands: ``{"state": "pending"}`` while its batch is open, then
+    ``{"state": "logged", "proof": ...}`` with the inclusion proof against a signed
+    checkpoint and its batch (verifiable offline). Never the ballot's choices."""
+    status = logstore.receipt_status(logstore.log_for(_cycle(cycle_id)), receipt)
+    if status is None:
         raise NotFound("No ballot in this cycle's log has that receipt.")
-    return proof
+    return status
 
 
 @router.get("/cycles/{cycle_id}/turnout", response=dict)

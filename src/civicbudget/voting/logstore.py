@@ -1,9 +1,11 @@
 """The cycle's ballot log in the database, with :mod:`civicbudget.ledger` doing the hashing.
 
-Every process may append: an append locks the log row, takes the next sequence number,
-stores the entry and its leaf hash (the receipt) and bumps the size, in the transaction
-that records the participation. Roots and proofs come from the stored leaf hashes; each
-process keeps a Merkle tree cache that it only ever extends.
+A cast ballot is *staged*: its entry and leaf hash (the receipt) are made at once and it
+waits in the open batch (``PendingBallot``), in the transaction that records the
+participation. :func:`batch_flush` writes a due batch in ascending leaf-hash order and signs
+a checkpoint at its end, so the log's order says nothing finer than the batch about when a
+ballot was cast. Roots and proofs come from the stored leaf hashes; each process keeps a
+Merkle tree cache that it only ever extends.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ import json
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from civicbudget.ledger import MerkleLog, ProjectSpec, ScopeSpec, SigningKey, make_entry
 from civicbudget.ledger.merkle import leaf_hash
 from civicbudget.ledger.signing import Checkpoint, SignedCheckpoint, format_time
 from civicbudget.tally import RuleSpec
-from civicbudget.voting.models import BallotLog, LogCheckpoint, LogEntry, VotingScope
-
-CHECKPOINT_EVERY = 1000
+from civicbudget.voting.models import (
+    BallotLog,
+    LogCheckpoint,
+    LogEntry,
+    PendingBallot,
+)
 
 
 def _key_password() -> bytes:
@@ -115,58 +120,116 @@ def scope_spec(scope_id: int, data: dict | str) -> ScopeSpec:
     return spec
 
 
-@cache
-def _append_sql() -> tuple[str, str]:
-    log_table = BallotLog._meta.db_table
-    entry_table = LogEntry._meta.db_table
-    return (
-        # One statement takes the row lock and the next sequence number (PostgreSQL and
-        # SQLite 3.35+ both return the updated row).
-        f"UPDATE {log_table} SET size = size + 1 WHERE cycle_id = %s RETURNING id, size",  # noqa: S608
-        f"INSERT INTO {entry_table} (log_id, seq, data, leaf, scope_id, channel, station_id) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-    )
+@dataclass(frozen=True)
+class Staged:
+    """A ballot accepted into the open batch: its entry bytes and leaf hash (the receipt)."""
+
+    data: str
+    leaf: str
 
 
-def append(log: BallotLog | None, scope: VotingScope, choices, channel: str,
-           station=None) -> Appended:
-    """Append one ballot to the log of the scope's cycle; call inside the transaction that
-    records the participation (``log`` may be None: the cycle names it).
+def stage_entry(cycle_id: int, spec: ScopeSpec, choices, channel: str) -> Staged:
+    """Build and check the log entry of a ballot; its receipt is known from now on.
 
     Raise ``civicbudget.ledger.EntryError`` when the ballot breaks its scope's rules.
     """
-    return append_raw(scope.cycle_id, scope.pk, scope_spec(scope.pk, scope.spec), choices,
-                      channel, station.pk if station is not None else None)
+    entry = make_entry(f"cycle-{cycle_id}", spec, choices, _ledger_channel(channel))
+    data = entry._encode_checked()
+    return Staged(data.decode(), leaf_hash(data).hex())
 
 
-def append_raw(cycle_id: int, scope_id: int, spec: ScopeSpec, choices, channel: str,
-               station_id: int | None = None) -> Appended:
-    """:func:`append` by ids, in plain SQL: it runs once per ballot, on the hot path."""
-    update, insert = _append_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(update, [cycle_id])
-        row = cursor.fetchone()
-        if row is None:
-            raise RuntimeError(f"cycle {cycle_id} has no ballot log: open its scopes first")
-        log_id, size = row
-        seq = size - 1
-        entry = make_entry(f"cycle-{cycle_id}", spec, choices, _ledger_channel(channel), seq)
-        data = entry._encode_checked()
-        leaf = leaf_hash(data).hex()
-        cursor.execute(insert, [log_id, seq, data.decode(), leaf, scope_id, channel, station_id])
-    return Appended(seq, leaf)
+def stage(cycle_id: int, scope_id: int, staged: Staged, channel: str,
+          station_id: int | None = None) -> None:
+    """Put a ballot in the cycle's open batch; call inside the transaction that records
+    the participation (online) or the matching paper readings."""
+    PendingBallot.objects.create(leaf=staged.leaf, cycle_id=cycle_id, scope_id=scope_id,
+                                 channel=channel, station_id=station_id, data=staged.data)
+    BallotLog.objects.filter(cycle_id=cycle_id, pending_since__isnull=True).update(
+        pending_since=timezone.now())
 
 
-def entry_prefix(cycle_id: int, spec: ScopeSpec, choices, channel: str) -> str:
-    """Return the entry's canonical JSON up to its sequence number, for a database that
-    appends the number itself (the entry ends ``"seq":N}``: ``seq`` is the last key).
+@dataclass(frozen=True)
+class BatchPolicy:
+    """When the open batch is written: at ``size`` ballots, or once it has waited
+    ``minutes`` and holds at least ``minimum`` (a smaller batch would hide too little);
+    everything left is written when the vote closes."""
 
-    Raise ``civicbudget.ledger.EntryError`` when the ballot breaks its scope's rules.
+    size: int = 100
+    minutes: int = 10
+    minimum: int = 10
+
+    @classmethod
+    def of(cls, config: dict | None) -> BatchPolicy:
+        config = config or {}
+
+        def bounded(key: str, default: int, low: int, high: int) -> int:
+            try:
+                value = int(config.get(key, default))
+            except (TypeError, ValueError):
+                return default
+            return min(max(value, low), high)
+
+        size = bounded("ballot_batch_size", cls.size, 1, 100_000)
+        return cls(size=size, minutes=bounded("ballot_batch_minutes", cls.minutes, 0, 24 * 60),
+                   minimum=min(bounded("ballot_batch_min", cls.minimum, 1, 100_000), size))
+
+    def due(self, waiting: int, since: dt.datetime | None, now: dt.datetime) -> bool:
+        if waiting >= self.size:
+            return True
+        return (waiting >= self.minimum and since is not None
+                and now - since >= dt.timedelta(minutes=self.minutes))
+
+
+def batch_flush(cycle_id: int, *, now: dt.datetime | None = None, force: bool = False,
+                policy: BatchPolicy | None = None) -> LogCheckpoint | None:
+    """Write the cycle's open batch to the log if it is due (or ``force``), in ascending
+    leaf-hash order, and sign a checkpoint at its end; return it, or None if nothing was
+    written.
+
+    The log row is locked first, so flushes and paper appends never interleave; a ballot
+    committed while a flush runs simply waits for the next batch.
     """
-    data = make_entry(f"cycle-{cycle_id}", spec, choices, _ledger_channel(channel), 0)._encode_checked()
-    if not data.endswith(b',"seq":0}'):
-        raise RuntimeError("the ledger's entry encoding no longer ends with its sequence number")
-    return data[:-2].decode()
+    from civicbudget.cycles.models import Cycle
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Take the write lock first (SQLite's too), then read what waits.
+        if not BallotLog.objects.filter(cycle_id=cycle_id).update(size=F("size")):
+            return None
+        log = BallotLog.objects.select_for_update().get(cycle_id=cycle_id)
+        rows = sorted(PendingBallot.objects.filter(cycle_id=cycle_id)
+                      .values_list("leaf", "data", "scope_id", "channel", "station_id"))
+        if not rows:
+            if log.pending_since is not None:
+                BallotLog.objects.filter(pk=log.pk).update(pending_since=None)
+            return None
+        if not force:
+            policy = policy or BatchPolicy.of(Cycle.objects.values_list("config", flat=True)
+                                              .get(pk=cycle_id))
+            if not policy.due(len(rows), log.pending_since, now):
+                return None
+        LogEntry.objects.bulk_create(
+            [LogEntry(log_id=log.pk, seq=log.size + i, data=data, leaf=leaf, scope_id=scope_id,
+                      channel=channel, station_id=station_id)
+             for i, (leaf, data, scope_id, channel, station_id) in enumerate(rows)],
+            batch_size=500)
+        leaves = [r[0] for r in rows]
+        for i in range(0, len(leaves), 500):
+            PendingBallot.objects.filter(leaf__in=leaves[i:i + 500]).delete()
+        left = PendingBallot.objects.filter(cycle_id=cycle_id).exists()
+        BallotLog.objects.filter(pk=log.pk).update(size=log.size + len(rows),
+                                                   pending_since=now if left else None)
+        return checkpoint(log, now)
+
+
+def maybe_flush(cycle_id: int, waiting: int, since: dt.datetime | None, config: dict | None,
+                now: dt.datetime | None = None) -> None:
+    """After a ballot joined the open batch (``waiting`` ballots in it now): write the
+    batch if it is due. Cheap when it is not: no query at all."""
+    now = now or timezone.now()
+    policy = BatchPolicy.of(config)
+    if policy.due(waiting, since, now):
+        batch_flush(cycle_id, now=now, policy=policy)
 
 
 def _ledger_channel(channel: str) -> str:
@@ -223,8 +286,9 @@ def signed(cp: LogCheckpoint) -> SignedCheckpoint:
 
 
 def receipt_proof(log: BallotLog, receipt: str) -> dict | None:
-    """Return the public inclusion proof of a receipt against the latest checkpoint that
-    covers it (signing a new checkpoint if none does yet), or None if unknown."""
+    """Return the public inclusion proof of a written receipt against the latest checkpoint
+    (signing one if none covers it yet), without the entry: a receipt proves that a ballot
+    is in the log, never what it says. None if the receipt is not in the log (yet)."""
     from civicbudget.ledger import receipt_proof as make_proof
 
     entry = LogEntry.objects.filter(log=log, leaf=receipt.strip().lower()).first()
@@ -234,5 +298,31 @@ def receipt_proof(log: BallotLog, receipt: str) -> dict | None:
     if cp is None:
         cp = checkpoint(log)
     t = tree(log, cp.size)
-    return make_proof(entry.leaf, t.inclusion_proof(entry.seq, cp.size), signed(cp),
-                      entry.data.encode())
+    proof = make_proof(entry.leaf, t.inclusion_proof(entry.seq, cp.size), signed(cp))
+    # The batch: from the checkpoint before the entry to the first one after it.
+    first = (LogCheckpoint.objects.filter(log=log, size__lte=entry.seq).order_by("-size")
+             .values_list("size", flat=True).first()) or 0
+    closing = LogCheckpoint.objects.filter(log=log, size__gt=entry.seq).order_by("size").first()
+    proof["batch"] = {"first": first, "size": closing.size - first,
+                      "written": signed(closing).checkpoint.time}
+    return proof
+
+
+def receipt_status(log: BallotLog, receipt: str, now: dt.datetime | None = None) -> dict | None:
+    """Where a receipt stands: ``{"state": "logged", "proof": ...}`` once its batch is
+    written, ``{"state": "pending", ...}`` while it waits in the open batch (the batch is
+    written first if it is due), None if the log has no such receipt."""
+    receipt = (receipt or "").strip().lower()
+    if len(receipt) != 64:
+        return None
+    if PendingBallot.objects.filter(cycle_id=log.cycle_id, leaf=receipt).exists():
+        from civicbudget.cycles.models import Cycle
+
+        config = Cycle.objects.values_list("config", flat=True).get(pk=log.cycle_id)
+        policy = BatchPolicy.of(config)
+        batch_flush(log.cycle_id, now=now, policy=policy)
+        if PendingBallot.objects.filter(cycle_id=log.cycle_id, leaf=receipt).exists():
+            return {"state": "pending", "receipt": receipt, "batch_size": policy.size,
+                    "batch_minutes": policy.minutes, "batch_min": policy.minimum}
+    proof = receipt_proof(log, receipt)
+    return {"state": "logged", "receipt": receipt, "proof": proof} if proof else None

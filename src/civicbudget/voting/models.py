@@ -4,6 +4,10 @@ The split is the point: ``Participation`` knows the voter and the scope but not 
 choices; ``LogEntry`` holds the choices but no voter. A unique constraint on
 (voter, scope) makes "one person, one vote per ballot" a database fact, whatever the
 channel and however many requests race.
+
+Nothing joins the two sides: a participation keeps only the day; a cast ballot waits in
+``PendingBallot`` (keyed by its random-looking receipt, with no time and no counter) until
+its batch is written to the log in leaf-hash order; ``Submission`` keeps no time.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ class VotingChannel(models.TextChoices):
     POLLING = "polling", _("polling point")
     MOBILE_BOX = "mobile_box", _("mobile ballot box")
     SCHOOL = "school", _("school session")
+
+
+def local_today():
+    """Today in the district's time zone: what a participation keeps of when it happened."""
+    return timezone.localdate()
 
 
 def scope_keys(community_id: int, street_id: int) -> tuple[str, str]:
@@ -103,7 +112,8 @@ class Participation(models.Model):
     channel = models.CharField(max_length=12, choices=VotingChannel.choices)
     station = models.ForeignKey(PollingStation, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="participations")
-    at = models.DateTimeField(default=timezone.now)
+    # The local day only: a time here would line up with the ballot's place in the log.
+    day = models.DateField(default=local_today)
     officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                 blank=True, related_name="+")
 
@@ -116,12 +126,14 @@ class Participation(models.Model):
 
 
 class Submission(models.Model):
-    """A retried online submission gets its first receipt back: keyed by an HMAC, so the table
-    does not tie a voter to a receipt for anyone without the server's key."""
+    """A retried online submission gets its first receipt back: keyed by an HMAC of the voter,
+    the scope and the form's random token, which the server does not keep, so the table does
+    not tie a voter to a receipt even for whoever holds the server's key. No time is kept."""
 
     key = models.CharField(max_length=64, unique=True)
+    # Sealed: the receipt XOR a pad derived from the token, so that these rows, which keep
+    # the order they came in, cannot be lined up with the log.
     receipt = models.CharField(max_length=64)
-    at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.key[:8]
@@ -135,9 +147,31 @@ class BallotLog(models.Model):
     public_key = models.CharField(max_length=64)
     private_key_pem = models.TextField()
     size = models.PositiveIntegerField(default=0)
+    # When the open batch got its first ballot (None: no ballot waits). One time per batch,
+    # so it says nothing about any one ballot.
+    pending_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.log_id
+
+
+class PendingBallot(models.Model):
+    """A cast ballot waiting for its batch to be written to the log.
+
+    The primary key is the receipt (a leaf hash: uniform and unknown before the ballot was
+    cast), so neither a key, a time nor the table's order tells which came first.
+    """
+
+    leaf = models.CharField(max_length=64, primary_key=True)
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="+")
+    scope = models.ForeignKey(VotingScope, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=12, choices=VotingChannel.choices)
+    station = models.ForeignKey(PollingStation, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    data = models.TextField()  # canonical JSON bytes of the entry
+
+    def __str__(self) -> str:
+        return self.leaf[:12]
 
 
 class LogEntry(models.Model):

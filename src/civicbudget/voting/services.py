@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -19,6 +20,7 @@ from functools import cache
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 import civicbudget
@@ -45,6 +47,7 @@ from civicbudget.voting.models import (
     OneTimeCode,
     PaperEntry,
     Participation,
+    PendingBallot,
     PollingStation,
     ScopeResult,
     Submission,
@@ -198,7 +201,7 @@ def _already(voter: Voter, scope: VotingScope) -> AlreadyVoted:
 
 def _already_by_id(voter_id: int, scope_id: int) -> AlreadyVoted:
     first = Participation.objects.filter(voter_id=voter_id, scope_id=scope_id).first()
-    when = timezone.localtime(first.at).strftime("%Y-%m-%d %H:%M") if first else "?"
+    when = first.day.isoformat() if first else "?"
     channel = first.get_channel_display() if first else "?"
     return AlreadyVoted(_("Already voted on %(when)s via %(channel)s.") % {"when": when, "channel": channel})
 
@@ -231,48 +234,65 @@ def _vote_running(cycle: str) -> str:
 
 
 @cache
-def _cast_sql() -> tuple[str, str, str]:
+def _cast_sql() -> tuple[str, str, str, str]:
     voter, community = Voter._meta.db_table, Community._meta.db_table
     return (
         # Everything the checks need in one read: the voter's community and street, the
-        # scope asked for (if it is this cycle's), and whether the cycle's vote is running.
-        f"SELECT c.id, c.street_id, s.key, s.spec, {_vote_running('v.cycle_id')} "  # noqa: S608
-        f"FROM {voter} v JOIN {community} c ON c.id = v.community_id "
+        # scope asked for (if it is this cycle's), whether the cycle's vote is running, and
+        # the batch settings and state.
+        f"SELECT c.id, c.street_id, s.key, s.spec, {_vote_running('v.cycle_id')}, "  # noqa: S608
+        f"y.config, b.pending_since FROM {voter} v JOIN {community} c ON c.id = v.community_id "
+        f"JOIN {Cycle._meta.db_table} y ON y.id = v.cycle_id "
         f"LEFT JOIN {VotingScope._meta.db_table} s ON s.id = %s AND s.cycle_id = v.cycle_id "
+        f"LEFT JOIN {BallotLog._meta.db_table} b ON b.cycle_id = v.cycle_id "
         "WHERE v.id = %s AND v.cycle_id = %s",
         # Only while the vote runs, checked in the write's own transaction: a ballot cannot
         # slip in after the count began.
         f"INSERT INTO {Participation._meta.db_table} "  # noqa: S608
-        "(cycle_id, voter_id, scope_id, channel, station_id, at, officer_id) "
+        "(cycle_id, voter_id, scope_id, channel, station_id, day, officer_id) "
         f"SELECT %s, %s, %s, %s, NULL, %s, NULL WHERE {_vote_running('%s')}",
-        f"INSERT INTO {Submission._meta.db_table} (key, receipt, at) VALUES (%s, %s, %s)",  # noqa: S608
+        f"INSERT INTO {PendingBallot._meta.db_table} "  # noqa: S608
+        "(leaf, cycle_id, scope_id, channel, station_id, data) VALUES (%s, %s, %s, %s, NULL, %s)",
+        f"INSERT INTO {Submission._meta.db_table} (key, receipt) VALUES (%s, %s)",  # noqa: S608
+    )
+
+
+def _seal(receipt: str, voter_id: int, scope_id: int, token: str) -> str:
+    """XOR a receipt with a pad only the submission's token (never stored) can rebuild;
+    sealing twice opens it."""
+    pad = keyed_hash(f"{voter_id}:{scope_id}:{token}", "submission-receipt")
+    return f"{int(receipt, 16) ^ int(pad, 16):064x}"
+
+
+@cache
+def _waiting_sql() -> tuple[str, str]:
+    pending, log = PendingBallot._meta.db_table, BallotLog._meta.db_table
+    return (
+        f"SELECT count(*) FROM {pending} WHERE cycle_id = %s",  # noqa: S608
+        # Only the first ballot of a batch writes (and so locks) the log row.
+        f"UPDATE {log} SET pending_since = %s WHERE cycle_id = %s AND pending_since IS NULL",  # noqa: S608
     )
 
 
 @cache
 def _cast_write_sql_postgresql() -> str:
     participation, log = Participation._meta.db_table, BallotLog._meta.db_table
-    entry, submission = LogEntry._meta.db_table, Submission._meta.db_table
+    pending, submission = PendingBallot._meta.db_table, Submission._meta.db_table
     # One statement, so one implicit transaction: the participation (the one-vote guard), the
-    # log's next sequence number under its row lock, the entry with its RFC 6962 leaf hash
-    # SHA-256(0x00 || entry) and the submission's receipt. The log row lock is held for this
-    # statement and its commit only, never while the web process waits for its turn to run.
+    # ballot in the open batch and the submission's receipt, and how many ballots wait now
+    # (the snapshot's count, plus this one). No lock on the log: batches are written apart.
     # Nothing is written unless the cycle's vote is running and its log exists.
     return (
         f"WITH p AS (INSERT INTO {participation} "  # noqa: S608
-        "(cycle_id, voter_id, scope_id, channel, station_id, at, officer_id) "
-        "SELECT %(cycle)s, %(voter)s, %(scope)s, %(channel)s, NULL, %(at)s, NULL "
+        "(cycle_id, voter_id, scope_id, channel, station_id, day, officer_id) "
+        "SELECT %(cycle)s, %(voter)s, %(scope)s, %(channel)s, NULL, %(day)s, NULL "
         f"WHERE EXISTS (SELECT 1 FROM {log} WHERE cycle_id = %(cycle)s) "
         f"AND {_vote_running('%(cycle)s')} RETURNING cycle_id), "
-        f"l AS (UPDATE {log} b SET size = b.size + 1 FROM p WHERE b.cycle_id = p.cycle_id "
-        "RETURNING b.id, b.size - 1 AS seq), "
-        "d AS (SELECT id, seq, %(prefix)s || seq::text || '}' AS data FROM l), "
-        f"e AS (INSERT INTO {entry} (log_id, seq, data, leaf, scope_id, channel, station_id) "
-        "SELECT id, seq, data, encode(sha256('\\x00'::bytea || convert_to(data, 'UTF8')), 'hex'), "
-        "%(scope)s, %(channel)s, NULL FROM d RETURNING seq, leaf), "
-        f"s AS (INSERT INTO {submission} (key, receipt, at) "
-        "SELECT %(key)s, leaf, %(at)s FROM e WHERE %(key)s <> '') "
-        "SELECT seq, leaf FROM e"
+        f"e AS (INSERT INTO {pending} (leaf, cycle_id, scope_id, channel, station_id, data) "
+        "SELECT %(leaf)s, cycle_id, %(scope)s, %(channel)s, NULL, %(data)s FROM p RETURNING leaf), "
+        f"s AS (INSERT INTO {submission} (key, receipt) "
+        "SELECT %(key)s, %(sealed)s FROM e WHERE %(key)s <> '') "
+        f"SELECT leaf, (SELECT count(*) FROM {pending} WHERE cycle_id = %(cycle)s) + 1 FROM e"
     )
 
 
@@ -282,16 +302,17 @@ def ballot_cast_by_id(*, voter_id: int, cycle_id: int, scope_id: int, choices, t
 
     Every online ballot passes here, so it is written for the hot path: one read, then one
     write (a single statement on PostgreSQL, a transaction of plain statements on SQLite);
-    the ORM is used only to explain a refusal.
+    the ORM is used only to explain a refusal. The ballot joins the open batch; the batch
+    is written to the log (shuffled) once it is due, by whichever ballot makes it due.
     """
     now = now or timezone.now()
-    read, insert_participation, insert_submission = _cast_sql()
+    read, insert_participation, insert_pending, insert_submission = _cast_sql()
     with connection.cursor() as cursor:
         cursor.execute(read, [scope_id, voter_id, cycle_id])
         row = cursor.fetchone()
     if row is None:
         raise NotFound(_("No such voter in this cycle."))
-    community_id, street_id, scope_key, spec_data, is_open = row
+    community_id, street_id, scope_key, spec_data, is_open, config, since = row
     if scope_key is None:
         raise NotFound(_("No ballot %(id)s in this cycle.") % {"id": scope_id})
     if not is_open:
@@ -301,13 +322,15 @@ def ballot_cast_by_id(*, voter_id: int, cycle_id: int, scope_id: int, choices, t
     spec = logstore.scope_spec(scope_id, spec_data)
     _normalize_spec_choices(spec, choices)
     key = keyed_hash(f"{voter_id}:{scope_id}:{token}", "submission") if token else ""
-    at = connection.ops.adapt_datetimefield_value(now)
+    day = timezone.localdate(now)
     channel = VotingChannel.ONLINE.value
+    count_waiting, mark_batch = _waiting_sql()
     try:
+        staged = logstore.stage_entry(cycle_id, spec, choices, channel)
         if connection.vendor == "postgresql":
             params = {"cycle": cycle_id, "voter": voter_id, "scope": scope_id, "channel": channel,
-                      "at": at, "key": key,
-                      "prefix": logstore.entry_prefix(cycle_id, spec, choices, channel)}
+                      "day": day, "key": key, "leaf": staged.leaf, "data": staged.data,
+                      "sealed": _seal(staged.leaf, voter_id, scope_id, token)}
             # Inside a caller's transaction, a savepoint keeps a refusal from spoiling it.
             with (transaction.atomic() if connection.in_atomic_block else nullcontext(),
                   connection.cursor() as cursor):
@@ -316,30 +339,39 @@ def ballot_cast_by_id(*, voter_id: int, cycle_id: int, scope_id: int, choices, t
             if written is None:  # voting closed meanwhile, or the cycle has no log
                 _vote_open(Cycle.objects.prefetch_related("stages").get(pk=cycle_id))
                 raise RuntimeError(f"cycle {cycle_id} has no ballot log: open its scopes first")
-            entry = logstore.Appended(*written)
+            waiting = written[1]
         else:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(insert_participation,
-                               [cycle_id, voter_id, scope_id, channel, at, cycle_id])
+                               [cycle_id, voter_id, scope_id, channel, day, cycle_id])
                 if cursor.rowcount != 1:  # voting closed since the read: nothing is written
                     _vote_open(Cycle.objects.prefetch_related("stages").get(pk=cycle_id))
                     raise RuntimeError(f"cycle {cycle_id}: voting closed while a ballot was cast")
-                # The log row lock serialises every ballot of the cycle: take it last, so it
-                # is held only for the append and the commit.
-                entry = logstore.append_raw(cycle_id, scope_id, spec, choices, channel)
+                cursor.execute(insert_pending, [staged.leaf, cycle_id, scope_id, channel, staged.data])
                 if key:
-                    cursor.execute(insert_submission, [key, entry.leaf, at])
+                    cursor.execute(insert_submission,
+                                   [key, _seal(staged.leaf, voter_id, scope_id, token)])
+                cursor.execute(count_waiting, [cycle_id])
+                waiting = cursor.fetchone()[0]
     except IntegrityError:
         # The voter has voted in this scope: a retry of the same submission gets its receipt.
         if key and (earlier := Submission.objects.filter(key=key).first()):
-            return Cast(earlier.receipt, scope_key, True)
+            return Cast(_seal(earlier.receipt, voter_id, scope_id, token), scope_key, True)
         raise _already_by_id(voter_id, scope_id) from None
     except EntryError as exc:
         raise ServiceError(_("The ballot is not valid: %(why)s.") % {"why": exc},
                            field="choices", code="invalid_ballot") from None
-    if (entry.seq + 1) % logstore.CHECKPOINT_EVERY == 0:
-        logstore.checkpoint(logstore.log_for(Cycle.objects.get(pk=cycle_id)))
-    return Cast(entry.leaf, scope_key, False)
+    if isinstance(since, str):
+        since = parse_datetime(since)
+    if since is not None and timezone.is_naive(since):  # SQLite's raw rows: naive UTC
+        since = timezone.make_aware(since, dt.UTC)
+    if since is None:
+        with connection.cursor() as cursor:
+            cursor.execute(mark_batch, [connection.ops.adapt_datetimefield_value(now), cycle_id])
+        since = now
+    config = json.loads(config) if isinstance(config, str) else config
+    logstore.maybe_flush(cycle_id, waiting, since, config, now)
+    return Cast(staged.leaf, scope_key, False)
 
 
 def station_create(*, actor, cycle: Cycle, community: Community, name: str,
@@ -376,7 +408,8 @@ def poll_check_in(*, officer, station: PollingStation, doc_type: str, doc_number
     try:
         with transaction.atomic():
             made = [Participation.objects.create(cycle=cycle, voter=voter, scope=s, channel=station.kind,
-                                                 station=station, officer=officer, at=now)
+                                                 station=station, officer=officer,
+                                                 day=timezone.localdate(now))
                     for s in scopes]
             audit_record(officer, "poll_check_in", station, after={"scopes": [s.key for s in scopes]},
                          place=station.community)
@@ -450,14 +483,22 @@ def paper_ballot_enter(*, officer, station: PollingStation, scope: VotingScope, 
 
 def _log_paper(station, scope, ballot, readings, state) -> None:
     issued = Participation.objects.filter(station=station, scope=scope).count()
-    logged = LogEntry.objects.filter(station=station, scope=scope).count()
+    logged = (LogEntry.objects.filter(station=station, scope=scope).count()
+              + PendingBallot.objects.filter(station=station, scope=scope).count())
     if logged >= issued:
         raise ServiceError(_("The box would hold more ballots (%(n)d) than were handed out (%(issued)d).")
                            % {"n": logged + 1, "issued": issued}, code="over_issued")
-    log = logstore.log_for(station.cycle)
+    logstore.log_for(station.cycle)
     choices = {pid: pts for pid, pts in ballot} if ballot and isinstance(ballot[0], list) else ballot
-    entry = logstore.append(log, scope, choices, station.kind, station=station)
-    PaperEntry.objects.filter(pk__in=[r.pk for r in readings]).update(state=state, receipt=entry.leaf)
+    # Paper ballots join the same shuffled batches as online ones.
+    staged = logstore.stage_entry(scope.cycle_id, logstore.scope_spec(scope.pk, scope.spec), choices,
+                                  station.kind)
+    logstore.stage(scope.cycle_id, scope.pk, staged, station.kind, station.pk)
+    PaperEntry.objects.filter(pk__in=[r.pk for r in readings]).update(state=state, receipt=staged.leaf)
+    transaction.on_commit(lambda: logstore.maybe_flush(
+        scope.cycle_id, PendingBallot.objects.filter(cycle_id=scope.cycle_id).count(),
+        BallotLog.objects.values_list("pending_since", flat=True).get(cycle_id=scope.cycle_id),
+        Cycle.objects.values_list("config", flat=True).get(pk=scope.cycle_id)))
 
 
 def paper_conflict_resolve(*, officer, station: PollingStation, scope: VotingScope, number: int,
@@ -584,17 +625,18 @@ def station_offline_sync(*, officer, station: PollingStation, data: bytes, filen
                 with transaction.atomic():
                     for scope in scopes:
                         Participation.objects.create(cycle=cycle, voter=voter, scope=scope,
-                                                     channel=station.kind, station=station, officer=officer, at=at)
+                                                     channel=station.kind, station=station, officer=officer,
+                                                     day=timezone.localdate(at))
                     OfflineCheckIn.objects.create(station=station, client_id=client_id, voter=voter,
                                                   checked_in_at=at, synced_by=officer,
                                                   state=OfflineCheckIn.State.ACCEPTED)
                 report.accepted += 1
             except IntegrityError:
-                first = Participation.objects.filter(voter=voter, scope__in=scopes).order_by("at").first()
+                first = Participation.objects.filter(voter=voter, scope__in=scopes).order_by("day").first()
                 OfflineCheckIn.objects.create(
                     station=station, client_id=client_id, voter=voter, checked_in_at=at, synced_by=officer,
                     state=OfflineCheckIn.State.CONFLICT,
-                    conflict_with=f"{first.get_channel_display()} {timezone.localtime(first.at):%Y-%m-%d %H:%M}"
+                    conflict_with=f"{first.get_channel_display()} {first.day.isoformat()}"
                     if first else "")
                 report.conflicts += 1
     audit_record(officer, "station_offline_sync", station, after=report.__dict__, place=station.community,
@@ -641,6 +683,8 @@ def results_count(*, cycle: Cycle, observers: str = "", now: dt.datetime | None 
     """Tally every scope of the cycle with its rule and store the results (once)."""
     now = now or timezone.now()
     log = logstore.log_for(cycle)
+    # Whatever still waits in the open batch is written before anything is counted.
+    logstore.batch_flush(cycle.pk, now=now, force=True)
     results = []
     entries_by_scope: dict[int, list[bytes]] = {}
     for scope_id, data in LogEntry.objects.filter(log=log).order_by("seq").values_list("scope_id", "data"):

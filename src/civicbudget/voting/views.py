@@ -137,41 +137,48 @@ def vote_ballot(request: HttpRequest, cycle_id: int) -> HttpResponse:
         except ServiceError as exc:
             errors[scope.pk] = exc.message
         else:
-            receipts = request.session.get("receipts", {})
-            receipts[str(scope.pk)] = cast.receipt
-            request.session["receipts"] = receipts
-            messages.success(request, _("Your ballot for %(scope)s is in the public log.") % {"scope": scope.title})
-            return redirect("voting:receipt", cycle_id=cycle.pk, receipt=cast.receipt)
+            # The only time the choices are shown: in the answer to the cast itself. Neither
+            # the receipt nor the choices are kept with the voter (not even in the session).
+            names = {p.id: p.name for p in spec.projects}
+            picked = (sorted(choices.items()) if isinstance(choices, dict)
+                      else [(pid, None) for pid in choices])
+            voted = set(Participation.objects.filter(voter=voter).values_list("scope_id", flat=True))
+            left = [s for s in services.voter_scopes(voter) if s.pk not in voted]
+            return render(request, "voting/cast.html", {
+                "cycle": cycle, "scope": scope, "receipt": cast.receipt, "repeated": cast.repeated,
+                "choices": [(names.get(pid, pid), pts) for pid, pts in picked],
+                "ordinal": spec.vote_type == "ordinal", "left": left})
     voted = {p.scope_id: p for p in Participation.objects.filter(voter=voter)}
     ballots = []
     for scope in services.voter_scopes(voter):
         spec = logstore.spec_from_json(scope.spec)
         ballots.append({"scope": scope, "spec": spec, "participation": voted.get(scope.pk),
-                        "token": secrets.token_hex(16), "error": errors.get(scope.pk),
-                        "receipt": request.session.get("receipts", {}).get(str(scope.pk))})
+                        "token": secrets.token_hex(16), "error": errors.get(scope.pk)})
     return render(request, "voting/ballot.html", {"cycle": cycle, "voter": voter, "ballots": ballots,
                                                   "open_now": "vote" in cycle.allowed_actions()})
 
 
 def receipt_page(request: HttpRequest, cycle_id: int, receipt: str | None = None) -> HttpResponse:
-    """Look a receipt up: the logged entry and its inclusion proof against a signed checkpoint."""
+    """Look a receipt up: whether its ballot is in the log (batch, checkpoint, inclusion
+    proof) or still waits in the open batch; never what the ballot says."""
     cycle = _cycle(cycle_id)
-    receipt = (receipt or request.GET.get("receipt") or "").strip().lower()
-    proof = verified = None
+    receipt = (receipt or request.GET.get("receipt") or "").strip().lower()[:64]
+    status = proof = verified = None
     if receipt:
         log = logstore.log_for(cycle)
-        proof = logstore.receipt_proof(log, receipt) if len(receipt) == 64 else None
+        status = logstore.receipt_status(log, receipt)
+        proof = status["proof"] if status and status["state"] == "logged" else None
         if proof is not None:
             verified = verify_receipt_proof(proof, PublicKey.from_hex(log.public_key))
-        elif request.GET.get("format") != "json":
+        elif status is None and request.GET.get("format") != "json":
             messages.error(request, _("No ballot in this cycle's log has that receipt."))
     if request.GET.get("format") == "json":
-        if proof is None:
+        if status is None:
             raise Http404
-        return HttpResponse(json.dumps(proof, ensure_ascii=False, indent=1),
+        return HttpResponse(json.dumps(status, ensure_ascii=False, indent=1),
                             content_type="application/json")
     return render(request, "voting/receipt.html", {
-        "cycle": cycle, "receipt": receipt, "proof": proof, "verified": verified,
+        "cycle": cycle, "receipt": receipt, "status": status, "proof": proof, "verified": verified,
         "proof_json": json.dumps(proof, ensure_ascii=False, indent=1) if proof else "",
     })
 
