@@ -46,7 +46,7 @@ def parse_number(text: str, what: str) -> Fraction:
     raw = text.strip()
     if len(raw) > MAX_NUMBER_CHARS:
         raise LimitError(
-            f"{what} has {len(raw)} characters, more than the {MAX_NUMBER_CHARS} a number may have"
+            f"{what} has {len(raw)} characters, beyond the limit of {MAX_NUMBER_CHARS} for a number"
         )
     m = _NUMBER.fullmatch(raw.replace(",", "."))
     if m is None or not (m.group(2) or m.group(3)):
@@ -55,7 +55,7 @@ def parse_number(text: str, what: str) -> Fraction:
     significant = (whole + frac).lstrip("0").rstrip("0")
     if len(significant) > MAX_DIGITS:
         raise LimitError(
-            f"{what} has {len(significant)} significant digits, at most {MAX_DIGITS} allowed"
+            f"{what} has {len(significant)} significant digits, beyond the limit of {MAX_DIGITS}"
         )
     e = int(exp) if exp else 0  # at most MAX_NUMBER_CHARS digits: cheap
     if abs(e) > MAX_EXPONENT:

@@ -229,6 +229,12 @@ def parse_pabulib(data: bytes | str) -> Election:
                     lineno, f"{len(names)} projects in vote but {len(ptoks)} values in points"
                 )
             for tok in ptoks:
+                digits = tok.strip()
+                if digits.isascii() and digits.isdigit() and len(digits) <= 7:
+                    pts_row.append(int(digits))  # the common case, read fast
+                    if pts_row[-1] <= MAX_POINTS:
+                        continue
+                    pts_row.pop()
                 value = _number(tok, lineno, "points")
                 if value.denominator != 1:
                     raise PabulibError(lineno, f"points must be whole numbers, got {tok.strip()!r}")
