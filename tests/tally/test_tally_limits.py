@@ -25,6 +25,7 @@ from civicbudget.tally import (
     PabulibError,
     Project,
     RuleSpec,
+    mes,
     mes_kernel,
     parse_pabulib,
     tally,
@@ -259,22 +260,29 @@ def test_the_command_refuses_a_hostile_threshold(tmp_path, capsys) -> None:
 
 
 def test_the_installed_command_answers_hostile_files_in_under_a_second(tmp_path) -> None:
+    """A fresh process (interpreter and numpy start-up included, about 0.3 s on a quiet
+    machine): the best of three tries, so that a busy CI machine does not fail it."""
     exe = Path(sys.executable).with_name("civicbudget")
     for name, text in HOSTILE.items():
         path = tmp_path / f"{name}.pb"
         path.write_text(text)
-        started = time.perf_counter()
-        done = subprocess.run(  # noqa: S603 - our own command on our own temporary file
-            [str(exe), "tally", str(path), "--rule", "mes-add1"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        assert time.perf_counter() - started < 1, name
-        assert done.returncode == 2
-        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
-        assert done.stdout == ""
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            done = subprocess.run(  # noqa: S603 - our own command on our own temporary file
+                [str(exe), "tally", str(path), "--rule", "mes-add1"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+            times.append(time.perf_counter() - started)
+            assert done.returncode == 2
+            assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+            assert "limit" in done.stderr and done.stdout == ""
+            if times[-1] < 1:
+                break
+        assert min(times) < 1, (name, times)
 
 
 # -- every rule, at the limits: the exact outcome --------------------------------------------
@@ -373,6 +381,15 @@ def test_every_rule_gives_the_exact_outcome_at_the_limits(e: Election) -> None:
             result = mes_with_completion(prep, budget, keys, completion)
             if e.num_voters:
                 _add1_is_locally_right(prep, budget, keys, completion, result)
+            if mes_kernel.AVAILABLE:  # the compiled run from the first increment: the same
+                saved = mes.KERNEL_ENTRIES
+                try:
+                    mes.KERNEL_ENTRIES = 0
+                    compiled = mes_with_completion(prep, budget, keys, completion)
+                finally:
+                    mes.KERNEL_ENTRIES = saved
+                assert compiled.run.selected == result.run.selected
+                assert compiled.run.voter_budget == result.run.voter_budget
         selected, _, _ = greedy(prep, budget, keys)
         assert tally(e, RuleSpec("greedy", utility), explain=False).winners == tuple(
             str(j) for j in selected
