@@ -6,6 +6,7 @@ of equal shares on large elections.
 
 from __future__ import annotations
 
+import weakref
 from fractions import Fraction
 from typing import Any
 
@@ -53,7 +54,7 @@ def float_safe(value: Any) -> bool:
     return f == 0 or FLOAT_LO <= abs(f) <= FLOAT_HI
 
 
-_SAFE_PREPS: Any = None
+_SAFE_PREPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # prepared -> fits
 
 
 def floats_fit(prep: Any, voter_budget: Any) -> bool:
@@ -63,11 +64,6 @@ def floats_fit(prep: Any, voter_budget: Any) -> bool:
     :data:`WEIGHT_HI` (checked once per prepared election), and the voter budget likewise.
     Otherwise the callers take the exact path: same outcome, only slower.
     """
-    global _SAFE_PREPS
-    if _SAFE_PREPS is None:
-        import weakref
-
-        _SAFE_PREPS = weakref.WeakKeyDictionary()
     ok = _SAFE_PREPS.get(prep)
     if ok is None:
         ok = _SAFE_PREPS[prep] = (

@@ -18,6 +18,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from civicbudget.tally.model import Election
+
 MAX_NUMBER_CHARS = 64  # characters of one number as written
 MAX_DIGITS = 30  # significant digits of one number
 MAX_EXPONENT = 30  # |e| in 1.5e6 notation
@@ -99,7 +101,7 @@ def _show(value: Fraction) -> str:
     return f"{float(value):.6g}"  # |value| < 10^24 here: float() cannot overflow
 
 
-def check_election(election) -> None:  # noqa: ANN001 - model imports would cycle
+def check_election(election: Election) -> None:
     """Raise :class:`LimitError` when ``election`` exceeds a limit (for elections built in code).
 
     :func:`civicbudget.tally.pabulib.parse_pabulib` checks the same limits line by line.
