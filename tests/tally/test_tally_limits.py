@@ -29,6 +29,7 @@ from civicbudget.tally import (
     mes_kernel,
     parse_pabulib,
     tally,
+    welfare,
 )
 from civicbudget.tally import pabulib as pabulib_mod
 from civicbudget.tally._exact import Q, fmt
@@ -225,6 +226,32 @@ def test_elections_built_in_code_are_checked_by_tally() -> None:
     ok = Election(projects=(Project("p", F(1, 3)),), budget=F(10**18, 7), **base)
     check_election(ok)  # any rational with a bounded denominator, in code
     assert tally(ok, RuleSpec("mes-add1")).winners == ("p",)
+
+
+def _subset_sum(n_p: int = 200, seed: int = 1) -> Election:
+    """Crafted costs (random, 16 digits) with equal votes: a hard knapsack for max-welfare."""
+    import random
+
+    rng = random.Random(seed)
+    projects = tuple(Project(str(j), F(rng.randint(1, MAX_AMOUNT // n_p))) for j in range(n_p))
+    rows = [sorted(rng.sample(range(n_p), n_p // 2)) for _ in range(50)]
+    indptr = np.concatenate(([0], np.cumsum([len(r) for r in rows]))).astype(np.int64)
+    return Election(
+        projects=projects,
+        budget=F(sum(p.cost for p in projects).__floor__() // 2),
+        vote_type="approval",
+        voter_ids=tuple(str(v) for v in range(50)),
+        indptr=indptr,
+        project_index=np.concatenate(rows).astype(np.int32),
+    )
+
+
+def test_max_welfare_refuses_a_search_that_would_run_for_hours(monkeypatch) -> None:
+    monkeypatch.setattr(welfare, "MAX_STEPS", 20_000)  # the real limit: 1,000,000 steps
+    started = time.perf_counter()
+    with pytest.raises(LimitError, match="needs more than 20,000 search steps"):
+        tally(_subset_sum(), RuleSpec("max-welfare"))
+    assert time.perf_counter() - started < 5
 
 
 # -- the command -----------------------------------------------------------------------------
