@@ -254,6 +254,14 @@ def test_max_welfare_refuses_a_search_that_would_run_for_hours(monkeypatch) -> N
     assert time.perf_counter() - started < 5
 
 
+def test_add1_refuses_after_too_many_runs(monkeypatch) -> None:
+    monkeypatch.setattr(mes, "MAX_RUNS", 50)  # the real limit: 100,000 (real: at most 7,372)
+    started = time.perf_counter()
+    with pytest.raises(LimitError, match="MES add1-noexh: more than 50 runs of MES"):
+        tally(_subset_sum(40), RuleSpec("mes", completion="add1-noexh"))
+    assert time.perf_counter() - started < 10
+
+
 # -- the command -----------------------------------------------------------------------------
 
 HOSTILE = {
