@@ -13,6 +13,7 @@ import time
 from fractions import Fraction
 
 from civicbudget.tally.explain import explanation_table, fmt_num, outcome_to_json
+from civicbudget.tally.limits import LimitError, parse_number
 from civicbudget.tally.pabulib import PabulibError, read_pabulib
 from civicbudget.tally.profile import UTILITIES
 from civicbudget.tally.rules import COMPLETIONS, RULES, RuleSpec, tally
@@ -72,12 +73,9 @@ def main(argv: list[str]) -> int:
             threshold = "meta"
         else:
             try:
-                threshold = Fraction(args.threshold)
-            except ValueError:
-                print(
-                    f"civicbudget tally: --threshold must be a number or 'meta', got {args.threshold!r}",
-                    file=sys.stderr,
-                )
+                threshold = parse_number(args.threshold, "--threshold")
+            except LimitError as exc:
+                print(f"civicbudget tally: {exc} (a number or 'meta')", file=sys.stderr)
                 return 2
     spec = RuleSpec(
         rule=args.rule,
@@ -131,5 +129,6 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _n(value: Fraction) -> int | float:
-    return value.numerator if value.denominator == 1 else float(value)
+def _n(value: Fraction) -> int | Fraction:
+    # exact: fmt_num rounds a Fraction to 2 places in integers, no float() to overflow
+    return value.numerator if value.denominator == 1 else value

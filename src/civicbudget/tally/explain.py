@@ -93,7 +93,7 @@ def fmt_num(value: Any) -> str:
         return f"{value:,.2f}"
     if isinstance(value, int):
         return f"{value:,}"
-    return fmt(value)
+    return fmt(value, grouping=True)
 
 
 def explanation_table(outcome: Outcome, election: Election) -> str:

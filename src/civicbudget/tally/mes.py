@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from civicbudget.tally._exact import Q
+from civicbudget.tally.limits import LimitError
 from civicbudget.tally.profile import Prepared
 
 
@@ -168,6 +169,9 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
     return MESRun(voter_budget, selected, rounds, cls, budgets)
 
 
+# Add1 takes a few runs per change of outcome (at most 7,372 on a real election, Budapest
+# 2024); crafted costs (16 digits, thousands of projects) can make it take millions.
+MAX_RUNS = 100_000
 KERNEL_ENTRIES = 30_000  # supporter entries (merged) from which Add1 starts compiled
 KERNEL_AFTER = 0.5  # estimated seconds of Python runs after which Add1 switches (~ its cost)
 PROOF_RUNS = 2.5  # a proof costs about this many single runs in Python (mes_once_fast)
@@ -216,6 +220,8 @@ def mes_with_completion(
     ``known`` (optional, shared between calls with the same prepared ballots and tie-break)
     remembers what each increment bought: ``{first step: (last step, projects)}``. Both
     completions walk the same increments, so the second one reuses the first one's runs.
+
+    Raise :class:`LimitError` after :data:`MAX_RUNS` runs rather than run for hours.
     """
     budget = Q(budget)
     n = prep.num_voters
@@ -298,6 +304,11 @@ def mes_with_completion(
     jump, wait, failures = 8, 0, 0
     tries = proven = 0
     while verdict is None:
+        if runs > MAX_RUNS:
+            raise LimitError(
+                f"MES {completion}: more than {MAX_RUNS:,} runs of MES on this election "
+                "(the limit); choose another rule or completion"
+            )
         hit = recall(step + 1)
         if hit is not None:
             last, same = hit

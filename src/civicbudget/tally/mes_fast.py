@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from civicbudget.tally._exact import Q
-from civicbudget.tally.mes import MESRound, MESRun
+from civicbudget.tally._exact import Q, floats_fit
+from civicbudget.tally.mes import MESRound, MESRun, mes_once
 from civicbudget.tally.profile import Prepared
 
 REL = 1e-9
@@ -51,6 +51,7 @@ class FastState:
     def __init__(self, prep: Prepared, voter_budget: Any) -> None:
         self.prep = prep
         num_p = prep.num_projects
+        # float() of these cannot overflow nor underflow: callers checked floats_fit
         self.cost_f = [float(c) for c in prep.costs]
         self.scale_f = [float(s) for s in prep.scales]
         self.p_ptr = prep.p_ptr.tolist()
@@ -366,7 +367,12 @@ class FastState:
 
 
 def mes_once_fast(prep: Prepared, voter_budget: Any, keys: list[Any]) -> MESRun:
-    """Run MES once from ``voter_budget`` per voter; return the purchases (exactly)."""
+    """Run MES once from ``voter_budget`` per voter; return the purchases (exactly).
+
+    Values the float bounds do not cover (see :func:`floats_fit`) go to the exact run.
+    """
+    if not floats_fit(prep, voter_budget):
+        return mes_once(prep, voter_budget, keys)
     state = FastState(prep, voter_budget)
     rounds: list[MESRound] = []
     while True:
@@ -403,6 +409,8 @@ def mes_interval(
     first is explored as its own branch (at most ``max_branches``); the interval is proven
     when every branch ends with the same set of projects.
     """
+    if not (floats_fit(prep, low) and floats_fit(prep, high)):
+        return None  # beyond the float bounds: not proven, Add1 takes single exact steps
     neighbours = prep.neighbours
     stack = [(FastState(prep, low), FastState(prep, high))]
     result: set[int] | None = None

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from civicbudget.tally._exact import to_fraction
+from civicbudget.tally._exact import floats_fit, to_fraction
 from civicbudget.tally.profile import Prepared
 
 REL = 1e-9  # same margins and bounds as mes_fast
@@ -461,8 +461,11 @@ class FloatMES:
 
     def __init__(self, prep: Prepared, keys: list[Any]) -> None:
         num_p = prep.num_projects
-        self.cost = np.array([float(c) for c in prep.costs])
-        self.scale = np.array([float(s) for s in prep.scales])
+        self.prep = prep
+        # beyond the float bounds every run gives up (None): the callers go exact
+        self.fits = floats_fit(prep, 0)
+        self.cost = np.array([float(c) for c in prep.costs] if self.fits else [0.0] * num_p)
+        self.scale = np.array([float(s) for s in prep.scales] if self.fits else [1.0] * num_p)
         self.wtot = np.array(prep.weight_total, dtype=np.float64)
         self.unit, self.wint = _units(prep)
         order = sorted(range(num_p), key=keys.__getitem__)
@@ -497,6 +500,8 @@ class FloatMES:
 
     def run(self, voter_budget: Any) -> list[int] | None:
         """Return the projects MES buys at ``voter_budget`` per voter, or None (too close)."""
+        if not (self.fits and floats_fit(self.prep, voter_budget)):
+            return None
         start = time.perf_counter()
         n = mes_float_run(
             float(voter_budget),

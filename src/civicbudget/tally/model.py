@@ -149,7 +149,10 @@ def election_from_ballots(
                 raise ValueError(f"voter {b.voter_id!r}: unknown project {pid!r}")
             flat.append(index[pid])
             if b.points is not None:
-                pts.append(int(b.points[j]))
+                value = int(b.points[j])
+                if abs(value) > 2**62:  # int64 below; the tally limits are far lower
+                    raise ValueError(f"voter {b.voter_id!r}: {value} points do not fit")
+                pts.append(value)
         indptr.append(len(flat))
     full_meta = {"budget": str(budget), "vote_type": vote_type, "num_projects": str(len(projects))}
     full_meta["num_votes"] = str(len(ballots))

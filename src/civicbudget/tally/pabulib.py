@@ -16,6 +16,14 @@ from types import MappingProxyType
 
 import numpy as np
 
+from civicbudget.tally.limits import (
+    MAX_POINTS,
+    MAX_PROJECTS,
+    MAX_VOTERS,
+    LimitError,
+    check_amount,
+    parse_number,
+)
 from civicbudget.tally.model import POINT_TYPES, VOTE_TYPES, Election, Project
 
 SECTIONS = ("meta", "projects", "votes")
@@ -39,11 +47,17 @@ def _split(line: str) -> list[str]:
 
 
 def _number(text: str, line: int, what: str) -> Fraction:
-    value = text.strip().replace(",", ".")
     try:
-        return Fraction(value)
-    except (ValueError, ZeroDivisionError):
-        raise PabulibError(line, f"{what} is not a number: {text.strip()!r}") from None
+        return parse_number(text, what)
+    except LimitError as exc:
+        raise PabulibError(line, str(exc)) from None
+
+
+def _amount(text: str, line: int, what: str, zero_ok: bool = False) -> Fraction:
+    try:
+        return check_amount(parse_number(text, what), what, zero_ok)
+    except LimitError as exc:
+        raise PabulibError(line, str(exc)) from None
 
 
 def _decode(data: bytes) -> str:
@@ -83,6 +97,7 @@ def parse_pabulib(data: bytes | str) -> Election:
     header: list[str] = []
     seen_sections: dict[str, int] = {}
     meta: dict[str, str] = {}
+    meta_line: dict[str, int] = {}
     projects: list[Project] = []
     index: dict[str, int] = {}
     # votes
@@ -146,7 +161,7 @@ def parse_pabulib(data: bytes | str) -> Election:
                 limits = {}
                 for key in ("max_sum_points", "max_points", "min_points"):
                     if meta.get(key, "").lower() not in ("", "none"):
-                        limits[key] = _number(meta[key], seen_sections["meta"], key)
+                        limits[key] = _number(meta[key], meta_line[key], key)
                 max_sum_points = limits.get("max_sum_points")
                 max_points = limits.get("max_points")
                 min_points = limits.get("min_points")
@@ -163,6 +178,7 @@ def parse_pabulib(data: bytes | str) -> Election:
                 raise PabulibError(lineno, "META line needs key;value")
             key = row[0].strip()
             meta[key] = ";".join(row[1:]).strip() if len(row) > 2 else row[1].strip()
+            meta_line[key] = lineno
             continue
         if len(row) != len(header):
             raise PabulibError(
@@ -176,11 +192,9 @@ def parse_pabulib(data: bytes | str) -> Election:
                 raise PabulibError(lineno, "empty project_id")
             if pid in index:
                 raise PabulibError(lineno, f"duplicate project id {pid!r}")
-            cost = _number(values["cost"], lineno, f"cost of project {pid!r}")
-            if cost <= 0:
-                raise PabulibError(
-                    lineno, f"cost of project {pid!r} must be > 0, got {values['cost']}"
-                )
+            if len(projects) >= MAX_PROJECTS:
+                raise PabulibError(lineno, f"more than {MAX_PROJECTS:,} projects (the limit)")
+            cost = _amount(values["cost"], lineno, f"cost of project {pid!r}")
             name = values.get("name", "")
             category = values.get("category", values.get("categories", ""))
             extra = {
@@ -196,6 +210,8 @@ def parse_pabulib(data: bytes | str) -> Election:
             )
             continue
         # votes
+        if len(voter_ids) >= MAX_VOTERS:
+            raise PabulibError(lineno, f"more than {MAX_VOTERS:,} voters (the limit)")
         voter = row[id_col].strip() if id_col >= 0 else str(len(voter_ids) + 1)
         if voter in voter_seen:
             raise PabulibError(
@@ -213,11 +229,21 @@ def parse_pabulib(data: bytes | str) -> Election:
                     lineno, f"{len(names)} projects in vote but {len(ptoks)} values in points"
                 )
             for tok in ptoks:
+                digits = tok.strip()
+                if digits.isascii() and digits.isdigit() and len(digits) <= 7:
+                    pts_row.append(int(digits))  # the common case, read fast
+                    if pts_row[-1] <= MAX_POINTS:
+                        continue
+                    pts_row.pop()
                 value = _number(tok, lineno, "points")
                 if value.denominator != 1:
                     raise PabulibError(lineno, f"points must be whole numbers, got {tok.strip()!r}")
                 if value < 0:
                     raise PabulibError(lineno, f"negative points {tok.strip()!r}")
+                if value > MAX_POINTS:
+                    raise PabulibError(
+                        lineno, f"points {tok.strip()!r} above the limit of {MAX_POINTS:,}"
+                    )
                 pts_row.append(int(value))
         start = len(flat)
         local: dict[int, int] = {}
@@ -257,9 +283,13 @@ def parse_pabulib(data: bytes | str) -> Election:
             raise PabulibError(n, f"missing {name.upper()} section")
     if "budget" not in meta:
         raise PabulibError(seen_sections["meta"], "META has no budget")
-    budget = _number(meta["budget"], seen_sections["meta"], "budget")
-    if budget < 0:
-        raise PabulibError(seen_sections["meta"], "budget must be >= 0")
+    budget = _amount(meta["budget"], meta_line["budget"], "budget", zero_ok=True)
+    threshold = meta.get("min_project_score_threshold", "")
+    if threshold.lower() not in ("", "none"):
+        _number(threshold, meta_line["min_project_score_threshold"], "min_project_score_threshold")
+    top = meta.get("max_length", "")
+    if top.isascii() and top.isdigit() and (len(top) > 7 or int(top) > MAX_POINTS):
+        raise PabulibError(meta_line["max_length"], f"max_length above the limit of {MAX_POINTS:,}")
     vote_type = meta.get("vote_type", "")
     if vote_type not in VOTE_TYPES:
         raise PabulibError(

@@ -63,7 +63,9 @@ def ballot_weights(election: Election, utility: str) -> np.ndarray:
     if election.vote_type == "ordinal":
         lengths = np.diff(election.indptr)
         max_length = election.meta.get("max_length", "")
-        top = int(max_length) if max_length.strip().isdigit() else int(lengths.max(initial=0))
+        top = max_length.strip()
+        # ASCII digits only ("²".isdigit() is True); the limits keep it below MAX_POINTS
+        top = int(top) if top.isascii() and top.isdigit() else int(lengths.max(initial=0))
         rank = np.arange(n_entries, dtype=np.int64) - np.repeat(election.indptr[:-1], lengths)
         return np.maximum(top - rank, 0)
     return np.ones(n_entries, dtype=np.int64)  # approval: one point per project named

@@ -15,6 +15,7 @@ from typing import Any
 
 from civicbudget.tally._exact import Q, to_fraction
 from civicbudget.tally.greedy import greedy
+from civicbudget.tally.limits import check_election, parse_number
 from civicbudget.tally.mes import mes_with_completion
 from civicbudget.tally.model import Election
 from civicbudget.tally.outcome import Outcome, ProjectExplanation, TieBreak
@@ -110,7 +111,12 @@ def _default_utility(election: Election, rule: str) -> str:
 
 
 def _num(value: Any) -> Any:
-    """Return an exact number in JSON-friendly form: int when integral, else a float."""
+    """Return an exact number in JSON-friendly form: int when integral, else a float.
+
+    Only for display: every value shown is a cost, budget, price or payment of an election
+    within the limits (checked by :func:`tally`), so float() neither overflows nor loses it
+    to 0 (Fraction's float() divides the integers with correct rounding).
+    """
     f = to_fraction(value)
     return f.numerator if f.denominator == 1 else float(f)
 
@@ -142,8 +148,13 @@ def tally(
     explain: bool = True,
     cache: TallyCache | None = None,
 ) -> Outcome:
-    """Compute the outcome of ``spec`` (default: MES with cost utilities) on ``election``."""
+    """Compute the outcome of ``spec`` (default: MES with cost utilities) on ``election``.
+
+    Raise ``ValueError`` for an invalid spec, and :class:`~civicbudget.tally.limits.LimitError`
+    (a ``ValueError``) when the election exceeds the documented limits.
+    """
     spec = (spec or RuleSpec()).validate()
+    check_election(election)
     if spec.rule == "phragmen" and election.vote_type not in ("approval", "choose-1"):
         raise ValueError("sequential Phragmén applies to approval and choose-1 ballots only")
     utility = spec.utility or _default_utility(election, spec.rule)
@@ -158,7 +169,11 @@ def tally(
     threshold = spec.threshold
     if threshold == "meta":
         raw = election.meta.get("min_project_score_threshold", "").strip()
-        threshold = Fraction(raw) if raw and raw.lower() != "none" else None
+        threshold = (
+            parse_number(raw, "min_project_score_threshold")
+            if raw and raw.lower() != "none"
+            else None
+        )
     params: dict[str, Any] = {
         "rule": spec.rule,
         "utility": utility,
