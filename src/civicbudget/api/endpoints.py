@@ -29,7 +29,13 @@ from civicbudget.cycles import selectors as cycle_selectors
 from civicbudget.cycles import services as cycle_services
 from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.templates import templates
-from civicbudget.errors import NotFound, PermissionDenied, PreconditionFailed, ServiceError
+from civicbudget.errors import (
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    RateLimited,
+    ServiceError,
+)
 from civicbudget.places.models import District
 from civicbudget.places.selectors import district_tree, place_by_level
 from civicbudget.places.services import places_import
@@ -64,6 +70,8 @@ def service_error(request: HttpRequest, exc: ServiceError):
         status = 404
     elif isinstance(exc, PreconditionFailed):
         status = 409
+    elif isinstance(exc, RateLimited):
+        status = 429
     return api.create_response(request, exc.as_dict(), status=status)
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.delivery import selectors, services
 from civicbudget.delivery.models import (
@@ -57,13 +58,14 @@ def project_progress_page(request: HttpRequest, project_id: int) -> HttpResponse
             if request.POST.get("action") == "code":
                 from civicbudget.voting.services import otp_send
 
-                otp_send(phone=request.POST.get("phone", ""))
+                otp_send(phone=request.POST.get("phone", ""), client=client_address(request))
                 messages.success(request, _("A code was sent to your phone."))
                 request.session["rating_phone"] = request.POST.get("phone", "")
                 return redirect("delivery:project", project_id)
             services.rating_submit(implementation=impl, phone=request.POST.get("phone", ""),
                                    code=request.POST.get("code", ""), score=request.POST.get("score"),
-                                   comment=request.POST.get("comment", ""))
+                                   comment=request.POST.get("comment", ""),
+                                   client=client_address(request))
             messages.success(request, _("Thank you: your rating is recorded."))
             return redirect("delivery:project", project_id)
         except ServiceError as exc:

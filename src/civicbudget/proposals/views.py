@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member, permission_check, scopes_for
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
 from civicbudget.places.models import Community
@@ -32,15 +33,23 @@ def _communities(cycle: Cycle):
     return cycle.communities.select_related("street").order_by("street__code", "street__name", "name")
 
 
-def _client_id(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """The residents' online form (mobile first)."""
     cycle = _cycle(cycle_id)
     form = ProposalForm(request.POST or None, request.FILES or None, communities=_communities(cycle))
     open_now = "submit" in cycle.allowed_actions()
+    if request.method == "POST" and request.POST.get("action") == "send_code":
+        from civicbudget.voting.services import otp_send
+
+        form = ProposalForm(request.POST, communities=_communities(cycle))
+        try:
+            otp_send(phone=request.POST.get("phone", ""), client=client_address(request))
+        except ServiceError as exc:
+            form.add_error("phone" if exc.field == "phone" else None, exc.message)
+        else:
+            messages.success(request, _("A code was sent to your phone."))
+        return render(request, "proposals/propose.html", {"cycle": cycle, "form": form,
+                                                           "open_now": open_now})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -52,7 +61,8 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_name=d["proposer_name"], phone=d["phone"],
                     proposer_kind=d["proposer_kind"], channel=Channel.ONLINE,
                 ),
-                photo=d.get("photo"), client_id=_client_id(request),
+                photo=d.get("photo"), client_id=client_address(request),
+                phone_code=d.get("phone_code", ""),
             )
         except ServiceError as exc:
             if exc.field and exc.field in form.fields:

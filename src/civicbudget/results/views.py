@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
 from civicbudget.proposals.selectors import proposal_by_code
@@ -33,7 +34,8 @@ def publication_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
         publication = get_object_or_404(Publication, pk=request.POST.get("publication") or 0, cycle=cycle)
         try:
             services.objection_file(publication=publication, name=request.POST.get("name", ""),
-                                    text=request.POST.get("text", ""), phone=request.POST.get("phone", ""))
+                                    text=request.POST.get("text", ""), phone=request.POST.get("phone", ""),
+                                    client=client_address(request))
         except ServiceError as exc:
             form_error = exc
         else:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member, scopes_for
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
@@ -66,7 +67,7 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
             # Checked now, stored only once the SMS code proves the phone.
             services.voter_identify(cycle=cycle, **{**who, "birth_date": _date(who["birth_date"])},
                                     register=False)
-            services.otp_send(phone=who["phone"])
+            services.otp_send(phone=who["phone"], client=client_address(request))
         except ServiceError as exc:
             errors[exc.field or "form"] = exc.message
         else:
