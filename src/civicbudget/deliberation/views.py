@@ -36,6 +36,7 @@ from civicbudget.deliberation.models import (
     criterion_label,
 )
 from civicbudget.errors import ServiceError
+from civicbudget.params import query_int
 from civicbudget.places.models import Community, Department, Street
 from civicbudget.proposals.models import Project
 
@@ -57,8 +58,7 @@ def _criteria(cycle: Cycle) -> list[dict]:
 def public_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """What was screened, reviewed, costed, shortlisted, promoted, decided, and why."""
     cycle = _cycle(cycle_id)
-    street_id = request.GET.get("street")
-    street_id = int(street_id) if street_id and street_id.isdigit() else None
+    street_id = query_int(request, "street")
     rows = selectors.deliberation_projects(cycle, street_id=street_id)
     return render(request, "deliberation/public.html", {
         "cycle": cycle, "criteria": _criteria(cycle), "rows": rows,

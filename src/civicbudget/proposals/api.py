@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from civicbudget.clientaddr import client_address
@@ -182,7 +183,8 @@ def project_get(request: HttpRequest, project_id: int):
 
 @router.get("/cycles/{cycle_id}/proposals", response=list[StaffProposalOut], auth=django_auth)
 def proposals_list(request: HttpRequest, cycle_id: int, community_id: int,
-                   unassigned: bool = False, limit: int = 200, offset: int = 0):
+                   unassigned: bool = False, limit: Annotated[int, Field(ge=1, le=1000)] = 200,
+                   offset: Annotated[int, Field(ge=0, le=10**9)] = 0):
     """Proposals of one community, for staff whose role covers it (phones masked)."""
     from civicbudget.accounts.permissions import scopes_for
     from civicbudget.places.models import Community
@@ -193,7 +195,6 @@ def proposals_list(request: HttpRequest, cycle_id: int, community_id: int,
     if not any(path.startswith(p) for p in scopes_for(request.user, "view_staff")):
         raise PermissionDenied("Your roles do not cover this community.")
     qs = selectors.proposals_in_scope(cycle, community_id=community.pk, unassigned_only=unassigned)
-    limit = max(1, min(limit, 1000))
     return list(qs.order_by("submitted_at", "id")[offset:offset + limit])
 
 

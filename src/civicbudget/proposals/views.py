@@ -15,6 +15,7 @@ from civicbudget.accounts.permissions import is_staff_member, permission_check, 
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
+from civicbudget.params import query_int
 from civicbudget.places.models import Community
 from civicbudget.proposals import selectors, services
 from civicbudget.proposals.forms import ProposalForm, QuickEntryForm
@@ -99,8 +100,7 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
 
 def project_list(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = _cycle(cycle_id)
-    community_id = request.GET.get("community")
-    community_id = int(community_id) if community_id and community_id.isdigit() else None
+    community_id = query_int(request, "community")
     projects = selectors.project_list(cycle, community_id=community_id)
     page = Paginator(projects, 50).get_page(request.GET.get("page"))
     return render(request, "proposals/projects.html", {

@@ -19,6 +19,7 @@ from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
+from civicbudget.params import parse_int
 from civicbudget.voting import logstore, selectors, services
 from civicbudget.voting.idcard import DOC_TYPES
 from civicbudget.voting.models import (
@@ -123,12 +124,12 @@ def vote_ballot(request: HttpRequest, cycle_id: int) -> HttpResponse:
         scope = get_object_or_404(VotingScope, pk=request.POST.get("scope") or 0, cycle=cycle)
         spec = logstore.spec_from_json(scope.spec)
         if spec.vote_type in ("cumulative", "scoring"):
-            choices = {p.id: int(request.POST.get(f"points_{p.id}") or 0) for p in spec.projects
-                       if (request.POST.get(f"points_{p.id}") or "0").isdigit()
-                       and int(request.POST.get(f"points_{p.id}") or 0) > 0}
+            points = {p.id: parse_int(request.POST.get(f"points_{p.id}"), maximum=10**9)
+                      for p in spec.projects}
+            choices = {pid: n for pid, n in points.items() if n}
         elif spec.vote_type == "ordinal":
-            ranked = sorted((int(request.POST.get(f"rank_{p.id}")), p.id) for p in spec.projects
-                             if (request.POST.get(f"rank_{p.id}") or "").isdigit())
+            ranks = {p.id: parse_int(request.POST.get(f"rank_{p.id}"), maximum=10**6) for p in spec.projects}
+            ranked = sorted((rank, pid) for pid, rank in ranks.items() if rank is not None)
             choices = [pid for _, pid in ranked]
         else:
             choices = request.POST.getlist("projects")
