@@ -58,6 +58,13 @@ CIVICBUDGET_TRUSTED_PROXIES = [
 ]
 for _proxy in CIVICBUDGET_TRUSTED_PROXIES:
     ipaddress.ip_network(_proxy, strict=False)  # a typo stops the start, with the value named
+# Overrides of civicbudget.ratelimit.LIMITS, e.g. "sms_per_client_per_hour=50,rating_per_phone_per_day=10".
+CIVICBUDGET_RATE_LIMITS = {
+    name.strip(): int(value)
+    for name, _sep, value in (
+        item.partition("=") for item in os.environ.get("CIVICBUDGET_RATE_LIMITS", "").split(",") if item.strip()
+    )
+}
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CIVICBUDGET_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
