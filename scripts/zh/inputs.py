@@ -31,4 +31,5 @@ ZH = {
     "The request is malformed.": "请求格式错误。",
     "Bad request": "请求有误",
     "Back to the start page": "返回首页",
+    "A field of the form is missing or is not a number.": "表单中有字段缺失或不是数字。",
 }

@@ -36,3 +36,8 @@ def query_int(request: HttpRequest, name: str, *, default: int | None = None, mi
         raise BadRequest(_("The parameter “%(name)s” must be a whole number from %(min)d to %(max)d.")
                          % {"name": name, "min": minimum, "max": maximum})
     return value
+
+
+def is_number(text: str | None, *, minimum: int = 0, maximum: int = MAX_ID) -> bool:
+    """True when ``text`` is ASCII digits for a number in the range: then ``int(text)`` is safe."""
+    return parse_int(text, minimum=minimum, maximum=maximum) is not None

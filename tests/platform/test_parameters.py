@@ -121,3 +121,34 @@ def test_an_oversized_api_body_answers_the_json_error(admin, after, settings):
     assert response.status_code == 413 and response.json()["code"] == "too_large"
     page = admin.post(f"/cycles/{after.cycle.pk}/propose/", {"text": "x" * 5000})
     assert page.status_code in (400, 413) and page["Content-Type"].startswith("text/html")
+
+
+FORM_FIELDS = ["amount_yuan", "answer", "attendees", "ballot", "basis", "birth_date", "body", "check_in", "code", "comment", "communities", "community", "cost_yuan", "criteria", "departments", "description", "doc_number", "doc_type", "estimated_cost_yuan", "expected_stage_id", "held_at", "held_on", "implementation", "kind", "level", "max_choices", "member", "members", "minutes", "name", "note", "notes", "number", "objection", "observers", "operation", "opinion", "participant_count", "participants", "phone", "place", "place_id", "points", "project", "projects", "proposals", "publication", "reason", "resolution", "review", "round", "rule", "scope", "score", "sitting", "station", "streets", "text", "token", "percent", "step", "to_yuan"]
+ACTIONS = ["advance", "answer", "body", "change", "check_in", "close", "cofund", "cost", "criteria", "decide", "enter", "flag", "freeze", "group", "letters", "merge", "move", "observers", "open", "prepare", "progress", "promote", "publish", "rename", "report", "resolve_flag", "resolve_offline", "roundtable", "route", "rule", "screen", "spend", "split", "station", "sync", "undo", "verdict", "vote", "work", "code", "send_code", "community", "import", "street"]
+
+
+@pytest.mark.slow
+def test_every_page_form_takes_non_numeric_and_huge_ids_without_a_500(admin, after):
+    paths = [p for p in _page_paths(get_resolver().url_patterns)
+             if not p.startswith("api/") and "i18n" not in p and "logout" not in p and "login" not in p]
+    failures = []
+    for route in paths:
+        url = "/" + _fill(route, str(after.cycle.pk))
+        for value in ("abc", "99999999999999999999", "²"):
+            for action in ACTIONS:
+                data = {**dict.fromkeys(FORM_FIELDS, value), "action": action, "kind": action}
+                try:
+                    response = admin.post(url, data)
+                except Exception as exc:  # the test client re-raises what would be a 500
+                    failures.append((url, value, action, repr(exc)[:120]))
+                    continue
+                if response.status_code >= 500:
+                    failures.append((url, value, action, response.status_code))
+    assert not failures, "\n".join(map(str, failures[:40])) + f"\n{len(failures)} in all"
+
+
+def test_a_form_id_that_is_not_a_number_answers_a_400_page(admin, after):
+    response = admin.post(f"/cycles/{after.cycle.pk}/publication/", {"publication": "abc", "name": "王五",
+                                                                   "text": "异议"})
+    assert response.status_code == 400
+    assert "not a number" in response.content.decode()

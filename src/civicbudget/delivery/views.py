@@ -25,6 +25,7 @@ from civicbudget.delivery.models import (
     Step,
 )
 from civicbudget.errors import ServiceError
+from civicbudget.params import is_number
 
 
 def _cycle(cycle_id: int) -> Cycle:
@@ -102,7 +103,7 @@ def delivery_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = _cycle(cycle_id)
     action = request.POST.get("action")
     impl = None
-    if (request.POST.get("implementation") or "").isdigit():
+    if is_number(request.POST.get("implementation")):
         impl = get_object_or_404(Implementation.objects.select_related("project__street", "project__community",
                                                                        "cycle__district"),
                                  pk=request.POST["implementation"], cycle=cycle)
@@ -145,7 +146,7 @@ def delivery_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             services.flag_raise(actor=request.user, implementation=impl, severity=p.get("severity", ""),
                                 finding=p.get("finding", ""))
         elif action == "resolve_flag":
-            flag = get_object_or_404(AuditFlag, pk=p.get("flag") if (p.get("flag") or "").isdigit() else 0,
+            flag = get_object_or_404(AuditFlag, pk=p.get("flag") if is_number(p.get("flag")) else 0,
                                      implementation=impl)
             services.flag_resolve(actor=request.user, flag=flag, resolution=p.get("resolution", ""))
         elif action == "verdict":

@@ -15,7 +15,7 @@ from civicbudget.accounts.permissions import is_staff_member, permission_check, 
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
-from civicbudget.params import query_int
+from civicbudget.params import is_number, query_int
 from civicbudget.places.models import Community
 from civicbudget.proposals import selectors, services
 from civicbudget.proposals.forms import ProposalForm, QuickEntryForm
@@ -235,9 +235,9 @@ def workbench_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
     if isinstance(cycle, HttpResponse):
         return cycle
     action = request.POST.get("action")
-    ids = [i for i in request.POST.getlist("proposals") if i.isdigit()]
+    ids = [i for i in request.POST.getlist("proposals") if is_number(i)]
     back = reverse("proposals:staff-workbench", kwargs={"cycle_id": cycle.pk})
-    if request.POST.get("community", "").isdigit():
+    if is_number(request.POST.get("community")):
         back += f"?community={request.POST['community']}"
     try:
         if action == "group":
@@ -254,7 +254,7 @@ def workbench_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                                      name=request.POST.get("name", ""))
             messages.success(request, _("Split off."))
         elif action == "merge":
-            chosen = [int(i) for i in request.POST.getlist("projects") if i.isdigit()]
+            chosen = [int(i) for i in request.POST.getlist("projects") if is_number(i)]
             projects = list(Project.objects.filter(cycle=cycle, pk__in=chosen))
             if len(projects) < 2:
                 raise ServiceError(_("Choose at least two projects to merge."))

@@ -14,6 +14,7 @@ from civicbudget.accounts.permissions import is_staff_member
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
+from civicbudget.params import is_number
 from civicbudget.proposals.selectors import proposal_by_code
 from civicbudget.results import selectors, services
 from civicbudget.results.models import FinalState, Objection, Publication
@@ -93,7 +94,7 @@ def reply_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
         elif action == "letters":
             community = request.POST.get("community") or None
             pdf = services.letters_print(actor=request.user, cycle=cycle,
-                                         community_id=int(community) if community and community.isdigit() else None)
+                                         community_id=int(community) if community and is_number(community) else None)
             response = HttpResponse(pdf, content_type="application/pdf")
             response["Content-Disposition"] = f'attachment; filename="letters-cycle{cycle.pk}-{community or "all"}.pdf"'
             return response

@@ -19,7 +19,7 @@ from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
-from civicbudget.params import parse_int
+from civicbudget.params import is_number, parse_int
 from civicbudget.voting import logstore, selectors, services
 from civicbudget.voting.idcard import DOC_TYPES
 from civicbudget.voting.models import (
@@ -255,7 +255,7 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = _cycle(cycle_id)
     action = request.POST.get("action")
     station = None
-    if request.POST.get("station", "").isdigit():
+    if is_number(request.POST.get("station")):
         station = get_object_or_404(PollingStation.objects.select_related("community__street", "cycle"),
                                     pk=request.POST["station"], cycle=cycle)
     try:
@@ -302,7 +302,7 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
         elif action in ("enter", "resolve"):
             scope = get_object_or_404(VotingScope, pk=request.POST.get("scope") or 0, cycle=cycle)
             number = request.POST.get("number", "")
-            number = int(number) if number.isdigit() else -1
+            number = int(number) if is_number(number) else -1
             choices = request.POST.getlist("projects")
             if action == "enter":
                 reading = services.paper_ballot_enter(officer=request.user, station=station,
