@@ -201,7 +201,7 @@ def _read_xlsx(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
             if index > MAX_ROWS + 1:
                 raise _too_many_rows()
             if len(values) > MAX_COLUMNS:
-                last = max(i for i, v in enumerate(values, start=1) if v is not None)
+                last = max((i for i, v in enumerate(values, start=1) if v is not None), default=0)
                 if last > MAX_COLUMNS:
                     raise _rejected_at(index, last, _(
                         "Line %(line)d has a cell in column %(column)s; at most %(max)d columns are read.")
