@@ -7,6 +7,7 @@ switches on the secure defaults that ``manage check --deploy`` asks for.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -51,6 +52,19 @@ ALLOWED_HOSTS = [
     for h in os.environ.get("CIVICBUDGET_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
     if h.strip()
 ]
+# Proxies (IPs or CIDRs) whose X-Forwarded-For is believed: civicbudget.clientaddr, docs/operations.md.
+CIVICBUDGET_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("CIVICBUDGET_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+for _proxy in CIVICBUDGET_TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo stops the start, with the value named
+# Overrides of civicbudget.ratelimit.LIMITS, e.g. "sms_per_client_per_hour=50,rating_per_phone_per_day=10".
+CIVICBUDGET_RATE_LIMITS = {
+    name.strip(): int(value)
+    for name, _sep, value in (
+        item.partition("=") for item in os.environ.get("CIVICBUDGET_RATE_LIMITS", "").split(",") if item.strip()
+    )
+}
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CIVICBUDGET_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]

@@ -27,6 +27,8 @@ web_patterns = [
          name="staff-cycle-advance"),
 ]
 
+handler400 = "civicbudget.web.errors.bad_request"
+
 urlpatterns = [
     path("", include((web_patterns, "web"))),
     path("", include("civicbudget.proposals.urls")),

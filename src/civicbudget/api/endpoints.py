@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.db import DataError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import File, NinjaAPI, UploadedFile
+from ninja import Field, File, NinjaAPI, UploadedFile
+from ninja.errors import ValidationError
 from ninja.security import django_auth
 
 from civicbudget.accounts.permissions import scopes_for
@@ -29,7 +32,13 @@ from civicbudget.cycles import selectors as cycle_selectors
 from civicbudget.cycles import services as cycle_services
 from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.templates import templates
-from civicbudget.errors import NotFound, PermissionDenied, PreconditionFailed, ServiceError
+from civicbudget.errors import (
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    RateLimited,
+    ServiceError,
+)
 from civicbudget.places.models import District
 from civicbudget.places.selectors import district_tree, place_by_level
 from civicbudget.places.services import places_import
@@ -52,6 +61,7 @@ api.add_router("/", "civicbudget.results.api.router")
 api.add_router("/", "civicbudget.delivery.api.router")
 api.add_router("/", "civicbudget.opendata.api.router")
 
+MAX_OFFSET = 10**9
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
@@ -64,7 +74,29 @@ def service_error(request: HttpRequest, exc: ServiceError):
         status = 404
     elif isinstance(exc, PreconditionFailed):
         status = 409
+    elif isinstance(exc, RateLimited):
+        status = 429
     return api.create_response(request, exc.as_dict(), status=status)
+
+
+@api.exception_handler(ValidationError)
+def invalid_input(request: HttpRequest, exc: ValidationError):
+    # The documented error format instead of ninja's {"detail": [...]}: the first problem in
+    # ``message`` and ``field``, each problem in ``details``.
+    details = []
+    for error in exc.errors[:20]:
+        loc = [str(part) for part in error.get("loc", ())]
+        where = loc[0] if loc else ""
+        field = ".".join(loc[1:]) if where in ("query", "path", "body", "form", "file") else ".".join(loc)
+        if where == "body" and field.startswith("payload."):
+            field = field[len("payload."):]
+        details.append({"field": field[:100], "in": where, "message": str(error.get("msg", ""))[:200]})
+    first = details[0] if details else {"field": "", "in": "", "message": ""}
+    code = "invalid_parameter" if first["in"] in ("query", "path") else "invalid_body"
+    message = (_("Parameter “%(name)s”: %(problem)s") if first["in"] in ("query", "path")
+               else _("Field “%(name)s”: %(problem)s")) % {"name": first["field"], "problem": first["message"]}
+    return api.create_response(request, {"code": code, "message": message, "field": first["field"] or None,
+                                         "details": details}, status=422)
 
 
 @api.exception_handler(OverflowError)
@@ -181,14 +213,14 @@ def cycle_pool_set(request: HttpRequest, cycle_id: int, payload: PoolIn):
 
 @api.get("/audit", response={200: list[AuditOut], **ERRORS}, auth=django_auth, tags=["audit"])
 def audit_list(request: HttpRequest, action: str | None = None, outcome: str | None = None,
-               limit: int = 100, offset: int = 0):
+               limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+               offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0):
     """Read the audit trail of the places your observer or admin role covers."""
     if not scopes_for(request.user, "view_audit"):
         from civicbudget.audit.services import audit_record
 
         audit_record(request.user, "view_audit", None, outcome="denied", message="/api/audit")
         raise PermissionDenied("Only observers, auditors and district admins read the audit trail.")
-    limit = max(1, min(limit, 1000))
     events = audit_event_list(request.user, action=action, outcome=outcome)[offset : offset + limit]
     return [
         {"id": e.pk, "at": e.at, "actor": e.actor_label, "action": e.action, "outcome": e.outcome,

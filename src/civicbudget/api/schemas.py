@@ -12,6 +12,7 @@ class ErrorOut(Schema):
     message: str
     field: str | None = None
     details: list[dict] = []
+    details_omitted: int = 0
 
 
 class CommunityOut(Schema):

@@ -22,6 +22,7 @@ from civicbudget.audit.services import audit_record, snapshot
 from civicbudget.cycles.models import BudgetPool, Cycle, Stage
 from civicbudget.cycles.templates import templates
 from civicbudget.errors import PreconditionFailed, ServiceError
+from civicbudget.params import is_number
 from civicbudget.places.models import Community, District, Street
 
 MAX_POOL_YUAN = 10_000_000_000  # ten billion yuan: anything above is a typing error
@@ -133,7 +134,7 @@ def cycle_set_participants(*, actor, cycle: Cycle, streets: list[Street],
 
 def _clean_amount(amount: int | str) -> int:
     text = str(amount).replace(",", "").strip()
-    if not text.lstrip("-").isdigit():
+    if not is_number(text, minimum=-(2**63)):
         raise ServiceError(_("The amount must be a whole number of yuan, not “%(value)s”.")
                            % {"value": amount}, field="amount_yuan")
     value = int(text)

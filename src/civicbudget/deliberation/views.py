@@ -36,6 +36,7 @@ from civicbudget.deliberation.models import (
     criterion_label,
 )
 from civicbudget.errors import ServiceError
+from civicbudget.params import is_number, query_int
 from civicbudget.places.models import Community, Department, Street
 from civicbudget.proposals.models import Project
 
@@ -57,8 +58,7 @@ def _criteria(cycle: Cycle) -> list[dict]:
 def public_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """What was screened, reviewed, costed, shortlisted, promoted, decided, and why."""
     cycle = _cycle(cycle_id)
-    street_id = request.GET.get("street")
-    street_id = int(street_id) if street_id and street_id.isdigit() else None
+    street_id = query_int(request, "street")
     rows = selectors.deliberation_projects(cycle, street_id=street_id)
     return render(request, "deliberation/public.html", {
         "cycle": cycle, "criteria": _criteria(cycle), "rows": rows,
@@ -190,7 +190,7 @@ def staff_project_action(request: HttpRequest, project_id: int) -> HttpResponse:
                              % {"reason": criterion_label(s.reason_code)})
         elif action == "route":
             departments = list(Department.objects.filter(
-                pk__in=[i for i in request.POST.getlist("departments") if i.isdigit()]))
+                pk__in=[i for i in request.POST.getlist("departments") if is_number(i)]))
             reviews = services.review_route(actor=request.user, project=project,
                                             departments=departments)
             messages.success(request, _("Routed; due on %(due)s.") % {"due": reviews[0].due_on})
@@ -226,7 +226,7 @@ def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
         elif action == "prepare":
             level, place_id = request.POST.get("level"), request.POST.get("place") or "0"
             model = Community if level == "community" else Street
-            place = get_object_or_404(model, pk=place_id if place_id.isdigit() else 0)
+            place = get_object_or_404(model, pk=place_id if is_number(place_id) else 0)
             ballot = services.ballot_prepare(actor=request.user, cycle=cycle, place=place)
             messages.success(request, _("Ballot of %(scope)s prepared with %(n)d projects.")
                              % {"scope": ballot, "n": ballot.items.count()})
@@ -264,7 +264,7 @@ def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             raise ServiceError(_("Unknown action."))
     except ServiceError as exc:
         messages.error(request, exc.message)
-        if action == "roundtable" and request.POST.get("community", "").isdigit():
+        if action == "roundtable" and is_number(request.POST.get("community")):
             back = (reverse("deliberation:staff-roundtable", kwargs={"cycle_id": cycle.pk})
                     + f"?community={request.POST['community']}")
     return redirect(back)
@@ -272,7 +272,7 @@ def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
 
 def _int(value: str, field: str) -> int:
     text = value.strip()
-    if not text.isdigit():
+    if not is_number(text):
         raise ServiceError(_("“%(value)s” is not a whole number.") % {"value": text[:20]}, field=field)
     return int(text)
 
@@ -347,9 +347,9 @@ def _bodies_action(request: HttpRequest, cycle: Cycle) -> None:
         if action == "body":
             place = request.POST.get("place", "")
             street = community = None
-            if place.startswith("s") and place[1:].isdigit():
+            if place.startswith("s") and is_number(place[1:]):
                 street = get_object_or_404(Street, pk=place[1:], district=cycle.district)
-            elif place.startswith("c") and place[1:].isdigit():
+            elif place.startswith("c") and is_number(place[1:]):
                 community = get_object_or_404(Community, pk=place[1:], street__district=cycle.district)
             members = []
             for line in request.POST.get("members", "").splitlines():
@@ -368,16 +368,16 @@ def _bodies_action(request: HttpRequest, cycle: Cycle) -> None:
                 raise ServiceError(_("Give the date and time of the sitting."), field="held_at") from None
             services.sitting_open(
                 actor=request.user, body=body,
-                attendee_ids=[i for i in request.POST.getlist("attendees") if i.isdigit()],
-                project_ids=[i for i in request.POST.getlist("projects") if i.isdigit()],
+                attendee_ids=[i for i in request.POST.getlist("attendees") if is_number(i)],
+                project_ids=[i for i in request.POST.getlist("projects") if is_number(i)],
                 held_at=held_at, round=request.POST.get("round", ""))
             messages.success(request, _("Sitting opened."))
         elif action == "vote":
             sitting = get_object_or_404(Sitting, pk=request.POST.get("sitting") or 0, body__cycle=cycle)
             member = request.POST.get("member", "")
             services.sitting_vote(actor=request.user, sitting=sitting,
-                                  member_id=int(member) if member.isdigit() else 0,
-                                  project_ids=[i for i in request.POST.getlist("projects") if i.isdigit()])
+                                  member_id=int(member) if is_number(member) else 0,
+                                  project_ids=[i for i in request.POST.getlist("projects") if is_number(i)])
             messages.success(request, _("Vote recorded."))
         elif action == "close":
             sitting = get_object_or_404(Sitting, pk=request.POST.get("sitting") or 0, body__cycle=cycle)

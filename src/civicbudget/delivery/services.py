@@ -249,8 +249,12 @@ def rater_is_eligible(implementation: Implementation, phone_hash: str) -> bool:
 
 
 def rating_submit(*, implementation: Implementation, phone: str, code: str, score, comment: str = "",
-                  now: dt.datetime | None = None) -> Rating:
-    """Take one resident's 1-5 rating of a finished project, identified by an SMS code."""
+                  client: str = "", now: dt.datetime | None = None) -> Rating:
+    """Take one resident's 1-5 rating of a finished project, identified by an SMS code.
+
+    Attempts are limited per client address and per phone before the code is checked.
+    """
+    from civicbudget import ratelimit
     from civicbudget.voting.services import otp_verify
 
     now = now or timezone.now()
@@ -270,6 +274,13 @@ def rating_submit(*, implementation: Implementation, phone: str, code: str, scor
     if not normalized:
         raise ServiceError(_("Give an 11-digit mobile number."), field="phone")
     phone_hash = keyed_hash(normalized, "phone")
+    if client:
+        ratelimit.require(f"rating:{ratelimit.who('client', client)}", window=ratelimit.HOUR,
+                          limit=ratelimit.limit_for("rating_per_client_per_hour"), now=now,
+                          message=_("Too many ratings from this network in the last hour; try again later."))
+    ratelimit.require(f"rating:phone:{phone_hash[:40]}", window=ratelimit.DAY,
+                      limit=ratelimit.limit_for("rating_per_phone_per_day"), now=now, field="phone",
+                      message=_("Too many ratings from this phone today; try again tomorrow."))
     if not otp_verify(phone=normalized, code=code, now=now):
         raise ServiceError(_("The code is wrong or has expired; ask for a new one."), field="code")
     if not rater_is_eligible(implementation, phone_hash):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.delivery import selectors, services
 from civicbudget.delivery.models import (
@@ -24,6 +25,7 @@ from civicbudget.delivery.models import (
     Step,
 )
 from civicbudget.errors import ServiceError
+from civicbudget.params import is_number
 
 
 def _cycle(cycle_id: int) -> Cycle:
@@ -57,13 +59,14 @@ def project_progress_page(request: HttpRequest, project_id: int) -> HttpResponse
             if request.POST.get("action") == "code":
                 from civicbudget.voting.services import otp_send
 
-                otp_send(phone=request.POST.get("phone", ""))
+                otp_send(phone=request.POST.get("phone", ""), client=client_address(request))
                 messages.success(request, _("A code was sent to your phone."))
                 request.session["rating_phone"] = request.POST.get("phone", "")
                 return redirect("delivery:project", project_id)
             services.rating_submit(implementation=impl, phone=request.POST.get("phone", ""),
                                    code=request.POST.get("code", ""), score=request.POST.get("score"),
-                                   comment=request.POST.get("comment", ""))
+                                   comment=request.POST.get("comment", ""),
+                                   client=client_address(request))
             messages.success(request, _("Thank you: your rating is recorded."))
             return redirect("delivery:project", project_id)
         except ServiceError as exc:
@@ -100,7 +103,7 @@ def delivery_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = _cycle(cycle_id)
     action = request.POST.get("action")
     impl = None
-    if (request.POST.get("implementation") or "").isdigit():
+    if is_number(request.POST.get("implementation")):
         impl = get_object_or_404(Implementation.objects.select_related("project__street", "project__community",
                                                                        "cycle__district"),
                                  pk=request.POST["implementation"], cycle=cycle)
@@ -143,7 +146,7 @@ def delivery_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             services.flag_raise(actor=request.user, implementation=impl, severity=p.get("severity", ""),
                                 finding=p.get("finding", ""))
         elif action == "resolve_flag":
-            flag = get_object_or_404(AuditFlag, pk=p.get("flag") if (p.get("flag") or "").isdigit() else 0,
+            flag = get_object_or_404(AuditFlag, pk=p.get("flag") if is_number(p.get("flag")) else 0,
                                      implementation=impl)
             services.flag_resolve(actor=request.user, flag=flag, resolution=p.get("resolution", ""))
         elif action == "verdict":

@@ -37,9 +37,12 @@ def _clean_population(value: int | str | None, field_name: str = "population") -
     if value is None or value == "":
         return 0
     text = str(value).replace(",", "").replace("，", "").strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ServiceError(_("The population must be a whole number ≥ 0, not “%(value)s”.")
-                           % {"value": value}, field=field_name)
+                           % {"value": str(value)[:30]}, field=field_name)
+    if len(text.lstrip("0")) > 12:  # int() of thousands of digits is slow, then refused anyway
+        raise ServiceError(_("The population %(value)s is not plausible.") % {"value": text[:30] + "…"},
+                           field=field_name)
     number = int(text)
     if number > 100_000_000:
         raise ServiceError(_("The population %(value)s is not plausible.") % {"value": number},

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import NotFound, PermissionDenied
 from civicbudget.proposals import selectors, services
@@ -29,6 +31,7 @@ class ProposalIn(Schema):
     phone: str = ""
     proposer_kind: str = "resident"
     channel: str = "online"
+    phone_code: str = ""  # the SMS code from POST /api/phone-codes: confirms the phone
 
 
 class ProposalReceipt(Schema):
@@ -78,6 +81,8 @@ class StaffProposalOut(Schema):
     channel: str
     proposer_kind: str
     phone_masked: str
+    phone_confirmed: bool
+    phone_unconfirmed: bool
     project_id: int | None
     submitted_at: dt.datetime
 
@@ -116,15 +121,30 @@ def _cycle(cycle_id: int) -> Cycle:
     return cycle
 
 
+class PhoneIn(Schema):
+    phone: str
+
+
+@router.post("/phone-codes", response={202: dict})
+def phone_code_send(request: HttpRequest, payload: PhoneIn):
+    """Text a one-time code to a mobile number; give it back as ``phone_code`` with a proposal
+    to confirm the phone. Limited per number and per client address (429 ``rate_limited``)."""
+    from civicbudget.voting.services import otp_send
+
+    otp_send(phone=payload.phone, client=client_address(request))
+    return Status(202, {"code_sent": True})
+
+
 @router.post("/cycles/{cycle_id}/proposals", response={201: ProposalReceipt})
 def proposal_create(request: HttpRequest, cycle_id: int, payload: ProposalIn):
     """Submit a proposal: residents online (no login), or staff for any channel (logged in)."""
     staff = request.user if request.user.is_authenticated else None
+    fields = payload.dict()
+    phone_code = fields.pop("phone_code", "")
     proposal = services.proposal_submit(
         cycle=_cycle(cycle_id), entered_by=staff,
-        data=ProposalInput(**payload.dict()) if staff else ProposalInput(
-            **{**payload.dict(), "channel": Channel.ONLINE}),
-        client_id=request.META.get("REMOTE_ADDR", ""),
+        data=ProposalInput(**fields) if staff else ProposalInput(**{**fields, "channel": Channel.ONLINE}),
+        client_id=client_address(request), phone_code=phone_code,
     )
     return Status(201, {"tracking_code": proposal.tracking_code, "submitted_at": proposal.submitted_at})
 
@@ -163,7 +183,8 @@ def project_get(request: HttpRequest, project_id: int):
 
 @router.get("/cycles/{cycle_id}/proposals", response=list[StaffProposalOut], auth=django_auth)
 def proposals_list(request: HttpRequest, cycle_id: int, community_id: int,
-                   unassigned: bool = False, limit: int = 200, offset: int = 0):
+                   unassigned: bool = False, limit: Annotated[int, Field(ge=1, le=1000)] = 200,
+                   offset: Annotated[int, Field(ge=0, le=10**9)] = 0):
     """Proposals of one community, for staff whose role covers it (phones masked)."""
     from civicbudget.accounts.permissions import scopes_for
     from civicbudget.places.models import Community
@@ -174,7 +195,6 @@ def proposals_list(request: HttpRequest, cycle_id: int, community_id: int,
     if not any(path.startswith(p) for p in scopes_for(request.user, "view_staff")):
         raise PermissionDenied("Your roles do not cover this community.")
     qs = selectors.proposals_in_scope(cycle, community_id=community.pk, unassigned_only=unassigned)
-    limit = max(1, min(limit, 1000))
     return list(qs.order_by("submitted_at", "id")[offset:offset + limit])
 
 

@@ -20,6 +20,9 @@ class ProposalForm(forms.Form):
     proposer_name = forms.CharField(label=_("Your name"), max_length=100)
     phone = forms.CharField(label=_("Mobile number"), max_length=40,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    phone_code = forms.CharField(
+        label=_("SMS code (optional: confirms your number to staff)"), max_length=12, required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
     proposer_kind = forms.ChoiceField(label=_("You are"), choices=ProposerKind.choices)
     photo = forms.FileField(label=_("Photo (optional, up to 5 MB)"), required=False,
                             widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
@@ -32,6 +35,7 @@ class ProposalForm(forms.Form):
 
 class QuickEntryForm(ProposalForm):
     phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
+    phone_code = None
     photo = None
     channel = forms.ChoiceField(label=_("Channel"), choices=[
         c for c in Channel.choices if c[0] != Channel.ONLINE])

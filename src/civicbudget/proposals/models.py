@@ -101,6 +101,9 @@ class Proposal(models.Model):
     # Kept in clear: the reply (SMS, call, letter) needs it. Never logged, shown masked.
     proposer_phone = models.CharField(_("proposer's phone"), max_length=20, blank=True)
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # True once an SMS code sent to the phone was given back. Online proposals without it
+    # are shown to staff as "phone not confirmed" (anyone can type any number).
+    phone_confirmed = models.BooleanField(_("phone confirmed"), default=False, db_default=False)
     proposer_kind = models.CharField(_("proposer kind"), max_length=12, choices=ProposerKind.choices,
                                      default=ProposerKind.RESIDENT)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
@@ -126,6 +129,14 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tracking_code} {self.title}"
+
+    @property
+    def phone_unconfirmed(self) -> bool:
+        """An online proposal whose phone no SMS code proved: staff see it marked.
+
+        Proposals typed in by staff carry the phone the resident gave them in person or on
+        paper, vouched for by the officer the audit trail names."""
+        return bool(self.proposer_phone) and not self.phone_confirmed and self.entered_by_id is None
 
     @property
     def phone_masked(self) -> str:

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from civicbudget import ratelimit
 from civicbudget.accounts.permissions import permission_check, permission_require, scopes_for
 from civicbudget.audit.services import audit_record, snapshot
 from civicbudget.cycles.models import Cycle
@@ -25,7 +26,6 @@ from civicbudget.proposals.models import (
     ProjectType,
     Proposal,
     ProposerKind,
-    RateBucket,
 )
 from civicbudget.tabular import read_table
 from civicbudget.textmatch import analyze
@@ -134,19 +134,6 @@ def _check_photo(photo) -> None:
         raise ServiceError(_("The photo must be a JPEG, PNG, GIF or WebP image."), field="photo")
 
 
-def _rate_limit(key: str, window: dt.timedelta, limit: int, now: dt.datetime) -> bool:
-    """Count one use of ``key`` in its window; return False when the limit is reached."""
-    seconds = int(window.total_seconds())
-    start = dt.datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=dt.UTC)
-    RateBucket.objects.get_or_create(key=key, window_start=start)
-    bucket = RateBucket.objects.select_for_update().get(key=key, window_start=start)
-    if bucket.count >= limit:
-        return False
-    bucket.count += 1
-    bucket.save(update_fields=["count"])
-    return True
-
-
 def _stage_allows_submit(cycle: Cycle) -> None:
     if "submit" not in cycle.allowed_actions():
         stage = cycle.current_stage
@@ -158,11 +145,14 @@ def _stage_allows_submit(cycle: Cycle) -> None:
 
 
 def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo=None,
-                    client_id: str = "", now: dt.datetime | None = None) -> Proposal:
+                    client_id: str = "", phone_code: str = "",
+                    now: dt.datetime | None = None) -> Proposal:
     """Record one proposal: online by a resident (``entered_by`` None) or typed in by staff.
 
-    Residents need a mobile number and are rate-limited per phone and per client address;
-    staff need the "submit" role at the community. Both need a stage that collects.
+    Residents need a mobile number and are rate-limited per phone and per client address
+    (``client_id``: ``civicbudget.clientaddr.client_address``); a ``phone_code`` sent by SMS
+    confirms the phone, otherwise staff see the proposal marked "phone not confirmed".
+    Staff need the "submit" role at the community. Both need a stage that collects.
     """
     now = now or timezone.now()
     cycle = Cycle.objects.prefetch_related("stages").get(pk=cycle.pk)
@@ -176,19 +166,30 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
     else:
         permission_require(entered_by, "submit", fields["community"], cycle)
     _check_photo(photo)
+    # Checked outside the transaction below: a wrong code's counted attempt must stay counted.
+    confirmed = False
+    if (phone_code or "").strip() and fields["proposer_phone"]:
+        from civicbudget.voting.services import otp_verify
+
+        if not otp_verify(phone=fields["proposer_phone"], code=phone_code, now=now):
+            raise ServiceError(_("The code is wrong or has expired; ask for a new one."),
+                               field="phone_code")
+        confirmed = True
     limits = {**DEFAULT_LIMITS, **cycle.config.get("proposal_limits", {})}
     with transaction.atomic():
         if is_resident:
-            if not _rate_limit(f"p:{cycle.pk}:{fields['phone_hash']}", dt.timedelta(days=1),
-                               limits["per_phone_per_day"], now):
-                raise ServiceError(_("This phone has sent %(n)d proposals today, the daily limit. Try again tomorrow.")
-                                   % {"n": limits["per_phone_per_day"]}, code="rate_limited",
-                                   field="phone")
-            if client_id and not _rate_limit(f"c:{cycle.pk}:{keyed_hash(client_id, 'client')}",
-                                             dt.timedelta(hours=1), limits["per_client_per_hour"], now):
-                raise ServiceError(_("Too many proposals from this network in the last hour. Try again later."),
-                                   code="rate_limited")
+            ratelimit.require(
+                f"p:{cycle.pk}:{fields['phone_hash']}", window=ratelimit.DAY,
+                limit=limits["per_phone_per_day"], now=now, field="phone",
+                message=_("This phone has sent %(n)d proposals today, the daily limit. Try again tomorrow.")
+                % {"n": limits["per_phone_per_day"]})
+            if client_id:
+                ratelimit.require(
+                    f"c:{cycle.pk}:{keyed_hash(client_id, 'client')}", window=ratelimit.HOUR,
+                    limit=limits["per_client_per_hour"], now=now,
+                    message=_("Too many proposals from this network in the last hour. Try again later."))
         proposal = Proposal(cycle=cycle, entered_by=entered_by, submitted_at=now,
+                            phone_confirmed=confirmed,
                             analysis=analyze(fields["text"]).to_dict(), **fields)
         if photo is not None:
             proposal.photo.save(f"{secrets.token_hex(8)}{_photo_suffix(photo)}",

@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member, permission_check, scopes_for
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
+from civicbudget.params import is_number, query_int
 from civicbudget.places.models import Community
 from civicbudget.proposals import selectors, services
 from civicbudget.proposals.forms import ProposalForm, QuickEntryForm
@@ -32,15 +34,23 @@ def _communities(cycle: Cycle):
     return cycle.communities.select_related("street").order_by("street__code", "street__name", "name")
 
 
-def _client_id(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """The residents' online form (mobile first)."""
     cycle = _cycle(cycle_id)
     form = ProposalForm(request.POST or None, request.FILES or None, communities=_communities(cycle))
     open_now = "submit" in cycle.allowed_actions()
+    if request.method == "POST" and request.POST.get("action") == "send_code":
+        from civicbudget.voting.services import otp_send
+
+        form = ProposalForm(request.POST, communities=_communities(cycle))
+        try:
+            otp_send(phone=request.POST.get("phone", ""), client=client_address(request))
+        except ServiceError as exc:
+            form.add_error("phone" if exc.field == "phone" else None, exc.message)
+        else:
+            messages.success(request, _("A code was sent to your phone."))
+        return render(request, "proposals/propose.html", {"cycle": cycle, "form": form,
+                                                           "open_now": open_now})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -52,7 +62,8 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_name=d["proposer_name"], phone=d["phone"],
                     proposer_kind=d["proposer_kind"], channel=Channel.ONLINE,
                 ),
-                photo=d.get("photo"), client_id=_client_id(request),
+                photo=d.get("photo"), client_id=client_address(request),
+                phone_code=d.get("phone_code", ""),
             )
         except ServiceError as exc:
             if exc.field and exc.field in form.fields:
@@ -89,8 +100,7 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
 
 def project_list(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = _cycle(cycle_id)
-    community_id = request.GET.get("community")
-    community_id = int(community_id) if community_id and community_id.isdigit() else None
+    community_id = query_int(request, "community")
     projects = selectors.project_list(cycle, community_id=community_id)
     page = Paginator(projects, 50).get_page(request.GET.get("page"))
     return render(request, "proposals/projects.html", {
@@ -225,9 +235,9 @@ def workbench_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
     if isinstance(cycle, HttpResponse):
         return cycle
     action = request.POST.get("action")
-    ids = [i for i in request.POST.getlist("proposals") if i.isdigit()]
+    ids = [i for i in request.POST.getlist("proposals") if is_number(i)]
     back = reverse("proposals:staff-workbench", kwargs={"cycle_id": cycle.pk})
-    if request.POST.get("community", "").isdigit():
+    if is_number(request.POST.get("community")):
         back += f"?community={request.POST['community']}"
     try:
         if action == "group":
@@ -244,7 +254,7 @@ def workbench_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                                      name=request.POST.get("name", ""))
             messages.success(request, _("Split off."))
         elif action == "merge":
-            chosen = [int(i) for i in request.POST.getlist("projects") if i.isdigit()]
+            chosen = [int(i) for i in request.POST.getlist("projects") if is_number(i)]
             projects = list(Project.objects.filter(cycle=cycle, pk__in=chosen))
             if len(projects) < 2:
                 raise ServiceError(_("Choose at least two projects to merge."))

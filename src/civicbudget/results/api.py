@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.results import selectors, services
 from civicbudget.results.models import Publication
@@ -31,7 +32,7 @@ def publications(request: HttpRequest, cycle_id: int):
 def objection_file(request: HttpRequest, publication_id: int, payload: ObjectionIn):
     publication = get_object_or_404(Publication.objects.select_related("scope"), pk=publication_id)
     objection = services.objection_file(publication=publication, name=payload.name, text=payload.text,
-                                        phone=payload.phone)
+                                        phone=payload.phone, client=client_address(request))
     return Status(201, {"id": objection.pk, "filed_at": objection.filed_at})
 
 

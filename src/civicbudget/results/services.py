@@ -70,8 +70,12 @@ def results_publish(*, actor, cycle: Cycle, now: dt.datetime | None = None,
 
 
 def objection_file(*, publication: Publication, name: str, text: str, phone: str = "",
-                   now: dt.datetime | None = None) -> Objection:
-    """Record a resident's objection, while the publication's notice period runs."""
+                   client: str = "", now: dt.datetime | None = None) -> Objection:
+    """Record a resident's objection, while the publication's notice period runs.
+
+    Limited per client address and, when one is given, per phone (``civicbudget.ratelimit``).
+    """
+    from civicbudget import ratelimit
     now = now or timezone.now()
     name = (name or "").strip()
     text = (text or "").strip()
@@ -99,6 +103,16 @@ def objection_file(*, publication: Publication, name: str, text: str, phone: str
         if not clean_phone:
             raise ServiceError(_("“%(value)s” is not a phone number.") % {"value": phone[:30]},
                                field="phone")
+    if client:
+        ratelimit.require(f"objection:{ratelimit.who('client', client)}", window=ratelimit.HOUR,
+                          limit=ratelimit.limit_for("objection_per_client_per_hour"), now=now,
+                          message=_("Too many objections from this network in the last hour; "
+                                    "try again later."))
+    if clean_phone:
+        ratelimit.require(f"objection:{ratelimit.who('phone', clean_phone)}", window=ratelimit.DAY,
+                          limit=ratelimit.limit_for("objection_per_phone_per_day"), now=now,
+                          field="phone",
+                          message=_("Too many objections from this phone today; try again tomorrow."))
     objection = Objection.objects.create(publication=publication, name=name, phone=clean_phone,
                                          text=text, filed_at=now)
     audit_record(None, "objection_file", objection, after={"publication": publication.pk, "text": text})

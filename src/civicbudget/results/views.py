@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
+from civicbudget.params import is_number
 from civicbudget.proposals.selectors import proposal_by_code
 from civicbudget.results import selectors, services
 from civicbudget.results.models import FinalState, Objection, Publication
@@ -33,7 +35,8 @@ def publication_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
         publication = get_object_or_404(Publication, pk=request.POST.get("publication") or 0, cycle=cycle)
         try:
             services.objection_file(publication=publication, name=request.POST.get("name", ""),
-                                    text=request.POST.get("text", ""), phone=request.POST.get("phone", ""))
+                                    text=request.POST.get("text", ""), phone=request.POST.get("phone", ""),
+                                    client=client_address(request))
         except ServiceError as exc:
             form_error = exc
         else:
@@ -91,7 +94,7 @@ def reply_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
         elif action == "letters":
             community = request.POST.get("community") or None
             pdf = services.letters_print(actor=request.user, cycle=cycle,
-                                         community_id=int(community) if community and community.isdigit() else None)
+                                         community_id=int(community) if community and is_number(community) else None)
             response = HttpResponse(pdf, content_type="application/pdf")
             response["Content-Disposition"] = f'attachment; filename="letters-cycle{cycle.pk}-{community or "all"}.pdf"'
             return response

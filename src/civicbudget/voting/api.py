@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import NotFound, ServiceError
 from civicbudget.voting import logstore, selectors, services
@@ -120,7 +121,7 @@ def voter_code(request: HttpRequest, cycle_id: int, payload: IdentifyIn):
     services.voter_identify(cycle=cycle, doc_type=payload.doc_type, doc_number=payload.doc_number,
                             birth_date=payload.birth_date, community_id=payload.community_id,
                             basis=payload.basis, phone=payload.phone, register=False)
-    services.otp_send(phone=payload.phone)
+    services.otp_send(phone=payload.phone, client=client_address(request))
     from civicbudget.voting.sms import mask
 
     return {"code_sent": True, "phone_masked": mask(payload.phone.strip())}

@@ -27,7 +27,7 @@ import civicbudget
 from civicbudget.accounts.permissions import permission_require
 from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle, Stage
-from civicbudget.errors import NotFound, PreconditionFailed, ServiceError
+from civicbudget.errors import NotFound, PreconditionFailed, RateLimited, ServiceError
 from civicbudget.identity import keyed_hash, normalize_phone
 from civicbudget.ledger import EntryError, parse_entry, validate_ballot
 from civicbudget.ledger.export import scope_election
@@ -157,8 +157,14 @@ def _code_hash(phone_hash: str, code: str) -> str:
     return keyed_hash(f"{phone_hash}:{code}", "otp")
 
 
-def otp_send(*, phone: str, now: dt.datetime | None = None) -> None:
-    """Text a 6-digit one-time code to a mobile number (at most 5 an hour per number)."""
+def otp_send(*, phone: str, client: str = "", now: dt.datetime | None = None) -> None:
+    """Text a 6-digit one-time code to a mobile number.
+
+    At most ``OTP_PER_HOUR`` an hour per number, and ``sms_per_client_per_hour`` per client
+    address (``civicbudget.clientaddr.client_address``), so one machine cannot text many numbers.
+    """
+    from civicbudget import ratelimit
+
     now = now or timezone.now()
     normalized = normalize_phone(phone, mobile_only=True)
     if not normalized:
@@ -167,8 +173,12 @@ def otp_send(*, phone: str, now: dt.datetime | None = None) -> None:
     recent = OneTimeCode.objects.filter(phone_hash=phone_hash,
                                         created_at__gte=now - dt.timedelta(hours=1)).count()
     if recent >= OTP_PER_HOUR:
-        raise ServiceError(_("Too many codes for this number; try again in an hour."),
-                           field="phone", code="rate_limited")
+        raise RateLimited(_("Too many codes for this number; try again in an hour."), field="phone")
+    if client:
+        ratelimit.require(f"sms:{ratelimit.who('client', client)}", window=ratelimit.HOUR,
+                          limit=ratelimit.limit_for("sms_per_client_per_hour"), now=now,
+                          message=_("Too many codes were asked from this network in the last hour; "
+                                    "try again later."))
     code = f"{secrets.randbelow(1_000_000):06d}"
     OneTimeCode.objects.create(phone_hash=phone_hash, code_hash=_code_hash(phone_hash, code),
                                created_at=now, expires_at=now + OTP_TTL)

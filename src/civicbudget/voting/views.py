@@ -15,9 +15,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import is_staff_member, scopes_for
+from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
+from civicbudget.params import is_number, parse_int
 from civicbudget.voting import logstore, selectors, services
 from civicbudget.voting.idcard import DOC_TYPES
 from civicbudget.voting.models import (
@@ -66,7 +68,7 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
             # Checked now, stored only once the SMS code proves the phone.
             services.voter_identify(cycle=cycle, **{**who, "birth_date": _date(who["birth_date"])},
                                     register=False)
-            services.otp_send(phone=who["phone"])
+            services.otp_send(phone=who["phone"], client=client_address(request))
         except ServiceError as exc:
             errors[exc.field or "form"] = exc.message
         else:
@@ -122,12 +124,12 @@ def vote_ballot(request: HttpRequest, cycle_id: int) -> HttpResponse:
         scope = get_object_or_404(VotingScope, pk=request.POST.get("scope") or 0, cycle=cycle)
         spec = logstore.spec_from_json(scope.spec)
         if spec.vote_type in ("cumulative", "scoring"):
-            choices = {p.id: int(request.POST.get(f"points_{p.id}") or 0) for p in spec.projects
-                       if (request.POST.get(f"points_{p.id}") or "0").isdigit()
-                       and int(request.POST.get(f"points_{p.id}") or 0) > 0}
+            points = {p.id: parse_int(request.POST.get(f"points_{p.id}"), maximum=10**9)
+                      for p in spec.projects}
+            choices = {pid: n for pid, n in points.items() if n}
         elif spec.vote_type == "ordinal":
-            ranked = sorted((int(request.POST.get(f"rank_{p.id}")), p.id) for p in spec.projects
-                             if (request.POST.get(f"rank_{p.id}") or "").isdigit())
+            ranks = {p.id: parse_int(request.POST.get(f"rank_{p.id}"), maximum=10**6) for p in spec.projects}
+            ranked = sorted((rank, pid) for pid, rank in ranks.items() if rank is not None)
             choices = [pid for _, pid in ranked]
         else:
             choices = request.POST.getlist("projects")
@@ -260,7 +262,7 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = _cycle(cycle_id)
     action = request.POST.get("action")
     station = None
-    if request.POST.get("station", "").isdigit():
+    if is_number(request.POST.get("station")):
         station = get_object_or_404(PollingStation.objects.select_related("community__street", "cycle"),
                                     pk=request.POST["station"], cycle=cycle)
     try:
@@ -307,7 +309,7 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
         elif action in ("enter", "resolve"):
             scope = get_object_or_404(VotingScope, pk=request.POST.get("scope") or 0, cycle=cycle)
             number = request.POST.get("number", "")
-            number = int(number) if number.isdigit() else -1
+            number = int(number) if is_number(number) else -1
             choices = request.POST.getlist("projects")
             if action == "enter":
                 reading = services.paper_ballot_enter(officer=request.user, station=station,

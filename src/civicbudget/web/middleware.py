@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest
+from django.utils.datastructures import MultiValueDictKeyError
+from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
+
+logger = logging.getLogger(__name__)
+
+
+def _from_a_field_lookup(exception: Exception) -> bool:
+    """True when the ORM refused a value for a field (``pk="abc"`` from a form): the innermost
+    frame is a field's ``get_prep_value``/``to_python``. Judged by where it was raised, not by
+    the message, so a ValueError of our own code still surfaces as the bug it is."""
+    tb = exception.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return False
+    code = last.tb_frame.f_code
+    return (code.co_name in ("get_prep_value", "to_python")
+            and "django/db/models/fields" in code.co_filename.replace("\\", "/"))
 
 
 class OutOfRangeIdMiddleware:
@@ -20,7 +43,17 @@ class OutOfRangeIdMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         if isinstance(exception, OverflowError):
+            if request.path.startswith("/api/"):
+                return None  # the API's own handler answers out_of_range
             return page_not_found(request, Http404())
+        # A form field the view expected is missing, or holds no number where an id belongs:
+        # the request is bad, not the server (answered by civicbudget.web.errors.bad_request).
+        if isinstance(exception, MultiValueDictKeyError) or (
+                isinstance(exception, ValueError | TypeError) and _from_a_field_lookup(exception)):
+            from civicbudget.web.errors import bad_request
+
+            logger.warning("bad request to %s: %s", request.path[:200], type(exception).__name__)
+            return bad_request(request, BadRequest(_("A field of the form is missing or is not a number.")))
         return None
 
 

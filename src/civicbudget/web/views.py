@@ -18,6 +18,7 @@ from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.stages import ACTION_LABELS, KIND_ACTIONS, KIND_LABELS
 from civicbudget.cycles.templates import templates
 from civicbudget.errors import ServiceError
+from civicbudget.params import is_number
 from civicbudget.places import services as place_services
 from civicbudget.places.models import Community, District, Street
 from civicbudget.places.paths import path_contains
@@ -249,7 +250,7 @@ def staff_cycle_advance(request: HttpRequest, cycle_id: int) -> HttpResponse:
     try:
         stage = cycle_services.stage_advance(
             actor=request.user, cycle=cycle, reason=reason,
-            expected_stage_id=int(expected) if expected.isdigit() else None,
+            expected_stage_id=int(expected) if is_number(expected) else None,
         )
     except ServiceError as exc:
         messages.error(request, exc.message)
