@@ -133,3 +133,34 @@ def permission_require(user: Any, action: str, place: Any, cycle: Any = None,
         outcome="denied", place=place, message=reason,
     )
     raise PermissionDenied(reason)
+
+
+def staff_member_require(user: Any, path: str = "") -> None:
+    """Raise ``PermissionDenied`` (and audit it) unless ``user`` holds a role or is an operator.
+
+    The gate of every staff page: residents and role-less accounts get a 403 and leave a row,
+    whatever page they tried.
+    """
+    if is_staff_member(user) or (getattr(user, "is_superuser", False) and user.is_active):
+        return
+    from civicbudget.audit.services import audit_record
+
+    reason = _("This page is for staff with a role.")
+    audit_record(user, "staff_page", None, outcome="denied", message=path[:200] or reason)
+    raise PermissionDenied(reason)
+
+
+def cycle_staff_require(user: Any, cycle: Any, path: str = "") -> None:
+    """Raise ``PermissionDenied`` (audited) unless ``user`` is staff with a role in the cycle's
+    district: a staff page of a cycle shows nothing of another district to its officers."""
+    staff_member_require(user, path)
+    district_path = f"d{cycle.district_id}/"
+    scopes = scopes_for(user, "view_staff")
+    if any(path_contains(scope, district_path) or path_contains(district_path, scope)
+           for scope in scopes):
+        return
+    from civicbudget.audit.services import audit_record
+
+    reason = _("This cycle is outside your roles.")
+    audit_record(user, "view_staff", cycle, outcome="denied", message=path[:200] or reason)
+    raise PermissionDenied(reason)

@@ -356,6 +356,15 @@ def _require_merge(actor, cycle: Cycle, street, community) -> None:
     permission_require(actor, "merge", community or street, cycle)
 
 
+def _require_sources(actor, cycle: Cycle, proposals: list[Proposal]) -> None:
+    """Taking a proposal out of a project changes that project: the actor must be able to merge
+    at the project's own scope (a street-level project needs the street), not only at the
+    proposal's community."""
+    for p in proposals:
+        if p.project_id:
+            _require_merge(actor, cycle, p.street, p.project.community)
+
+
 def _load(cycle: Cycle, proposal_ids) -> list[Proposal]:
     ids = sorted({int(i) for i in proposal_ids})
     if not ids:
@@ -404,6 +413,7 @@ def project_create(*, actor, cycle: Cycle, proposal_ids, name: str, description:
     proposals = _load(cycle, proposal_ids)
     street, community = _scope_of(proposals)
     _require_merge(actor, cycle, street, community)
+    _require_sources(actor, cycle, proposals)
     name = _clean_project_name(name)
     kinds = {p.project_type for p in proposals}
     with transaction.atomic():
@@ -433,9 +443,7 @@ def proposals_move(*, actor, cycle: Cycle, proposal_ids, project: Project) -> Me
         raise ServiceError(_("A community project takes proposals of its own community only."),
                            field="project")
     _require_merge(actor, cycle, street, project.community or community)
-    for p in proposals:
-        if p.project_id:
-            _require_merge(actor, cycle, p.street, p.project.community)
+    _require_sources(actor, cycle, proposals)
     with transaction.atomic():
         previous = {p.project_id for p in proposals}
         moves = _apply_moves(proposals, project)

@@ -11,9 +11,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from civicbudget.accounts.permissions import is_staff_member, permission_check, scopes_for
+from civicbudget.accounts.permissions import (
+    cycle_staff_require,
+    is_staff_member,
+    permission_check,
+    scopes_for,
+)
 from civicbudget.cycles.models import Cycle
-from civicbudget.errors import ServiceError
+from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.places.models import Community
 from civicbudget.proposals import selectors, services
 from civicbudget.proposals.forms import ProposalForm, QuickEntryForm
@@ -54,6 +59,8 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                 ),
                 photo=d.get("photo"), client_id=_client_id(request),
             )
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             if exc.field and exc.field in form.fields:
                 form.add_error(exc.field, exc.message)
@@ -117,7 +124,9 @@ def _staff_cycle(request: HttpRequest, cycle_id: int) -> Cycle | HttpResponse:
 
         audit_record(request.user, "staff_page", None, outcome="denied", message=request.path[:200])
         return HttpResponseForbidden(_("This page is for staff with a role."))
-    return _cycle(cycle_id)
+    cycle = _cycle(cycle_id)
+    cycle_staff_require(request.user, cycle, request.path)
+    return cycle
 
 
 def _my_communities(request: HttpRequest, cycle: Cycle, action: str) -> list[Community]:
@@ -150,6 +159,8 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_kind=d["proposer_kind"], channel=d["channel"],
                 ),
             )
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             if exc.field and exc.field in form.fields:
                 form.add_error(exc.field, exc.message)
@@ -179,6 +190,8 @@ def import_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
             report = services.proposals_import(actor=request.user, cycle=cycle,
                                                data=upload.read(10 * 1024 * 1024 + 1),
                                                filename=upload.name)
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             messages.error(request, exc.message)
             errors = exc.details or None
@@ -264,6 +277,8 @@ def workbench_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             messages.success(request, _("Undone."))
         else:
             raise ServiceError(_("Unknown action."))
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect(back)

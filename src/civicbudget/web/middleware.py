@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseForbidden
 from django.views.defaults import page_not_found
 
 
@@ -21,6 +21,24 @@ class OutOfRangeIdMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if isinstance(exception, OverflowError):
             return page_not_found(request, Http404())
+        return None
+
+
+class PermissionDeniedMiddleware:
+    """A refusal raised by a service (role, place or stage) is a 403 with its reason, never a
+    500 and never a redirect that looks like success. The service has audited it already."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        from civicbudget.errors import PermissionDenied
+
+        if isinstance(exception, PermissionDenied):
+            return HttpResponseForbidden(exception.message, content_type="text/plain; charset=utf-8")
         return None
 
 
