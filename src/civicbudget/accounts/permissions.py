@@ -150,17 +150,22 @@ def staff_member_require(user: Any, path: str = "") -> None:
     raise PermissionDenied(reason)
 
 
-def cycle_staff_require(user: Any, cycle: Any, path: str = "") -> None:
-    """Raise ``PermissionDenied`` (audited) unless ``user`` is staff with a role in the cycle's
-    district: a staff page of a cycle shows nothing of another district to its officers."""
+def district_staff_require(user: Any, district_id: int, target: Any = None, path: str = "") -> None:
+    """Raise ``PermissionDenied`` (audited) unless ``user`` is staff with a role somewhere in
+    the district: a staff page shows nothing of another district to its officers."""
     staff_member_require(user, path)
-    district_path = f"d{cycle.district_id}/"
+    district_path = f"d{district_id}/"
     scopes = scopes_for(user, "view_staff")
     if any(path_contains(scope, district_path) or path_contains(district_path, scope)
            for scope in scopes):
         return
     from civicbudget.audit.services import audit_record
 
-    reason = _("This cycle is outside your roles.")
-    audit_record(user, "view_staff", cycle, outcome="denied", message=path[:200] or reason)
+    reason = _("This district is outside your roles.")
+    audit_record(user, "view_staff", target, outcome="denied", message=path[:200] or reason)
     raise PermissionDenied(reason)
+
+
+def cycle_staff_require(user: Any, cycle: Any, path: str = "") -> None:
+    """``district_staff_require`` for the district of ``cycle``."""
+    district_staff_require(user, cycle.district_id, cycle, path)

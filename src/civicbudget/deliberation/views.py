@@ -159,8 +159,10 @@ def staff_project(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_object_or_404(Project.objects.select_related("cycle__district", "street",
                                                                "community"), pk=project_id)
     cycle = project.cycle
+    cycle_staff_require(request.user, cycle, request.path)
     if not any(_project_path(project).startswith(p) or p.startswith(_project_path(project))
                for p in scopes_for(request.user, "screen") + scopes_for(request.user, "deliberate")):
+        audit_record(request.user, "view_staff", project, outcome="denied", message=request.path[:200])
         return HttpResponseForbidden(_("This project is outside your roles."))
     screening = getattr(project, "screening", None) if hasattr(project, "screening") else None
     results = screening.results if screening else {}

@@ -15,6 +15,7 @@ from civicbudget.accounts.permissions import (
     cycle_staff_require,
     is_staff_member,
     permission_check,
+    permission_require,
     scopes_for,
 )
 from civicbudget.cycles.models import Cycle
@@ -129,6 +130,10 @@ def _staff_cycle(request: HttpRequest, cycle_id: int) -> Cycle | HttpResponse:
     return cycle
 
 
+def _int_or_none(value) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 18 else None
+
+
 def _my_communities(request: HttpRequest, cycle: Cycle, action: str) -> list[Community]:
     """The cycle's communities inside the user's roles for ``action`` (whatever the stage)."""
     paths = scopes_for(request.user, action)
@@ -147,6 +152,12 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
                "channel": request.session.get("entry_channel", Channel.DOOR_TO_DOOR),
                "project_type": "works", "proposer_kind": "resident"}
     form = QuickEntryForm(request.POST or None, communities=communities, initial=initial)
+    if request.method == "POST":
+        # The form offers only the officer's own communities; a post for another one is a
+        # refusal (403, audited), not a form error.
+        posted = cycle.communities.filter(pk=_int_or_none(request.POST.get("community"))).first()
+        if posted is not None:
+            permission_require(request.user, "submit", posted, cycle)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import (
+    district_staff_require,
     is_staff_member,
     permission_check,
     scopes_for,
@@ -97,8 +98,7 @@ def staff_places(request: HttpRequest, district_id: int) -> HttpResponse:
     if (denied := _staff_only(request)) is not None:
         return denied
     district = get_object_or_404(District, pk=district_id)
-    if district not in _visible_districts(request.user):
-        return HttpResponseForbidden(_("This district is outside your roles."))
+    district_staff_require(request.user, district.pk, district, request.path)
     paths = scopes_for(request.user, "view_staff")
     tree = district_tree(district)
     if not request.user.is_superuser:
@@ -167,6 +167,7 @@ def staff_cycle_new(request: HttpRequest, district_id: int) -> HttpResponse:
     if (denied := _staff_only(request)) is not None:
         return denied
     district = get_object_or_404(District, pk=district_id)
+    district_staff_require(request.user, district.pk, district, request.path)
     form = CycleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -197,8 +198,7 @@ def staff_cycle(request: HttpRequest, cycle_id: int) -> HttpResponse:
         cycle = cycle_selectors.cycle_detail(cycle_id)
     except Cycle.DoesNotExist as exc:
         raise Http404 from exc
-    if cycle.district not in _visible_districts(request.user):
-        return HttpResponseForbidden(_("This cycle is outside your roles."))
+    district_staff_require(request.user, cycle.district_id, cycle, request.path)
     tree = district_tree(cycle.district)
     participating_streets = {s.pk for s in cycle.streets.all()}
     participating_communities = {c.pk for c in cycle.communities.all()}
