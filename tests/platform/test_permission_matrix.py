@@ -27,6 +27,7 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -221,12 +222,28 @@ SPEC: dict[str, list[Case]] = {
              body=lambda c: {"action": "decide"}),
         page("results:desk-action", "POST", "publish", "district", label="publish",
              body=lambda c: {"action": "publish"}, effect=False),
+        page("results:desk-action", "POST", "reply", "haida", label="letters",
+             body=lambda c: {"action": "letters", "community": c.world.haida.pk}),
     ],
     "delivery:desk": [page("delivery:desk", "GET", "view_staff", "in_district")],
     "delivery:desk-action": [
         page("delivery:desk-action", "POST", "implement", "haida", label="progress",
              body=lambda c: {"action": "progress", "implementation": c.impl.pk,
                              "text": "已进场施工", "percent": "30"}),
+        page("delivery:desk-action", "POST", "implement", "haida", label="spend",
+             body=lambda c: {"action": "spend", "implementation": c.impl.pk, "amount_yuan": "20000",
+                             "payee": "某某工程公司", "description": "首付款",
+                             "spent_on": "2030-06-01"}),
+        page("delivery:desk-action", "POST", "implement", "haida", label="cofund",
+             body=lambda c: {"action": "cofund", "implementation": c.impl.pk,
+                             "source": "residents", "funder": "居民", "amount_yuan": "5000",
+                             "received_on": "2030-06-01"}),
+        page("delivery:desk-action", "POST", "evaluate", "haida", label="verdict",
+             body=lambda c: {"action": "verdict", "implementation": c.impl.pk,
+                             "deputy": "陈代表", "verdict": "satisfied"}),
+        page("delivery:desk-action", "POST", "evaluate", "haida", label="report",
+             body=lambda c: {"action": "report", "implementation": c.impl.pk,
+                             "evaluator": "第三方", "score": "85", "summary": "良好"}),
         page("delivery:desk-action", "POST", "evaluate", "haida", label="flag",
              body=lambda c: {"action": "flag", "implementation": c.impl.pk,
                              "severity": "concern", "finding": "票据不全"}),
@@ -342,10 +359,14 @@ def _api_operations() -> dict[str, bool]:
             for path, ops in schema["paths"].items() for m, op in ops.items()}
 
 
+def _undeclared_pages() -> list[str]:
+    pages = [n for n in _page_routes() if not n.startswith("api:") or n in PUBLIC_PAGES]
+    return [n for n in pages if n not in PUBLIC_PAGES and n not in SPEC]
+
+
 def test_every_route_is_declared():
-    pages = [n for n in _page_routes() if not n.startswith("api:")
-             or n in PUBLIC_PAGES]
-    undeclared = [n for n in pages if n not in PUBLIC_PAGES and n not in SPEC]
+    pages = [n for n in _page_routes() if not n.startswith("api:") or n in PUBLIC_PAGES]
+    undeclared = _undeclared_pages()
     assert not undeclared, f"pages missing from the permission matrix: {undeclared}"
     operations = _api_operations()
     undeclared = [op for op in operations
@@ -532,8 +553,6 @@ STAGES = sorted({k for cases in SPEC.values() for case in cases for k in case.st
 
 @pytest.mark.parametrize("kind", STAGES)
 def test_permission_matrix_over_http(world, staff_client, kind):
-    from django.test import Client
-
     ctx = _build(world)
     _running_at(ctx.cycle, kind)
     other_department = DepartmentFactory(district=world.district, name="区城管局")
@@ -607,3 +626,17 @@ def test_voter_routes_refuse_a_staff_session(world, staff_client):
         response = admin.get(url(ctx)) if method == "GET" else admin.post(
             url(ctx), data="{}", content_type="application/json")
         assert response.status_code == 401, route
+
+
+@pytest.mark.urls("matrix_extra_urls")
+def test_a_route_added_later_fails_until_declared_and_checked(world, staff_client):
+    """The guard itself: an undeclared page is named; declared, its missing check is caught."""
+    assert _undeclared_pages() == ["unguarded"]
+    cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida])
+    case = Case("POST", "configure", "district",
+                lambda c: reverse("unguarded", kwargs={"cycle_id": c.cycle.pk}), lambda c: {})
+    resident = staff_client(UserFactory(username="resident"))
+    problem = _try(resident, case, SimpleNamespace(cycle=cycle), False, anonymous=False)
+    assert problem is not None and problem.startswith("refused but answered 200")
+    problem = _try(Client(), case, SimpleNamespace(cycle=cycle), False, anonymous=True)
+    assert problem is not None and "not the login page" in problem
