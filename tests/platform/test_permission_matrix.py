@@ -159,7 +159,11 @@ SPEC: dict[str, list[Case]] = {
                              "proposer_name": "王五", "phone": "13900003333",
                              "proposer_kind": "resident", "channel": "paper"}),
     ],
-    "proposals:staff-import": [page("proposals:staff-import", "GET", "view_staff", "in_district")],
+    "proposals:staff-import": [
+        page("proposals:staff-import", "GET", "view_staff", "in_district"),
+        page("proposals:staff-import", "POST", "submit", "haida",
+             files=lambda c: {"file": _upload("paper.csv", "社区,内容,提议人\n海达社区,楼道装灯,王大妈\n")}),
+    ],
     "proposals:staff-workbench": [page("proposals:staff-workbench", "GET", "view_staff", "in_district")],
     "proposals:staff-workbench-action": [
         page("proposals:staff-workbench-action", "POST", "merge", "haida", label="group",
@@ -640,3 +644,36 @@ def test_a_route_added_later_fails_until_declared_and_checked(world, staff_clien
     assert problem is not None and problem.startswith("refused but answered 200")
     problem = _try(Client(), case, SimpleNamespace(cycle=cycle), False, anonymous=True)
     assert problem is not None and "not the login page" in problem
+
+
+# -- the holes of issue 13, spelled out ---------------------------------------------------------
+
+
+def test_community_officer_cannot_pull_proposals_out_of_a_street_project(world, staff_client):
+    ctx = _build(world)
+    _running_at(ctx.cycle, "screen")
+    officer = staff_client(staff(Role.COMMUNITY_OFFICER, world.haida))
+    response = officer.post(f"/api/cycles/{ctx.cycle.pk}/projects", content_type="application/json",
+                            data=json.dumps({"proposal_ids": [ctx.street_proposal.pk], "name": "拆出"}))
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    ctx.street_proposal.refresh_from_db()
+    assert ctx.street_proposal.project_id == ctx.ps.pk
+    assert AuditEvent.objects.filter(action="merge", outcome="denied").count() == 1
+    # The street's officer may.
+    street = staff_client(staff(Role.STREET_OFFICER, world.haidian))
+    response = street.post(f"/api/cycles/{ctx.cycle.pk}/projects", content_type="application/json",
+                           data=json.dumps({"proposal_ids": [ctx.street_proposal.pk], "name": "拆出"}))
+    assert response.status_code == 201
+
+
+def test_reply_desk_work_needs_the_reply_right_and_is_audited(world, staff_client):
+    ctx = _build(world)
+    _running_at(ctx.cycle, "reply")
+    url = reverse("results:desk-action", kwargs={"cycle_id": ctx.cycle.pk})
+    officer = staff_client(staff(Role.COMMUNITY_OFFICER, world.haida))
+    assert officer.post(url, {"action": "work"}).status_code == 403
+    assert AuditEvent.objects.filter(action="reply", outcome="denied").count() == 1
+    admin = staff_client(staff(Role.DISTRICT_ADMIN, world.district))
+    assert admin.post(url, {"action": "work"}).status_code == 302
+    assert AuditEvent.objects.filter(action="outbox_work", outcome="ok").count() == 1

@@ -303,10 +303,19 @@ def proposals_import(*, actor, cycle: Cycle, data: bytes, filename: str,
             continue
         seen[key] = line
         cleaned.append((line, fields, key))
+    outside = []
     for _line, fields, _key in cleaned:
         if not _permitted(actor, fields["community"], cycle):
+            outside.append(_line)
             errors.append({"line": _line, "field": "community",
                            "message": _("your role does not cover %(place)s") % {"place": fields["community"]}})
+    if outside:
+        # Rows for places outside the officer's roles make the whole file a refusal (403,
+        # audited), not a format problem; every row's problems are still listed.
+        message = _("Nothing was imported: your role does not cover the place of line(s) %(lines)s.") % {
+            "lines": ", ".join(str(n) for n in outside[:20])}
+        audit_record(actor, "submit", cycle, outcome="denied", place=cycle.district, message=message)
+        raise PermissionDenied(message, details=sorted(errors, key=lambda e: e["line"]))
     if errors:
         errors.sort(key=lambda e: e["line"])
         raise ImportRejected(_("Nothing was imported: %(count)d problem(s) in the file.")
