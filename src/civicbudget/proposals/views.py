@@ -131,7 +131,7 @@ def _staff_cycle(request: HttpRequest, cycle_id: int) -> Cycle | HttpResponse:
 
 
 def _int_or_none(value) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 18 else None
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 18 else None
 
 
 def _my_communities(request: HttpRequest, cycle: Cycle, action: str) -> list[Community]:
