@@ -172,6 +172,12 @@ SPEC: dict[str, list[Case]] = {
              body=lambda c: {"action": "group", "proposals": [c.street_proposal.pk], "name": "拆出"}),
         page("proposals:staff-workbench-action", "POST", "merge", "haida", label="move",
              body=lambda c: {"action": "move", "proposals": [c.loose.pk], "project": c.ph.pk}),
+        page("proposals:staff-workbench-action", "POST", "merge", "haida", label="split",
+             body=lambda c: {"action": "split", "proposals": [c.ph_proposal.pk]}),
+        page("proposals:staff-workbench-action", "POST", "merge", "haida", label="merge",
+             body=lambda c: {"action": "merge", "projects": [c.ph.pk, c.ph2.pk]}),
+        page("proposals:staff-workbench-action", "POST", "merge", "haida", label="undo",
+             body=lambda c: {"action": "undo", "operation": c.operation.pk}),
         page("proposals:staff-workbench-action", "POST", "merge", "haida", label="rename",
              body=lambda c: {"action": "rename", "project": c.ph.pk, "name": "新名字"}),
     ],
@@ -207,6 +213,8 @@ SPEC: dict[str, list[Case]] = {
         page("deliberation:staff-project-action", "POST", "screen", "haida", key="project",
              label="screen", body=lambda c: {"action": "screen", **_criteria_ok(c)}),
         page("deliberation:staff-project-action", "POST", "screen", "haida", key="project",
+             label="route", body=lambda c: {"action": "route", "departments": [c.other_department.pk]}),
+        page("deliberation:staff-project-action", "POST", "screen", "haida", key="project",
              label="cost", body=lambda c: {"action": "cost", "cost_yuan": "95000", "reason": "报价"}),
         page("deliberation:staff-project-action", "POST", "deliberate", "haidian", key="project",
              label="promote", body=lambda c: {"action": "promote", "reason": "several_communities",
@@ -234,6 +242,9 @@ SPEC: dict[str, list[Case]] = {
         page("delivery:desk-action", "POST", "implement", "haida", label="progress",
              body=lambda c: {"action": "progress", "implementation": c.impl.pk,
                              "text": "已进场施工", "percent": "30"}),
+        page("delivery:desk-action", "POST", "implement", "district", label="change",
+             body=lambda c: {"action": "change", "implementation": c.impl.pk, "to_yuan": "110000",
+                             "reason": "增加照明点位"}),
         page("delivery:desk-action", "POST", "implement", "haida", label="spend",
              body=lambda c: {"action": "spend", "implementation": c.impl.pk, "amount_yuan": "20000",
                              "payee": "某某工程公司", "description": "首付款",
@@ -487,6 +498,7 @@ def _build(world) -> SimpleNamespace:
     ProjectCost.objects.create(project=ph2, cycle=cycle, amount_yuan=90_000, reason="报价")
     Screening.objects.create(project=ph2, cycle=cycle, is_passed=True)
     BallotItem.objects.create(ballot=ballot, project=ph2, cost_yuan=90_000, position=1)
+    other_department = DepartmentFactory(district=world.district, name="区城管局")
     impl = Implementation.objects.create(project=ph, cycle=cycle, body=world.haidian,
                                          allocation_yuan=100_000, due_on=dt.date(2030, 12, 31))
     return SimpleNamespace(
@@ -494,6 +506,7 @@ def _build(world) -> SimpleNamespace:
         ph_proposal=ph.proposals.order_by("pk").first(), loose=loose, operation=operation,
         review=review, ballot=ballot, body=body, member_ids=[m.pk for m in members],
         sitting=sitting, impl=impl, criteria=list(screening_criteria(cycle)),
+        other_department=other_department,
     )
 
 
@@ -559,9 +572,8 @@ STAGES = sorted({k for cases in SPEC.values() for case in cases for k in case.st
 def test_permission_matrix_over_http(world, staff_client, kind):
     ctx = _build(world)
     _running_at(ctx.cycle, kind)
-    other_department = DepartmentFactory(district=world.district, name="区城管局")
     people = [(role, where, staff_client(user)) for role, where, user in
-              _holders(world, other_department)]
+              _holders(world, ctx.other_department)]
     resident = UserFactory(username="resident")
     people += [(None, "resident", staff_client(resident)), (None, "anonymous", Client())]
 
@@ -581,6 +593,7 @@ def test_permission_matrix_over_http(world, staff_client, kind):
                 if problem:
                     failures.append(f"{route} [{case.label}] {role or where}/{where} @{kind}: {problem}")
     assert sent > 0
+    print(f"permission matrix @{kind}: {sent} requests")  # noqa: T201 - the figure, with -s
     assert not failures, f"{len(failures)} of {sent} requests:\n" + "\n".join(failures)
 
 
