@@ -176,6 +176,7 @@ ZH.update({
     "“%(name)s” is not a community of this cycle": "“%(name)s”不是本期项目的社区",
     "(not given)": "（未填写）", "the same proposal is on line %(first)d already": "与第%(first)d行的提议相同",
     "your role does not cover %(place)s": "您的角色范围不包括%(place)s",
+    "Nothing was imported: your role does not cover the place of line(s) %(lines)s.": "未导入任何数据：您的角色范围不包括第%(lines)s行的地点。",
     "Proposals from different streets cannot form one project.": "不同街道的提议不能合并为一个项目。",
     "Choose at least one proposal.": "请至少选择一条提议。",
     "Some proposals are not part of this cycle.": "部分提议不属于本期项目。", "Name the project.": "请为项目命名。",

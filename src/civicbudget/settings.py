@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "civicbudget.web.middleware.OutOfRangeIdMiddleware",
+    "civicbudget.web.middleware.PermissionDeniedMiddleware",
     "civicbudget.web.middleware.ContentSecurityPolicyMiddleware",
 ]
 

@@ -60,6 +60,22 @@ def world(db) -> World:
 
 
 
+def signed_in_client(user):
+    """A test client signed in as ``user``: the ONE place that logs staff in, so a change to
+    sign-in (two factors, tokens) is made here for every test that acts as staff."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client():
+    """``staff_client(user)`` -> a client signed in as ``user`` (see ``signed_in_client``)."""
+    return signed_in_client
+
+
 @pytest.fixture
 def page():
     """A page of Debian's chromium driven by Playwright (its own browser download is not used)."""

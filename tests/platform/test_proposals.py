@@ -210,9 +210,10 @@ def test_import_xlsx_by_a_community_officer_limited_to_their_community(collectin
     wb.active.append(["福安社区", "装路灯"])
     buf = io.BytesIO()
     wb.save(buf)
-    with pytest.raises(ImportRejected) as info:
+    with pytest.raises(PermissionDenied, match="line\\(s\\) 3") as info:
         proposals_import(actor=officer, cycle=collecting, data=buf.getvalue(), filename="p.xlsx")
     assert [(d["line"], d["field"]) for d in info.value.details] == [(3, "community")]
+    assert AuditEvent.objects.filter(action="submit", outcome="denied").count() == 1
     assert Proposal.objects.count() == 0
 
 

@@ -133,3 +133,39 @@ def permission_require(user: Any, action: str, place: Any, cycle: Any = None,
         outcome="denied", place=place, message=reason,
     )
     raise PermissionDenied(reason)
+
+
+def staff_member_require(user: Any, path: str = "") -> None:
+    """Raise ``PermissionDenied`` (and audit it) unless ``user`` holds a role or is an operator.
+
+    The gate of every staff page: residents and role-less accounts get a 403 and leave a row,
+    whatever page they tried.
+    """
+    if is_staff_member(user) or (getattr(user, "is_superuser", False) and user.is_active):
+        return
+    from civicbudget.audit.services import audit_record
+
+    reason = _("This page is for staff with a role.")
+    audit_record(user, "staff_page", None, outcome="denied", message=path[:200] or reason)
+    raise PermissionDenied(reason)
+
+
+def district_staff_require(user: Any, district_id: int, target: Any = None, path: str = "") -> None:
+    """Raise ``PermissionDenied`` (audited) unless ``user`` is staff with a role somewhere in
+    the district: a staff page shows nothing of another district to its officers."""
+    staff_member_require(user, path)
+    district_path = f"d{district_id}/"
+    scopes = scopes_for(user, "view_staff")
+    if any(path_contains(scope, district_path) or path_contains(district_path, scope)
+           for scope in scopes):
+        return
+    from civicbudget.audit.services import audit_record
+
+    reason = _("This district is outside your roles.")
+    audit_record(user, "view_staff", target, outcome="denied", message=path[:200] or reason)
+    raise PermissionDenied(reason)
+
+
+def cycle_staff_require(user: Any, cycle: Any, path: str = "") -> None:
+    """``district_staff_require`` for the district of ``cycle``."""
+    district_staff_require(user, cycle.district_id, cycle, path)

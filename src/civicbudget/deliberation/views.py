@@ -19,9 +19,11 @@ from django.views.decorators.http import require_POST
 
 from civicbudget.accounts.permissions import (
     active_assignments,
+    cycle_staff_require,
     is_staff_member,
     permission_check,
     scopes_for,
+    staff_member_require,
 )
 from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle
@@ -35,7 +37,7 @@ from civicbudget.deliberation.models import (
     Sitting,
     criterion_label,
 )
-from civicbudget.errors import ServiceError
+from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.params import is_number, query_int
 from civicbudget.places.models import Community, Department, Street
 from civicbudget.proposals.models import Project
@@ -102,6 +104,7 @@ def staff_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     if (denied := _staff(request)) is not None:
         return denied
     cycle = _cycle(cycle_id)
+    cycle_staff_require(request.user, cycle, request.path)
     paths = scopes_for(request.user, "screen") + scopes_for(request.user, "deliberate")
     rows = [r for r in selectors.deliberation_projects(cycle)
             if any(_project_path(r.project).startswith(p) for p in paths)]
@@ -156,8 +159,10 @@ def staff_project(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_object_or_404(Project.objects.select_related("cycle__district", "street",
                                                                "community"), pk=project_id)
     cycle = project.cycle
+    cycle_staff_require(request.user, cycle, request.path)
     if not any(_project_path(project).startswith(p) or p.startswith(_project_path(project))
                for p in scopes_for(request.user, "screen") + scopes_for(request.user, "deliberate")):
+        audit_record(request.user, "view_staff", project, outcome="denied", message=request.path[:200])
         return HttpResponseForbidden(_("This project is outside your roles."))
     screening = getattr(project, "screening", None) if hasattr(project, "screening") else None
     results = screening.results if screening else {}
@@ -177,6 +182,7 @@ def staff_project(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def staff_project_action(request: HttpRequest, project_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     project = get_object_or_404(Project.objects.select_related("cycle__district", "street",
                                                                "community"), pk=project_id)
     action = request.POST.get("action")
@@ -206,6 +212,8 @@ def staff_project_action(request: HttpRequest, project_id: int) -> HttpResponse:
             messages.success(request, _("Moved to the street pool."))
         else:
             raise ServiceError(_("Unknown action."))
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect("deliberation:staff-project", project_id=project.pk)
@@ -215,6 +223,7 @@ def staff_project_action(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """Ballots (prepare, rule, freeze), criteria and roundtables of a cycle."""
+    staff_member_require(request.user, request.path)
     cycle = _cycle(cycle_id)
     action = request.POST.get("action")
     back = reverse("deliberation:staff", kwargs={"cycle_id": cycle.pk})
@@ -262,6 +271,8 @@ def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             back = reverse("deliberation:staff-roundtable", kwargs={"cycle_id": cycle.pk}) + f"?community={community.pk}"
         else:
             raise ServiceError(_("Unknown action."))
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
         if action == "roundtable" and is_number(request.POST.get("community")):
@@ -283,6 +294,7 @@ def staff_roundtable(request: HttpRequest, cycle_id: int) -> HttpResponse:
     if (denied := _staff(request)) is not None:
         return denied
     cycle = _cycle(cycle_id)
+    cycle_staff_require(request.user, cycle, request.path)
     communities = _my_places(request, cycle)
     chosen = request.GET.get("community")
     community = next((c for c in communities if str(c.pk) == chosen), communities[0] if communities else None)
@@ -301,6 +313,7 @@ def staff_reviews(request: HttpRequest, cycle_id: int) -> HttpResponse:
     if (denied := _staff(request)) is not None:
         return denied
     cycle = _cycle(cycle_id)
+    cycle_staff_require(request.user, cycle, request.path)
     department_ids = [a.department_id for a in active_assignments(request.user) if a.department_id]
     if request.method == "POST":
         review = get_object_or_404(Review, pk=request.POST.get("review") or 0, cycle=cycle)
@@ -311,6 +324,8 @@ def staff_reviews(request: HttpRequest, cycle_id: int) -> HttpResponse:
                                    notes=request.POST.get("notes", ""),
                                    photos=request.FILES.getlist("photos"))
             messages.success(request, _("Review saved."))
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             messages.error(request, exc.message)
         return redirect("deliberation:staff-reviews", cycle_id=cycle.pk)
@@ -326,6 +341,7 @@ def staff_bodies(request: HttpRequest, cycle_id: int) -> HttpResponse:
     if (denied := _staff(request)) is not None:
         return denied
     cycle = _cycle(cycle_id)
+    cycle_staff_require(request.user, cycle, request.path)
     if request.method == "POST":
         _bodies_action(request, cycle)
         return redirect("deliberation:staff-bodies", cycle_id=cycle.pk)
@@ -386,5 +402,7 @@ def _bodies_action(request: HttpRequest, cycle: Cycle) -> None:
             messages.success(request, _("Sitting closed; minutes and result published."))
         else:
             raise ServiceError(_("Unknown action."))
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)

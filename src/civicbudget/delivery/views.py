@@ -11,7 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from civicbudget.accounts.permissions import is_staff_member
+from civicbudget.accounts.permissions import (
+    cycle_staff_require,
+    staff_member_require,
+)
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.delivery import selectors, services
@@ -24,7 +27,7 @@ from civicbudget.delivery.models import (
     ProgressUpdate,
     Step,
 )
-from civicbudget.errors import ServiceError
+from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.params import is_number
 
 
@@ -87,9 +90,9 @@ def progress_photo(request: HttpRequest, update_id: int) -> HttpResponse:
 
 @login_required
 def delivery_desk(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     cycle = _cycle(cycle_id)
-    if not is_staff_member(request.user) and not request.user.is_superuser:
-        raise Http404
+    cycle_staff_require(request.user, cycle, request.path)
     return render(request, "delivery/desk.html", {
         "cycle": cycle, "rows": selectors.cycle_progress(cycle), "overdue": selectors.overdue(cycle),
         "steps": Step.choices, "sources": CoFunding.Source.choices, "severities": AuditFlag.Severity.choices,
@@ -100,6 +103,7 @@ def delivery_desk(request: HttpRequest, cycle_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def delivery_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     cycle = _cycle(cycle_id)
     action = request.POST.get("action")
     impl = None
@@ -156,6 +160,8 @@ def delivery_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             raise Http404
         if action not in {"open"}:
             messages.success(request, _("Saved."))
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect("delivery:desk", cycle.pk)

@@ -12,7 +12,7 @@ from ninja.security import django_auth
 
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
-from civicbudget.errors import NotFound, PermissionDenied
+from civicbudget.errors import NotFound
 from civicbudget.proposals import selectors, services
 from civicbudget.proposals.models import Channel, MergeOperation, Project
 from civicbudget.proposals.services import ProposalInput
@@ -186,14 +186,12 @@ def proposals_list(request: HttpRequest, cycle_id: int, community_id: int,
                    unassigned: bool = False, limit: Annotated[int, Field(ge=1, le=1000)] = 200,
                    offset: Annotated[int, Field(ge=0, le=10**9)] = 0):
     """Proposals of one community, for staff whose role covers it (phones masked)."""
-    from civicbudget.accounts.permissions import scopes_for
+    from civicbudget.accounts.permissions import permission_require
     from civicbudget.places.models import Community
 
     cycle = _cycle(cycle_id)
     community = get_object_or_404(Community.objects.select_related("street"), pk=community_id)
-    path = f"d{cycle.district_id}/s{community.street_id}/c{community.pk}/"
-    if not any(path.startswith(p) for p in scopes_for(request.user, "view_staff")):
-        raise PermissionDenied("Your roles do not cover this community.")
+    permission_require(request.user, "view_staff", community, cycle)
     qs = selectors.proposals_in_scope(cycle, community_id=community.pk, unassigned_only=unassigned)
     return list(qs.order_by("submitted_at", "id")[offset:offset + limit])
 

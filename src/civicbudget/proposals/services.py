@@ -304,10 +304,19 @@ def proposals_import(*, actor, cycle: Cycle, data: bytes, filename: str,
             continue
         seen[key] = line
         cleaned.append((line, fields, key))
+    outside = []
     for _line, fields, _key in cleaned:
         if not _permitted(actor, fields["community"], cycle):
+            outside.append(_line)
             errors.append({"line": _line, "field": "community",
                            "message": _("your role does not cover %(place)s") % {"place": fields["community"]}})
+    if outside:
+        # Rows for places outside the officer's roles make the whole file a refusal (403,
+        # audited), not a format problem; every row's problems are still listed.
+        message = _("Nothing was imported: your role does not cover the place of line(s) %(lines)s.") % {
+            "lines": ", ".join(str(n) for n in outside[:20])}
+        audit_record(actor, "submit", cycle, outcome="denied", place=cycle.district, message=message)
+        raise PermissionDenied(message, details=sorted(errors, key=lambda e: e["line"]))
     if errors:
         errors.sort(key=lambda e: e["line"])
         raise ImportRejected(_("Nothing was imported: %(count)d problem(s) in the file.")
@@ -355,6 +364,15 @@ def _scope_of(proposals: list[Proposal]) -> tuple:
 
 def _require_merge(actor, cycle: Cycle, street, community) -> None:
     permission_require(actor, "merge", community or street, cycle)
+
+
+def _require_sources(actor, cycle: Cycle, proposals: list[Proposal]) -> None:
+    """Taking a proposal out of a project changes that project: the actor must be able to merge
+    at the project's own scope (a street-level project needs the street), not only at the
+    proposal's community."""
+    for p in proposals:
+        if p.project_id:
+            _require_merge(actor, cycle, p.street, p.project.community)
 
 
 def _load(cycle: Cycle, proposal_ids) -> list[Proposal]:
@@ -405,6 +423,7 @@ def project_create(*, actor, cycle: Cycle, proposal_ids, name: str, description:
     proposals = _load(cycle, proposal_ids)
     street, community = _scope_of(proposals)
     _require_merge(actor, cycle, street, community)
+    _require_sources(actor, cycle, proposals)
     name = _clean_project_name(name)
     kinds = {p.project_type for p in proposals}
     with transaction.atomic():
@@ -434,9 +453,7 @@ def proposals_move(*, actor, cycle: Cycle, proposal_ids, project: Project) -> Me
         raise ServiceError(_("A community project takes proposals of its own community only."),
                            field="project")
     _require_merge(actor, cycle, street, project.community or community)
-    for p in proposals:
-        if p.project_id:
-            _require_merge(actor, cycle, p.street, p.project.community)
+    _require_sources(actor, cycle, proposals)
     with transaction.atomic():
         previous = {p.project_id for p in proposals}
         moves = _apply_moves(proposals, project)

@@ -11,10 +11,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from civicbudget.accounts.permissions import is_staff_member, permission_check, scopes_for
+from civicbudget.accounts.permissions import (
+    cycle_staff_require,
+    is_staff_member,
+    permission_check,
+    permission_require,
+    scopes_for,
+)
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
-from civicbudget.errors import ServiceError
+from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.params import is_number, query_int
 from civicbudget.places.models import Community
 from civicbudget.proposals import selectors, services
@@ -65,6 +71,8 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                 photo=d.get("photo"), client_id=client_address(request),
                 phone_code=d.get("phone_code", ""),
             )
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             if exc.field and exc.field in form.fields:
                 form.add_error(exc.field, exc.message)
@@ -127,7 +135,13 @@ def _staff_cycle(request: HttpRequest, cycle_id: int) -> Cycle | HttpResponse:
 
         audit_record(request.user, "staff_page", None, outcome="denied", message=request.path[:200])
         return HttpResponseForbidden(_("This page is for staff with a role."))
-    return _cycle(cycle_id)
+    cycle = _cycle(cycle_id)
+    cycle_staff_require(request.user, cycle, request.path)
+    return cycle
+
+
+def _int_or_none(value) -> int | None:
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 18 else None
 
 
 def _my_communities(request: HttpRequest, cycle: Cycle, action: str) -> list[Community]:
@@ -148,6 +162,12 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
                "channel": request.session.get("entry_channel", Channel.DOOR_TO_DOOR),
                "project_type": "works", "proposer_kind": "resident"}
     form = QuickEntryForm(request.POST or None, communities=communities, initial=initial)
+    if request.method == "POST":
+        # The form offers only the officer's own communities; a post for another one is a
+        # refusal (403, audited), not a form error.
+        posted = cycle.communities.filter(pk=_int_or_none(request.POST.get("community"))).first()
+        if posted is not None:
+            permission_require(request.user, "submit", posted, cycle)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -160,6 +180,8 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_kind=d["proposer_kind"], channel=d["channel"],
                 ),
             )
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             if exc.field and exc.field in form.fields:
                 form.add_error(exc.field, exc.message)
@@ -189,6 +211,8 @@ def import_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
             report = services.proposals_import(actor=request.user, cycle=cycle,
                                                data=upload.read(10 * 1024 * 1024 + 1),
                                                filename=upload.name)
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             messages.error(request, exc.message)
             errors = exc.details or None
@@ -274,6 +298,8 @@ def workbench_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             messages.success(request, _("Undone."))
         else:
             raise ServiceError(_("Unknown action."))
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect(back)

@@ -274,6 +274,17 @@ def outbox_deliver_due(*, cycle_id: int | None = None, now: dt.datetime | None =
     return done
 
 
+def outbox_work(*, actor, cycle: Cycle, now: dt.datetime | None = None) -> dict[str, int]:
+    """Send a cycle's due replies now, from the reply desk (the worker does it on its own).
+
+    Whoever can prepare the cycle's replies may push them out; the push is audited.
+    """
+    permission_require(actor, "reply", cycle.district, cycle)
+    done = outbox_deliver_due(cycle_id=cycle.pk, now=now)
+    audit_record(actor, "outbox_work", cycle, place=cycle.district, after=done)
+    return done
+
+
 def letters_for(cycle: Cycle, *, community_id: int | None = None) -> list[Letter]:
     """Return the letters of a cycle (or one community) in delivery order."""
     from civicbudget.results.selectors import replies

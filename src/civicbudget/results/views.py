@@ -10,10 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from civicbudget.accounts.permissions import is_staff_member
+from civicbudget.accounts.permissions import (
+    cycle_staff_require,
+    staff_member_require,
+)
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
-from civicbudget.errors import ServiceError
+from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.params import is_number
 from civicbudget.proposals.selectors import proposal_by_code
 from civicbudget.results import selectors, services
@@ -37,6 +40,8 @@ def publication_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
             services.objection_file(publication=publication, name=request.POST.get("name", ""),
                                     text=request.POST.get("text", ""), phone=request.POST.get("phone", ""),
                                     client=client_address(request))
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             form_error = exc
         else:
@@ -62,9 +67,9 @@ def publication_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
 
 @login_required
 def reply_desk(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     cycle = _cycle(cycle_id)
-    if not is_staff_member(request.user) and not request.user.is_superuser:
-        raise Http404
+    cycle_staff_require(request.user, cycle, request.path)
     return render(request, "results/desk.html", {
         "cycle": cycle, "counts": selectors.outcome_counts(cycle), "states": FinalState.choices,
         "outbox": selectors.outbox_counts(cycle), "objections": selectors.objections(cycle),
@@ -74,6 +79,7 @@ def reply_desk(request: HttpRequest, cycle_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def reply_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     cycle = _cycle(cycle_id)
     action = request.POST.get("action")
     try:
@@ -85,7 +91,7 @@ def reply_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             m = services.replies_prepare(actor=request.user, cycle=cycle)
             messages.success(request, _("%(n)d final states decided, %(m)d replies queued.") % {"n": n, "m": m})
         elif action == "work":
-            done = services.outbox_deliver_due(cycle_id=cycle.pk)
+            done = services.outbox_work(actor=request.user, cycle=cycle)
             messages.success(request, _("Sent %(sent)d, retrying %(retrying)d, failed %(failed)d.") % done)
         elif action == "answer":
             objection = get_object_or_404(Objection, pk=request.POST.get("objection") or 0, publication__cycle=cycle)
@@ -100,6 +106,8 @@ def reply_desk_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             return response
         else:
             raise Http404
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect("results:desk", cycle.pk)

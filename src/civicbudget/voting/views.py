@@ -8,16 +8,20 @@ import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from civicbudget.accounts.permissions import is_staff_member, scopes_for
+from civicbudget.accounts.permissions import (
+    cycle_staff_require,
+    scopes_for,
+    staff_member_require,
+)
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
-from civicbudget.errors import ServiceError
+from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
 from civicbudget.params import is_number, parse_int
 from civicbudget.voting import logstore, selectors, services
@@ -233,9 +237,9 @@ def _officer_communities(request, cycle):
 @login_required
 def polling(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """A polling officer's desk: stations, check-in, paper ballot entry, reconciliation, review."""
+    staff_member_require(request.user, request.path)
     cycle = _cycle(cycle_id)
-    if not (is_staff_member(request.user) or request.user.is_superuser):
-        return HttpResponseForbidden(_("This page is for staff with a role."))
+    cycle_staff_require(request.user, cycle, request.path)
     communities = _officer_communities(request, cycle)
     stations = list(PollingStation.objects.filter(cycle=cycle, community__in=communities)
                     .select_related("community__street"))
@@ -259,6 +263,7 @@ def polling(request: HttpRequest, cycle_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     cycle = _cycle(cycle_id)
     action = request.POST.get("action")
     station = None
@@ -282,6 +287,8 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                 report = services.station_offline_sync(officer=request.user, station=station,
                                                        data=upload.read(10 * 1024 * 1024 + 1),
                                                        filename=upload.name)
+            except PermissionDenied:
+                raise  # a 403 (web.middleware), not a message on a redirect
             except ServiceError as exc:
                 request.session["sync_errors"] = exc.details
                 raise
@@ -321,6 +328,8 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                 "n": number, "state": reading.get_state_display()})
         else:
             raise ServiceError(_("Unknown action."))
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
     url = f"/staff/cycles/{cycle.pk}/polling/"

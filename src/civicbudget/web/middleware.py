@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseForbidden
 from django.utils.datastructures import MultiValueDictKeyError
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
@@ -54,6 +54,24 @@ class OutOfRangeIdMiddleware:
 
             logger.warning("bad request to %s: %s", request.path[:200], type(exception).__name__)
             return bad_request(request, BadRequest(_("A field of the form is missing or is not a number.")))
+        return None
+
+
+class PermissionDeniedMiddleware:
+    """A refusal raised by a service (role, place or stage) is a 403 with its reason, never a
+    500 and never a redirect that looks like success. The service has audited it already."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        from civicbudget.errors import PermissionDenied
+
+        if isinstance(exception, PermissionDenied):
+            return HttpResponseForbidden(exception.message, content_type="text/plain; charset=utf-8")
         return None
 
 

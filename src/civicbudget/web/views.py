@@ -9,7 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from civicbudget.accounts.permissions import is_staff_member, permission_check, scopes_for
+from civicbudget.accounts.permissions import (
+    district_staff_require,
+    is_staff_member,
+    permission_check,
+    scopes_for,
+    staff_member_require,
+)
 from civicbudget.audit.selectors import audit_event_list
 from civicbudget.audit.services import audit_record
 from civicbudget.cycles import selectors as cycle_selectors
@@ -17,7 +23,7 @@ from civicbudget.cycles import services as cycle_services
 from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.stages import ACTION_LABELS, KIND_ACTIONS, KIND_LABELS
 from civicbudget.cycles.templates import templates
-from civicbudget.errors import ServiceError
+from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.params import is_number
 from civicbudget.places import services as place_services
 from civicbudget.places.models import Community, District, Street
@@ -93,8 +99,7 @@ def staff_places(request: HttpRequest, district_id: int) -> HttpResponse:
     if (denied := _staff_only(request)) is not None:
         return denied
     district = get_object_or_404(District, pk=district_id)
-    if district not in _visible_districts(request.user):
-        return HttpResponseForbidden(_("This district is outside your roles."))
+    district_staff_require(request.user, district.pk, district, request.path)
     paths = scopes_for(request.user, "view_staff")
     tree = district_tree(district)
     if not request.user.is_superuser:
@@ -146,6 +151,8 @@ def staff_places(request: HttpRequest, district_id: int) -> HttpResponse:
                         "Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged."
                     ) % report.as_dict())
                     return redirect("web:staff-places", district_id=district.pk)
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             messages.error(request, exc.message)
             import_errors = exc.details or None
@@ -161,6 +168,7 @@ def staff_cycle_new(request: HttpRequest, district_id: int) -> HttpResponse:
     if (denied := _staff_only(request)) is not None:
         return denied
     district = get_object_or_404(District, pk=district_id)
+    district_staff_require(request.user, district.pk, district, request.path)
     form = CycleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -170,6 +178,8 @@ def staff_cycle_new(request: HttpRequest, district_id: int) -> HttpResponse:
                 name=d["name"], name_en=d["name_en"], year=d["year"], starts_on=d["starts_on"],
                 total_budget_yuan=d["total_budget_yuan"],
             )
+        except PermissionDenied:
+            raise  # a 403 (web.middleware), not a message on a redirect
         except ServiceError as exc:
             messages.error(request, exc.message)
         else:
@@ -189,8 +199,7 @@ def staff_cycle(request: HttpRequest, cycle_id: int) -> HttpResponse:
         cycle = cycle_selectors.cycle_detail(cycle_id)
     except Cycle.DoesNotExist as exc:
         raise Http404 from exc
-    if cycle.district not in _visible_districts(request.user):
-        return HttpResponseForbidden(_("This cycle is outside your roles."))
+    district_staff_require(request.user, cycle.district_id, cycle, request.path)
     tree = district_tree(cycle.district)
     participating_streets = {s.pk for s in cycle.streets.all()}
     participating_communities = {c.pk for c in cycle.communities.all()}
@@ -210,6 +219,7 @@ def staff_cycle(request: HttpRequest, cycle_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def staff_cycle_participants(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     cycle = get_object_or_404(Cycle, pk=cycle_id)
     streets = list(Street.objects.filter(pk__in=request.POST.getlist("streets"), district=cycle.district))
     communities = list(Community.objects.filter(
@@ -219,6 +229,8 @@ def staff_cycle_participants(request: HttpRequest, cycle_id: int) -> HttpRespons
         cycle_services.cycle_set_participants(actor=request.user, cycle=cycle, streets=streets,
                                               communities=communities)
         messages.success(request, _("Participants saved."))
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect("web:staff-cycle", cycle_id=cycle.pk)
@@ -227,6 +239,7 @@ def staff_cycle_participants(request: HttpRequest, cycle_id: int) -> HttpRespons
 @login_required
 @require_POST
 def staff_cycle_pool(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     cycle = get_object_or_404(Cycle, pk=cycle_id)
     level = request.POST.get("level")
     model = Street if level == "street" else Community
@@ -235,6 +248,8 @@ def staff_cycle_pool(request: HttpRequest, cycle_id: int) -> HttpResponse:
         cycle_services.pool_set(actor=request.user, cycle=cycle, place=place,
                                 amount_yuan=request.POST.get("amount_yuan", ""))
         messages.success(request, _("Pool of %(place)s saved.") % {"place": place})
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, f"{place}: {exc.message}")
     return redirect("web:staff-cycle", cycle_id=cycle.pk)
@@ -243,6 +258,7 @@ def staff_cycle_pool(request: HttpRequest, cycle_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def staff_cycle_advance(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    staff_member_require(request.user, request.path)
     cycle = get_object_or_404(Cycle, pk=cycle_id)
     form = AdvanceForm(request.POST)
     reason = form.data.get("reason", "")[:1000]
@@ -252,6 +268,8 @@ def staff_cycle_advance(request: HttpRequest, cycle_id: int) -> HttpResponse:
             actor=request.user, cycle=cycle, reason=reason,
             expected_stage_id=int(expected) if is_number(expected) else None,
         )
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
