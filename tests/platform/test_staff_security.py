@@ -376,3 +376,24 @@ def test_demo_refuses_the_production_environment(tmp_path):
     assert done.returncode == 2
     assert "CIVICBUDGET_ENV=production" in done.stderr
     assert not (tmp_path / "civicbudget.sqlite3").exists()
+
+
+@pytest.mark.slow
+def test_serve_refuses_to_start_in_production_while_a_demo_account_exists(tmp_path):
+    env = {**os.environ, "CIVICBUDGET_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    env.pop("CIVICBUDGET_ENV", None)
+
+    def run(*args, **extra):
+        return subprocess.run([sys.executable, "-m", "civicbudget.cli", *args],
+                              env={**env, **extra}, capture_output=True, text=True, timeout=300)
+
+    assert run("manage", "migrate", "-v", "0").returncode == 0
+    assert run("manage", "shell", "-c", "from civicbudget.accounts.models import User; "
+               "User.objects.create(username='operator', is_superuser=True)").returncode == 0
+    production = {"CIVICBUDGET_ENV": "production", "CIVICBUDGET_SECRET_KEY": "k" * 50}
+    served = run("serve", "--bind", "127.0.0.1:1", **production)
+    assert served.returncode == 1
+    assert "civicbudget.E001" in served.stderr and "remove_demo_accounts" in served.stderr
+    assert run("manage", "remove_demo_accounts", **production).returncode == 0
+    assert run("manage", "check", **production).returncode == 0
