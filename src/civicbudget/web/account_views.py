@@ -7,12 +7,13 @@ code page when a confirmed TOTP device exists, otherwise enrolment (an SVG QR co
 
 from __future__ import annotations
 
+import unicodedata
 from io import BytesIO
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,6 +24,7 @@ from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from civicbudget.accounts.models import ApiToken
+from civicbudget.accounts.permissions import is_staff_member
 from civicbudget.accounts.security import has_confirmed_device, two_factor_required
 from civicbudget.accounts.tokens import SCOPES, token_create, token_revoke
 from civicbudget.audit.services import audit_record
@@ -39,8 +41,6 @@ def _next(request: HttpRequest) -> str:
 
 def _code(request: HttpRequest) -> str:
     # Authenticator apps show "123 456"; full-width digits come from Chinese input methods.
-    import unicodedata
-
     return "".join(unicodedata.normalize("NFKC", request.POST.get("code", "")).split())[:12]
 
 
@@ -102,6 +102,9 @@ def otp_enrol(request: HttpRequest) -> HttpResponse:
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """List, create and revoke the user's API tokens; a new token is shown once."""
+    if not (is_staff_member(request.user) or request.user.is_superuser):
+        audit_record(request.user, "staff_page", None, outcome="denied", message=request.path[:200])
+        return HttpResponseForbidden(_("This page is for staff with a role."))
     created = None
     if request.method == "POST":
         try:
