@@ -39,7 +39,7 @@ ZH = {
     "Two-factor sign-in": "双重验证登录",
     "Enter the 6-digit code your authenticator app shows for this account.":
         "请输入身份验证器应用中本账号显示的 6 位验证码。",
-    "Code": "验证码", "Confirm": "确认", "Log out": "退出",
+    "One-time code": "验证码", "Confirm": "确认", "Log out": "退出",
     "Set up two-factor sign-in": "设置双重验证登录",
     "Operators and district administrators sign in with a password and a code from an "
     "authenticator app. Set the app up before you continue.":
