@@ -177,3 +177,21 @@ def build_after(world, settings, tmp_path, *, until: str = "publish"):
     scope.refresh_from_db()
     return SimpleNamespace(cycle=Cycle.objects.prefetch_related("stages").get(pk=cycle.pk), admin=admin,
                            projects=p, loose=loose, scope=scope, world=world)
+
+
+def staff_login(client, user):
+    """Log ``client`` in as ``user`` the way the login pages end: with the second factor
+    verified when the user must have one (operators, district admins)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from civicbudget.accounts.security import two_factor_required
+
+    client.force_login(user)
+    if two_factor_required(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or \
+            TOTPDevice.objects.create(user=user, name="tests", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client

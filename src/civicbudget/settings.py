@@ -7,6 +7,7 @@ switches on the secure defaults that ``manage check --deploy`` asks for.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 import secrets
@@ -76,6 +77,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Before the civicbudget apps: axes's failed-login receiver runs first, so the audit
+    # receiver in accounts sees whether axes counted the attempt or refused it as locked.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
     "ninja",  # the API docs page's scripts from our own static files, not a CDN
@@ -101,11 +107,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "civicbudget.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "civicbudget.web.middleware.OutOfRangeIdMiddleware",
     "civicbudget.web.middleware.PermissionDeniedMiddleware",
     "civicbudget.web.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Scripts and everything else only from this site: an injected <script> or an outside
@@ -161,12 +171,39 @@ LOGIN_URL = "web:staff-login"
 LOGIN_REDIRECT_URL = "web:staff-home"
 LOGOUT_REDIRECT_URL = "web:home"
 
+# Every account is a staff account: 12 characters at least, not common, not all digits, not
+# like the user name, and never the printed demo password.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "civicbudget.accounts.security.NotDemoPasswordValidator"},
 ]
+
+# django-axes counts failed logins (docs/operations.md, docs/decisions/0012): the 10th wrong
+# password in a row for a user name, from anywhere or from one address, locks it for 30
+# minutes; a successful login resets the count. Every failure lands in the audit trail.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "civicbudget.accounts.backends.StaffBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("CIVICBUDGET_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=int(os.environ.get("CIVICBUDGET_LOGIN_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", ["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+# Guessing on during a lock-out does not prolong it (an attacker could keep an officer out).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "civicbudget.accounts.security.axes_username"
+AXES_CLIENT_IP_CALLABLE = "civicbudget.accounts.security.client_ip"
+AXES_LOCKOUT_TEMPLATE = "web/staff/locked.html"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins need no second table of addresses
+AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp, TOTP): required for operators and district admins.
+OTP_TOTP_ISSUER = os.environ.get("CIVICBUDGET_OTP_ISSUER", "civicbudget")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from civicbudget.api.endpoints import api
-from civicbudget.web import views
+from civicbudget.web import account_views, views
 from civicbudget.web.health import healthz
 
 web_patterns = [
@@ -14,6 +14,11 @@ web_patterns = [
     path("staff/login/", auth_views.LoginView.as_view(template_name="web/staff/login.html"),
          name="staff-login"),
     path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
+    path("staff/two-factor/", account_views.otp_verify, name="staff-otp-verify"),
+    path("staff/two-factor/enrol/", account_views.otp_enrol, name="staff-otp-enrol"),
+    path("staff/api-tokens/", account_views.api_tokens, name="staff-api-tokens"),
+    path("staff/api-tokens/<int:token_id>/revoke/", account_views.api_token_revoke,
+         name="staff-api-token-revoke"),
     path("staff/", views.staff_home, name="staff-home"),
     path("staff/audit/", views.staff_audit, name="staff-audit"),
     path("staff/districts/<int:district_id>/places/", views.staff_places, name="staff-places"),

@@ -12,7 +12,7 @@ from civicbudget.audit.models import AuditEvent
 from civicbudget.cycles.models import BudgetPool
 from civicbudget.places.models import Street
 
-from factories import PASSWORD, make_cycle, staff
+from factories import PASSWORD, make_cycle, staff, staff_login
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def cycle(world):
 
 def _login(user) -> Client:
     client = Client(enforce_csrf_checks=False)
-    assert client.login(username=user.username, password=PASSWORD)
+    staff_login(client, user)
     return client
 
 
@@ -125,7 +125,7 @@ def test_failed_precondition_is_409_with_details(cycle, world):
 
 def test_session_api_calls_need_the_csrf_token(cycle, world):
     client = Client(enforce_csrf_checks=True)
-    client.login(username=staff(Role.DISTRICT_ADMIN, world.district).username, password=PASSWORD)
+    staff_login(client, staff(Role.DISTRICT_ADMIN, world.district))
     response = client.post(f"/api/cycles/{cycle.pk}/advance", {}, content_type="application/json")
     assert response.status_code in (401, 403)
     cycle.refresh_from_db()
@@ -172,7 +172,7 @@ def test_no_api_path_fails_with_a_server_error_on_an_id_out_of_range(cycle, worl
 
     admin = operator()
     client = Client()
-    client.force_login(admin)
+    staff_login(client, admin)
     paths = client.get("/api/openapi.json").json()["paths"]
     tried = 0
     for path, methods in paths.items():
@@ -196,7 +196,7 @@ def test_no_api_write_fails_with_a_server_error_on_malformed_bodies(cycle, world
     from factories import operator
 
     client = Client(raise_request_exception=False)
-    client.force_login(operator())
+    staff_login(client, operator())
     paths = client.get("/api/openapi.json").json()["paths"]
     bodies = ["", "not json", "[]", "null", '{"x": "<script>alert(1)</script>"}',
               '{"name": "' + "长" * 100_000 + '"}', '{"reason": 1e999}']

@@ -20,7 +20,7 @@ from civicbudget.deliberation.services import (
     screening_record,
 )
 
-from factories import PASSWORD, make_cycle, make_project, staff
+from factories import make_cycle, make_project, staff, staff_login
 
 LATER = timezone.now() + dt.timedelta(days=3650)
 MEILAN = ["in_area", "public_benefit", "within_pool", "not_planned", "feasible", "lawful",
@@ -29,7 +29,7 @@ MEILAN = ["in_area", "public_benefit", "within_pool", "not_planned", "feasible",
 
 def _login(user) -> Client:
     client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
+    staff_login(client, user)
     return client
 
 

@@ -17,7 +17,7 @@ from civicbudget.delivery.models import AuditFlag, Implementation, ProgressUpdat
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
 from civicbudget.proposals.models import Project
 
-from factories import build_after, staff, walk_to
+from factories import build_after, staff, staff_login, walk_to
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -203,7 +203,7 @@ def test_the_public_progress_pages_show_money_and_progress(delivering, client):
 
 
 def test_the_staff_desks_render_and_a_refused_payment_comes_back_with_its_reason(delivering, client):
-    client.force_login(delivering.admin)
+    staff_login(client, delivering.admin)
     impl = _impl(delivering)
     assert client.get(f"/staff/cycles/{delivering.cycle.pk}/replies/").status_code == 200
     assert client.get(f"/staff/cycles/{delivering.cycle.pk}/delivery/").status_code == 200
@@ -219,7 +219,7 @@ def test_the_staff_desks_render_and_a_refused_payment_comes_back_with_its_reason
 
 def test_an_audit_flag_is_raised_and_resolved_at_the_desk_and_both_stay_public(delivering, client):
     walk_to(delivering.cycle, delivering.admin, "evaluate")
-    client.force_login(delivering.admin)
+    staff_login(client, delivering.admin)
     impl = _impl(delivering)
     desk = f"/staff/cycles/{delivering.cycle.pk}/delivery/"
     client.post(desk + "do/", {"action": "flag", "implementation": impl.pk, "severity": "serious",

@@ -11,7 +11,7 @@ from civicbudget.accounts.models import Role
 from civicbudget.audit.models import AuditEvent
 from civicbudget.cycles.models import BudgetPool
 
-from factories import PASSWORD, make_cycle, staff
+from factories import PASSWORD, make_cycle, staff, staff_login
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def cycle(world):
 
 def _login(user) -> Client:
     client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
+    staff_login(client, user)
     return client
 
 
@@ -166,7 +166,7 @@ def test_every_page_with_an_id_answers_an_unknown_or_overlong_id_without_a_serve
                 yield prefix + str(p.pattern)
 
     client = Client(raise_request_exception=False)
-    client.force_login(operator())
+    staff_login(client, operator())
     paths = [p for p in walk(get_resolver().url_patterns) if "<int:" in p]
     assert len(paths) >= 30
     for pattern in paths:

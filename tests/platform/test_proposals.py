@@ -30,7 +30,7 @@ from civicbudget.proposals.services import (
     proposals_split,
 )
 
-from factories import PASSWORD, make_cycle, staff
+from factories import make_cycle, staff, staff_login
 
 LATER = timezone.now() + dt.timedelta(days=3650)
 
@@ -338,11 +338,11 @@ def test_staff_proposal_list_is_scoped_and_masks_phones(collecting, world):
     _submit(collecting, world.haida, "3栋楼道灯")
     officer = staff(Role.COMMUNITY_OFFICER, world.fuan)
     client = Client()
-    client.login(username=officer.username, password=PASSWORD)
+    staff_login(client, officer)
     denied = client.get(f"/api/cycles/{collecting.pk}/proposals?community_id={world.haida.pk}")
     assert denied.status_code == 403
     own = staff(Role.COMMUNITY_OFFICER, world.haida)
-    client.login(username=own.username, password=PASSWORD)
+    staff_login(client, own)
     [item] = client.get(f"/api/cycles/{collecting.pk}/proposals?community_id={world.haida.pk}").json()
     assert item["phone_masked"] == "138****5678"
     assert "13812345678" not in str(item)
@@ -368,7 +368,7 @@ def test_online_form_page_round_trip(collecting, world):
 def test_quick_entry_page_keeps_community_and_channel(collecting, world):
     officer = staff(Role.COMMUNITY_OFFICER, world.haida)
     client = Client()
-    client.login(username=officer.username, password=PASSWORD)
+    staff_login(client, officer)
     response = client.post(f"/staff/cycles/{collecting.pk}/entry/", {
         "community": world.haida.pk, "channel": "door_to_door", "text": "3栋楼道灯坏了",
         "project_type": "works", "proposer_name": "王", "proposer_kind": "resident"}, follow=True)
@@ -387,7 +387,7 @@ def test_workbench_accepts_a_suggestion(screening, world):
         p.save()
     officer = staff(Role.COMMUNITY_OFFICER, world.haida)
     client = Client()
-    client.login(username=officer.username, password=PASSWORD)
+    staff_login(client, officer)
     page = client.get(f"/staff/cycles/{screening.pk}/workbench/?community={world.haida.pk}")
     assert page.status_code == 200 and "suggestion" in page.content.decode()
     client.post(f"/staff/cycles/{screening.pk}/workbench/do/", {

@@ -94,3 +94,32 @@ class RoleAssignment(models.Model):
     @property
     def place(self) -> District | Street | Community | Department:
         return self.community or self.street or self.district or self.department
+
+
+class ApiToken(models.Model):
+    """A machine client's bearer token: its owner's roles, narrowed to ``scopes``, until
+    ``expires_at``. Only a SHA-256 of the token is stored; the token is shown once."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    # The first characters of the token, so an owner can tell their tokens apart.
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

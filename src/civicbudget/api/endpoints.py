@@ -9,10 +9,10 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, File, NinjaAPI, UploadedFile
-from ninja.errors import ValidationError
-from ninja.security import django_auth
+from ninja.errors import AuthenticationError, ValidationError
 
 from civicbudget.accounts.permissions import scopes_for
+from civicbudget.api.auth import NotAuthenticated, StaffAuth
 from civicbudget.api.schemas import (
     AdvanceIn,
     AuditOut,
@@ -47,7 +47,8 @@ api = NinjaAPI(
     title="civicbudget API",
     version="1",
     description="Places, cycles, stages and budget pools of participatory budgeting cycles. "
-    "Staff endpoints use the session cookie and the CSRF token of the back-office.",
+    "Staff endpoints take the back-office session cookie with its CSRF token, or an API "
+    "token with the endpoint's scope (Authorization: Bearer cbt_...).",
     urls_namespace="api",
 )
 
@@ -68,7 +69,9 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 @api.exception_handler(ServiceError)
 def service_error(request: HttpRequest, exc: ServiceError):
     status = 400
-    if isinstance(exc, PermissionDenied):
+    if isinstance(exc, NotAuthenticated):
+        status = 401
+    elif isinstance(exc, PermissionDenied):
         status = 403
     elif isinstance(exc, NotFound):
         status = 404
@@ -97,6 +100,14 @@ def invalid_input(request: HttpRequest, exc: ValidationError):
                else _("Field “%(name)s”: %(problem)s")) % {"name": first["field"], "problem": first["message"]}
     return api.create_response(request, {"code": code, "message": message, "field": first["field"] or None,
                                          "details": details}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError):
+    return api.create_response(request, {
+        "code": "not_authenticated",
+        "message": _("Log in to the back-office, or send an API token (Authorization: Bearer)."),
+    }, status=401)
 
 
 @api.exception_handler(OverflowError)
@@ -148,7 +159,7 @@ def district_get(request: HttpRequest, district_id: int):
 
 
 @api.post("/districts/{district_id}/places/import", response={200: ImportOut, **ERRORS},
-          auth=django_auth, tags=["places"])
+          auth=StaffAuth("places:write"), tags=["places"])
 def district_places_import(request: HttpRequest, district_id: int, file: File[UploadedFile]):
     """Import streets and communities from CSV or XLSX: every row, or nothing and a report."""
     district = get_object_or_404(District, pk=district_id)
@@ -191,7 +202,7 @@ def cycle_get(request: HttpRequest, cycle_id: int):
 
 
 @api.post("/cycles/{cycle_id}/advance", response={200: StageOut | None, **ERRORS},
-          auth=django_auth, tags=["cycles"])
+          auth=StaffAuth("cycles:write"), tags=["cycles"])
 def cycle_advance(request: HttpRequest, cycle_id: int, payload: AdvanceIn):
     """Finish the running stage and start the next (district admins)."""
     cycle = get_object_or_404(Cycle, pk=cycle_id)
@@ -200,7 +211,7 @@ def cycle_advance(request: HttpRequest, cycle_id: int, payload: AdvanceIn):
     return _stage_out(stage) if stage else None
 
 
-@api.put("/cycles/{cycle_id}/pools", response={200: PoolOut, **ERRORS}, auth=django_auth,
+@api.put("/cycles/{cycle_id}/pools", response={200: PoolOut, **ERRORS}, auth=StaffAuth("cycles:write"),
          tags=["cycles"])
 def cycle_pool_set(request: HttpRequest, cycle_id: int, payload: PoolIn):
     """Set the budget pool (integer yuan) of a participating street or community."""
@@ -211,7 +222,7 @@ def cycle_pool_set(request: HttpRequest, cycle_id: int, payload: PoolIn):
     return _pool_out(pool)
 
 
-@api.get("/audit", response={200: list[AuditOut], **ERRORS}, auth=django_auth, tags=["audit"])
+@api.get("/audit", response={200: list[AuditOut], **ERRORS}, auth=StaffAuth("read"), tags=["audit"])
 def audit_list(request: HttpRequest, action: str | None = None, outcome: str | None = None,
                limit: Annotated[int, Field(ge=1, le=1000)] = 100,
                offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0):

@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
-from ninja.security import django_auth
 
+from civicbudget.api.auth import StaffAuth
 from civicbudget.cycles.models import Cycle
 from civicbudget.deliberation import selectors, services
 from civicbudget.deliberation.models import Ballot, Body, Review, Sitting, criterion_label
@@ -19,6 +19,7 @@ from civicbudget.places.selectors import place_by_level
 from civicbudget.proposals.models import Project
 
 router = Router(tags=["deliberation"])
+DELIBERATION_WRITE = StaffAuth("deliberation:write")
 
 
 class ErrorOut(Schema):
@@ -241,7 +242,7 @@ def _project(project_id: int) -> Project:
                              pk=project_id)
 
 
-@router.post("/projects/{project_id}/screening", response={200: ScreeningOut, **ERRORS}, auth=django_auth)
+@router.post("/projects/{project_id}/screening", response={200: ScreeningOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def project_screen(request: HttpRequest, project_id: int, payload: ScreeningIn):
     """Record pass/fail with a reason for every criterion of the cycle."""
     s = services.screening_record(actor=request.user, project=_project(project_id),
@@ -250,7 +251,7 @@ def project_screen(request: HttpRequest, project_id: int, payload: ScreeningIn):
             "reason": s.reason}
 
 
-@router.post("/projects/{project_id}/reviews", response={200: list[ReviewOut], **ERRORS}, auth=django_auth)
+@router.post("/projects/{project_id}/reviews", response={200: list[ReviewOut], **ERRORS}, auth=DELIBERATION_WRITE)
 def project_route(request: HttpRequest, project_id: int, payload: RouteIn):
     """Route a project to departments; each review is due in the cycle's working days."""
     project = _project(project_id)
@@ -267,7 +268,7 @@ def _review_out(r: Review) -> dict:
             "notes": r.notes}
 
 
-@router.post("/reviews/{review_id}", response={200: ReviewOut, **ERRORS}, auth=django_auth)
+@router.post("/reviews/{review_id}", response={200: ReviewOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def review_save(request: HttpRequest, review_id: int, payload: ReviewIn):
     """Record a department's opinion, estimate and notes (photos: the staff page)."""
     review = get_object_or_404(Review.objects.select_related("cycle", "department"), pk=review_id)
@@ -276,7 +277,7 @@ def review_save(request: HttpRequest, review_id: int, payload: ReviewIn):
     return _review_out(review)
 
 
-@router.post("/projects/{project_id}/cost", response={200: CostOut, **ERRORS}, auth=django_auth)
+@router.post("/projects/{project_id}/cost", response={200: CostOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def project_cost(request: HttpRequest, project_id: int, payload: CostIn):
     """Set the project's final cost in integer yuan (its history is kept)."""
     cost = services.cost_set(actor=request.user, project=_project(project_id),
@@ -284,7 +285,7 @@ def project_cost(request: HttpRequest, project_id: int, payload: CostIn):
     return {"project_id": project_id, "cost_yuan": cost.amount_yuan, "set_at": cost.set_at}
 
 
-@router.post("/projects/{project_id}/promote", response={200: ProjectRef, **ERRORS}, auth=django_auth)
+@router.post("/projects/{project_id}/promote", response={200: ProjectRef, **ERRORS}, auth=DELIBERATION_WRITE)
 def project_promote(request: HttpRequest, project_id: int, payload: PromoteIn):
     """Move a community project to the street pool (roundtable vote, cost, several communities)."""
     project = _project(project_id)
@@ -292,7 +293,7 @@ def project_promote(request: HttpRequest, project_id: int, payload: PromoteIn):
     return {"id": project.pk, "name": project.name}
 
 
-@router.post("/cycles/{cycle_id}/roundtables", response={200: RoundtableOut, **ERRORS}, auth=django_auth)
+@router.post("/cycles/{cycle_id}/roundtables", response={200: RoundtableOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def roundtable_create(request: HttpRequest, cycle_id: int, payload: RoundtableIn):
     """Record a roundtable's participants and stickers; shortlist by the cycle's rule."""
     cycle = get_object_or_404(Cycle, pk=cycle_id)
@@ -305,7 +306,7 @@ def roundtable_create(request: HttpRequest, cycle_id: int, payload: RoundtableIn
                                                   .values_list("project_id", flat=True))}
 
 
-@router.post("/cycles/{cycle_id}/ballot-lists", response={200: BallotOut, **ERRORS}, auth=django_auth)
+@router.post("/cycles/{cycle_id}/ballot-lists", response={200: BallotOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def ballot_prepare(request: HttpRequest, cycle_id: int, payload: PrepareIn):
     """Build (or rebuild) the draft ballot of a street or community pool."""
     cycle = get_object_or_404(Cycle, pk=cycle_id)
@@ -314,7 +315,7 @@ def ballot_prepare(request: HttpRequest, cycle_id: int, payload: PrepareIn):
     return _ballot_out(selectors.ballot_by_id(ballot.pk))
 
 
-@router.post("/ballot-lists/{ballot_id}/rule", response={200: BallotOut, **ERRORS}, auth=django_auth)
+@router.post("/ballot-lists/{ballot_id}/rule", response={200: BallotOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def ballot_rule(request: HttpRequest, ballot_id: int, payload: RuleIn):
     """Set a draft ballot's voting rule; refused once frozen."""
     ballot = get_object_or_404(Ballot, pk=ballot_id)
@@ -323,7 +324,7 @@ def ballot_rule(request: HttpRequest, ballot_id: int, payload: RuleIn):
     return _ballot_out(selectors.ballot_by_id(ballot.pk))
 
 
-@router.post("/ballot-lists/{ballot_id}/freeze", response={200: BallotOut, **ERRORS}, auth=django_auth)
+@router.post("/ballot-lists/{ballot_id}/freeze", response={200: BallotOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def ballot_freeze(request: HttpRequest, ballot_id: int):
     """Freeze and publish a ballot; afterwards every change to it is refused."""
     ballot = get_object_or_404(Ballot, pk=ballot_id)
@@ -331,7 +332,7 @@ def ballot_freeze(request: HttpRequest, ballot_id: int):
     return _ballot_out(selectors.ballot_by_id(ballot.pk))
 
 
-@router.post("/cycles/{cycle_id}/bodies", response={200: BodyOut, **ERRORS}, auth=django_auth)
+@router.post("/cycles/{cycle_id}/bodies", response={200: BodyOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def body_create(request: HttpRequest, cycle_id: int, payload: BodyIn):
     """Create a deciding body with members ([name, capacity] pairs)."""
     cycle = get_object_or_404(Cycle, pk=cycle_id)
@@ -345,7 +346,7 @@ def body_create(request: HttpRequest, cycle_id: int, payload: BodyIn):
     return {"id": body.pk, "member_ids": list(body.members.values_list("pk", flat=True))}
 
 
-@router.post("/bodies/{body_id}/sittings", response={200: SittingOut, **ERRORS}, auth=django_auth)
+@router.post("/bodies/{body_id}/sittings", response={200: SittingOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def sitting_create(request: HttpRequest, body_id: int, payload: SittingIn):
     """Open a sitting with its attendance (quorum: more than half the members)."""
     body = get_object_or_404(Body.objects.select_related("cycle__district"), pk=body_id)
@@ -355,7 +356,7 @@ def sitting_create(request: HttpRequest, body_id: int, payload: SittingIn):
     return _sitting_out(sitting)
 
 
-@router.post("/sittings/{sitting_id}/votes", response={200: SittingOut, **ERRORS}, auth=django_auth)
+@router.post("/sittings/{sitting_id}/votes", response={200: SittingOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def sitting_vote(request: HttpRequest, sitting_id: int, payload: VoteIn):
     """Record one present member's yes votes."""
     sitting = get_object_or_404(Sitting.objects.select_related("body__cycle__district"), pk=sitting_id)
@@ -364,7 +365,7 @@ def sitting_vote(request: HttpRequest, sitting_id: int, payload: VoteIn):
     return _sitting_out(sitting)
 
 
-@router.post("/sittings/{sitting_id}/close", response={200: SittingOut, **ERRORS}, auth=django_auth)
+@router.post("/sittings/{sitting_id}/close", response={200: SittingOut, **ERRORS}, auth=DELIBERATION_WRITE)
 def sitting_close(request: HttpRequest, sitting_id: int, payload: MinutesIn):
     """Count, publish minutes and result, start the notice period."""
     sitting = get_object_or_404(Sitting.objects.select_related("body__cycle__district"), pk=sitting_id)

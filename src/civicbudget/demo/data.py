@@ -13,11 +13,13 @@ import random
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Max
 
 from civicbudget.accounts.models import Role, User
+from civicbudget.accounts.security import DEMO_PASSWORD
 from civicbudget.accounts.services import role_grant
 from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.services import (
@@ -35,7 +37,6 @@ from civicbudget.places.models import Community, District, Street
 from civicbudget.places.services import community_create, department_create, street_create
 
 DISTRICT_NAME = "美兰区"
-DEMO_PASSWORD = "meilan-demo-2018"  # noqa: S105 - printed on purpose: demo data only
 TZ = ZoneInfo("Asia/Shanghai")
 
 # street -> communities; the first two streets ran in 2017, the first four in 2018.
@@ -93,6 +94,9 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     ``proposal_scale`` (default 1, or ``CIVICBUDGET_DEMO_SCALE``) shrinks the proposal
     counts for quick test runs; 1 is the source document's scale.
     """
+    if settings.PRODUCTION:
+        # Never demo accounts with a published password in a production database.
+        raise RuntimeError("The demo data is not loaded under CIVICBUDGET_ENV=production.")
     if proposal_scale is None:
         proposal_scale = float(os.environ.get("CIVICBUDGET_DEMO_SCALE", "1"))
     rng = random.Random(2018)

@@ -24,8 +24,13 @@ def run_demo(argv: list[str]) -> int:
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
 
-    from civicbudget.demo.data import DEMO_PASSWORD, demo_exists, load_demo
+    from civicbudget.accounts.security import DEMO_PASSWORD
+    from civicbudget.demo.data import demo_exists, load_demo
+    from civicbudget.demo.guard import demo_refusal
 
+    if (refusal := demo_refusal()) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     database = settings.DATABASES["default"]
     where = database["NAME"] if database["ENGINE"].endswith("sqlite3") else database.get("HOST", "")
     print(f"civicbudget demo · database: {where}")

@@ -8,8 +8,8 @@ from typing import Annotated
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
-from ninja.security import django_auth
 
+from civicbudget.api.auth import StaffAuth
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import NotFound
@@ -18,6 +18,7 @@ from civicbudget.proposals.models import Channel, MergeOperation, Project
 from civicbudget.proposals.services import ProposalInput
 
 router = Router(tags=["proposals"])
+PROPOSALS_WRITE = StaffAuth("proposals:write")
 
 
 class ProposalIn(Schema):
@@ -135,10 +136,13 @@ def phone_code_send(request: HttpRequest, payload: PhoneIn):
     return Status(202, {"code_sent": True})
 
 
-@router.post("/cycles/{cycle_id}/proposals", response={201: ProposalReceipt})
+# Residents post without logging in; staff (session with its CSRF token, or an API token with
+# proposals:write) enter proposals of any channel.
+@router.post("/cycles/{cycle_id}/proposals", response={201: ProposalReceipt},
+             auth=StaffAuth("proposals:write", optional=True))
 def proposal_create(request: HttpRequest, cycle_id: int, payload: ProposalIn):
     """Submit a proposal: residents online (no login), or staff for any channel (logged in)."""
-    staff = request.user if request.user.is_authenticated else None
+    staff = request.auth if request.auth.is_authenticated else None
     fields = payload.dict()
     phone_code = fields.pop("phone_code", "")
     proposal = services.proposal_submit(
@@ -181,7 +185,7 @@ def project_get(request: HttpRequest, project_id: int):
     return project
 
 
-@router.get("/cycles/{cycle_id}/proposals", response=list[StaffProposalOut], auth=django_auth)
+@router.get("/cycles/{cycle_id}/proposals", response=list[StaffProposalOut], auth=StaffAuth("read"))
 def proposals_list(request: HttpRequest, cycle_id: int, community_id: int,
                    unassigned: bool = False, limit: Annotated[int, Field(ge=1, le=1000)] = 200,
                    offset: Annotated[int, Field(ge=0, le=10**9)] = 0):
@@ -200,7 +204,7 @@ def _op(op: MergeOperation | None) -> dict:
     return {"id": op.pk, "kind": op.kind, "moved": len(op.moves)} if op else {}
 
 
-@router.post("/cycles/{cycle_id}/projects", response={201: ProjectOut}, auth=django_auth)
+@router.post("/cycles/{cycle_id}/projects", response={201: ProjectOut}, auth=PROPOSALS_WRITE)
 def project_create(request: HttpRequest, cycle_id: int, payload: GroupIn):
     """Create a project from proposals (merge workbench)."""
     cycle = _cycle(cycle_id)
@@ -210,7 +214,7 @@ def project_create(request: HttpRequest, cycle_id: int, payload: GroupIn):
     return Status(201, selectors.project_list(cycle).get(pk=project.pk))
 
 
-@router.post("/cycles/{cycle_id}/merge/move", response=OperationOut, auth=django_auth)
+@router.post("/cycles/{cycle_id}/merge/move", response=OperationOut, auth=PROPOSALS_WRITE)
 def merge_move(request: HttpRequest, cycle_id: int, payload: MoveIn):
     cycle = _cycle(cycle_id)
     project = get_object_or_404(Project, pk=payload.project_id, cycle=cycle)
@@ -218,7 +222,7 @@ def merge_move(request: HttpRequest, cycle_id: int, payload: MoveIn):
                                        proposal_ids=payload.proposal_ids, project=project))
 
 
-@router.post("/cycles/{cycle_id}/merge/projects", response=OperationOut, auth=django_auth)
+@router.post("/cycles/{cycle_id}/merge/projects", response=OperationOut, auth=PROPOSALS_WRITE)
 def merge_projects(request: HttpRequest, cycle_id: int, payload: MergeIn):
     cycle = _cycle(cycle_id)
     target = get_object_or_404(Project, pk=payload.target_id, cycle=cycle)
@@ -226,7 +230,7 @@ def merge_projects(request: HttpRequest, cycle_id: int, payload: MergeIn):
     return _op(services.projects_merge(actor=request.user, cycle=cycle, target=target, others=others))
 
 
-@router.post("/cycles/{cycle_id}/merge/split", response={200: ProjectOut | None}, auth=django_auth)
+@router.post("/cycles/{cycle_id}/merge/split", response={200: ProjectOut | None}, auth=PROPOSALS_WRITE)
 def merge_split(request: HttpRequest, cycle_id: int, payload: SplitIn):
     cycle = _cycle(cycle_id)
     project = services.proposals_split(actor=request.user, cycle=cycle,
@@ -234,7 +238,7 @@ def merge_split(request: HttpRequest, cycle_id: int, payload: SplitIn):
     return selectors.project_list(cycle).get(pk=project.pk) if project else None
 
 
-@router.post("/merge-operations/{operation_id}/undo", response=OperationOut, auth=django_auth)
+@router.post("/merge-operations/{operation_id}/undo", response=OperationOut, auth=PROPOSALS_WRITE)
 def merge_undo(request: HttpRequest, operation_id: int):
     op = get_object_or_404(MergeOperation, pk=operation_id)
     return _op(services.merge_undo(actor=request.user, operation=op))

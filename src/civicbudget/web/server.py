@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -42,9 +43,16 @@ def run_gunicorn(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--migrate", action="store_true", help="apply migrations before serving")
     args = parser.parse_args(argv)
-    if args.migrate:
-        from django.core.management import call_command
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
 
+    try:
+        # The system checks first: production refuses to serve demo accounts (accounts.checks).
+        call_command("check")
+    except SystemCheckError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.migrate:
         call_command("migrate", interactive=False, verbosity=1)
     serve(args.bind, args.workers, args.threads)
     return 0
