@@ -66,7 +66,7 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
             # Checked now, stored only once the SMS code proves the phone.
             services.voter_identify(cycle=cycle, **{**who, "birth_date": _date(who["birth_date"])},
                                     register=False)
-            services.otp_send(phone=who["phone"])
+            services.otp_send(phone=who["phone"], cycle=cycle, client=request.META.get("REMOTE_ADDR", ""))
         except ServiceError as exc:
             errors[exc.field or "form"] = exc.message
         else:
@@ -76,7 +76,7 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "cycle": cycle, "open_now": "vote" in cycle.allowed_actions(), "errors": errors,
         "data": data, "doc_types": [(d, DOC_LABELS[d]) for d in DOC_TYPES],
         "communities": _communities(cycle),
-        "min_age": cycle.config.get("min_voter_age", 15),
+        "min_age": cycle.config.get("min_voter_age", 15), "phone_limit": services.phone_limit(cycle),
     })
 
 
