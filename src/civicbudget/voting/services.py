@@ -8,9 +8,9 @@ through any channel, is refused with the date and channel of the first.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Mapping
 from contextlib import nullcontext

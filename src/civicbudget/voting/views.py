@@ -212,6 +212,21 @@ def ledger_download(request: HttpRequest, cycle_id: int) -> HttpResponse:
     return response
 
 
+# -- back-office: phones and clients --------------------------------------------------------
+
+
+@login_required
+def phone_watch(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Phones and clients with unusual numbers of codes, failed attempts or voters, and the
+    SMS budget's alerts; for district admins and operators."""
+    from civicbudget.accounts.permissions import permission_check
+
+    cycle = _cycle(cycle_id)
+    if not permission_check(request.user, "manage_cycles", cycle.district, cycle):
+        return HttpResponseForbidden(_("This page is for the district's administrators."))
+    return render(request, "voting/phones.html", {"cycle": cycle, "watch": selectors.phone_watch(cycle)})
+
+
 # -- polling points ----------------------------------------------------------------------------
 
 
