@@ -35,20 +35,20 @@ from civicbudget.voting import services
 from civicbudget.voting.models import OneTimeCode, Participation, Voter
 from civicbudget.voting.sms import last_message_to
 
-from factories import staff
+from factories import make_project, staff
 
 
-def _voting_tests():
-    # The voting tests' cycle-in-its-vote-stage fixture, shared rather than copied (test modules
-    # are imported by path, not as a package).
-    spec = importlib.util.spec_from_file_location("_voting_tests", Path(__file__).with_name("test_voting.py"))
+def _tests_module(name: str):
+    # Fixtures of other test modules (a cycle in its vote or collect stage), shared rather than
+    # copied: test modules are imported by path, not as a package.
+    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-_shared = _voting_tests()
-id_number, voting = _shared.id_number, _shared.voting
+_voting, _proposals = _tests_module("test_voting"), _tests_module("test_proposals")
+id_number, voting, collecting = _voting.id_number, _voting.voting, _proposals.collecting
 
 ND = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Nd"]
 FULL_WIDTH = {str(d): chr(0xFF10 + d) for d in range(10)}
@@ -389,3 +389,58 @@ def test_identifiers_check_reports_crowded_phones_and_unreadable_proposer_phones
     assert "13600009999" not in text and "1 finding(s)" in text
     with pytest.raises(Exception, match="finding"):
         call_command("identifiers_check", "--strict", stdout=StringIO())
+
+
+def _migration(app: str, name: str):
+    return importlib.import_module(f"civicbudget.{app}.migrations.{name}")
+
+
+def test_migrations_canonicalise_clear_phones_and_number_the_voters_behind_a_phone(voting, world):
+    from django.apps import apps
+
+    from civicbudget.proposals.models import Proposal
+
+    cycle, _, _ = voting
+    project = make_project(cycle, world.haida, proposals=3)
+    rows = list(Proposal.objects.filter(project=project).order_by("pk"))
+    # Written before the canonical form: full-width digits, an old hash, and one unreadable.
+    Proposal.objects.filter(pk=rows[0].pk).update(proposer_phone="１３８１２３４５６７８",
+                                                  phone_hash=keyed_hash("１３８１２３４５６７８", "phone"))
+    Proposal.objects.filter(pk=rows[1].pk).update(proposer_phone="13812345678", phone_hash="")
+    Proposal.objects.filter(pk=rows[2].pk).update(proposer_phone="١٣٨١٢٣٤٥٦٧٨")
+    _migration("proposals", "0002_h1_canonical_phones").canonicalise(apps, None)
+    after = {p.pk: (p.proposer_phone, p.phone_hash) for p in Proposal.objects.filter(project=project)}
+    assert after[rows[0].pk] == after[rows[1].pk] == ("13812345678", keyed_hash("13812345678", "phone"))
+    assert after[rows[2].pk][0] == "١٣٨١٢٣٤٥٦٧٨"  # kept as it was, and reported
+    out = StringIO()
+    call_command("identifiers_check", "--cycle", str(cycle.pk), stdout=out)
+    assert f"proposal {rows[2].tracking_code}" in out.getvalue() and "U+0661" in out.getvalue()
+    # Voters registered before the limit: numbered in registration order, nobody merged.
+    shared = keyed_hash("13633334444", "phone")
+    made = [_identify(cycle, world, id_number(dt.date(1973, 1, 1), f"{i:03d}")) for i in range(3)]
+    Voter.objects.filter(pk__in=[v.pk for v in made]).update(phone_hash=shared, phone_slot=None)
+    _migration("voting", "0004_h1_phone_slot_sms_budget").number_phone_places(apps, None)
+    assert list(Voter.objects.filter(phone_hash=shared).order_by("pk").values_list("phone_slot", flat=True)) \
+        == [0, 1, 2]
+    with pytest.raises(ServiceError, match="already confirmed 2 voters"):
+        _identify(cycle, world, id_number(dt.date(1973, 1, 1), "009"), phone="13633334444")
+
+
+def test_the_proposal_form_uses_the_same_canonical_phone(collecting, world):
+    from civicbudget.proposals.services import ProposalInput, proposal_submit
+
+    def submit(phone):
+        return proposal_submit(cycle=collecting, data=ProposalInput(
+            community_id=world.haida.pk, text="海达小区3栋楼道灯坏了", proposer_name="王秀英", phone=phone))
+
+    proposal = submit("１３８－１２３４－５６７８")
+    assert proposal.proposer_phone == "13812345678"
+    assert proposal.phone_hash == keyed_hash("13812345678", "phone")
+    with pytest.raises(ServiceError, match=r"U\+0967") as info:
+        submit("१३८१२३४५६७८")
+    assert info.value.field == "phone"
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").post(f"/cycles/{collecting.pk}/propose/", {
+        "community": world.haida.pk, "text": "海达小区4栋楼道灯坏了", "proposer_name": "李四",
+        "project_type": "works", "proposer_kind": "resident",
+        "phone": "١٣٨١٢٣٤٥٦٧٨"})
+    assert page.status_code in (200, 400) and "U+0661" in page.content.decode()
