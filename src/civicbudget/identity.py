@@ -1,15 +1,56 @@
-"""Keyed hashes and phone numbers: identity data is compared by HMAC, never stored in clear."""
+"""The one canonical form of every identifier that decides who someone is, and keyed hashes.
+
+Identity numbers (every document type) and phone numbers pass through ``canonical_document``
+and ``canonical_phone`` before any check, hash or lookup, at every entry point. The rule:
+NFKC first (full-width digits and letters become ASCII), then spaces, dashes and invisible
+format characters are dropped, then only the ASCII characters the format allows remain;
+anything else (Arabic-Indic or Devanagari digits, Cyrillic or Greek look-alikes of X, ...)
+is refused with a message naming the field and the character. Refusing rather than mapping
+other scripts' digits keeps the rule small: one number has one accepted spelling per
+keyboard width, so two spellings can never make two voters.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+#: Longer input is refused before NFKC (which can expand a character into many).
+RAW_MAX = 64
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+DOC_TYPES = ("id_card", "passport", "hk_macao", "taiwan")
+_DOC_RE = {
+    "id_card": re.compile(r"[0-9]{17}[0-9X]", re.ASCII),
+    "passport": re.compile(r"[A-Z0-9]{5,17}", re.ASCII),
+    "hk_macao": re.compile(r"[HM][0-9]{8,10}|C[A-Z0-9]{8}", re.ASCII),
+    "taiwan": re.compile(r"[0-9]{8}|T[0-9]{8}", re.ASCII),
+}
+_DOC_ALLOWED = {
+    "id_card": frozenset("0123456789X"),
+    "passport": frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    "hk_macao": frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    "taiwan": frozenset("0123456789T"),
+}
+_PHONE_ALLOWED = frozenset("0123456789+")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
+_LANDLINE = re.compile(r"0[0-9]{2,3}[0-9]{7,8}", re.ASCII)
+# Minus sign and the like are not category Pd but are typed as dashes.
+_DASHES = frozenset("\u2212\u2043\ufe63\uff0d")
+
+
+class IdentifierError(ValueError):
+    """The identifier cannot be read; ``field`` names the form field, the message says why."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
 
 
 def keyed_hash(value: str, purpose: str) -> str:
@@ -19,17 +60,76 @@ def keyed_hash(value: str, purpose: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def normalize_phone(raw: str, *, mobile_only: bool = False) -> str | None:
-    """Return the phone as digits (mainland mobile or landline), or None if it is not one."""
-    digits = re.sub(r"[\s\-()（）]", "", raw or "")
+def _separator(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category in ("Zs", "Zl", "Zp", "Pd", "Cf") or ch in _DASHES or ch in "\t\n\r\v\f"
+
+
+def _squeeze(raw: str, *, label: str, field: str, allowed: frozenset[str], drop: str = "",
+             upper: bool = False) -> str:
+    """NFKC, drop separators, then refuse the first character ``allowed`` does not hold."""
+    raw = raw or ""
+    if len(raw) > RAW_MAX:
+        raise IdentifierError(_("The %(label)s is too long (more than %(max)d characters).")
+                              % {"label": label, "max": RAW_MAX}, field)
+    text = unicodedata.normalize("NFKC", raw)
+    kept = []
+    for ch in text:
+        if _separator(ch) or ch in drop:
+            continue
+        # Only ASCII letters are upper-cased: str.upper() would turn 'ß' into 'SS'.
+        if upper and "a" <= ch <= "z":
+            ch = chr(ord(ch) - 32)
+        if ch not in allowed:
+            raise IdentifierError(
+                _("The %(label)s holds the character '%(char)s' (U+%(code)04X), which is not allowed: "
+                  "type it with the digits 0-9%(letters)s.")
+                % {"label": label, "char": ch, "code": ord(ch),
+                   "letters": _(" and the letters A-Z") if "A" in allowed or "X" in allowed else ""},
+                field)
+        kept.append(ch)
+    return "".join(kept)
+
+
+def id_check_char(first17: str) -> str:
+    """Return the GB 11643 check character of the first 17 (ASCII) digits."""
+    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+
+
+def canonical_document(doc_type: str, raw: str, *, field: str = "doc_number") -> str:
+    """Return the one canonical spelling of a document number, or raise IdentifierError.
+
+    A resident ID number must also carry the right GB 11643 check character.
+    """
+    if doc_type not in DOC_TYPES:
+        raise IdentifierError(_("Unknown document type “%(value)s”.") % {"value": str(doc_type)[:20]},
+                              "doc_type")
+    label = _("document number")
+    number = _squeeze(raw, label=label, field=field, allowed=_DOC_ALLOWED[doc_type], upper=True)
+    if not _DOC_RE[doc_type].fullmatch(number):
+        if doc_type == "id_card":
+            raise IdentifierError(_("An ID number has 17 digits and a last digit or X."), field)
+        raise IdentifierError(_("The document number has the wrong format."), field)
+    if doc_type == "id_card" and id_check_char(number[:17]) != number[17]:
+        raise IdentifierError(_("The check digit does not match: the number is mistyped."), field)
+    return number
+
+
+def canonical_phone(raw: str, *, mobile_only: bool = False, field: str = "phone") -> str:
+    """Return a phone as its ASCII digits (mainland mobile, or landline unless ``mobile_only``)
+    without the +86 country code, or raise IdentifierError."""
+    digits = _squeeze(raw, label=_("phone number"), field=field, allowed=_PHONE_ALLOWED, drop="()")
+    if "+" in digits[1:]:
+        raise IdentifierError(_("A '+' can only start the phone number."), field)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
-    if _MOBILE.match(digits):
+    if _MOBILE.fullmatch(digits) or (not mobile_only and _LANDLINE.fullmatch(digits)):
         return digits
-    if not mobile_only and _LANDLINE.match(digits):
-        return digits
-    return None
+    if mobile_only:
+        raise IdentifierError(_("Give an 11-digit mobile number, such as 13812345678."), field)
+    raise IdentifierError(_("Give an 11-digit mobile number such as 13812345678, or a landline "
+                            "with its area code."), field)

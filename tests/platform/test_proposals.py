@@ -15,7 +15,7 @@ from civicbudget.accounts.models import Role
 from civicbudget.audit.models import AuditEvent
 from civicbudget.cycles.services import stage_advance
 from civicbudget.errors import ImportRejected, PermissionDenied, PreconditionFailed, ServiceError
-from civicbudget.identity import normalize_phone
+from civicbudget.identity import IdentifierError, canonical_phone
 from civicbudget.proposals import selectors
 from civicbudget.proposals.models import Channel, MergeOperation, Project, Proposal
 from civicbudget.proposals.services import (
@@ -68,10 +68,12 @@ def _submit(cycle, community, text, **kw):
 
 
 def test_phone_numbers_are_normalised():
-    assert normalize_phone("+86 138-1234-5678") == "13812345678"
-    assert normalize_phone("0898-66123456") == "089866123456"
-    assert normalize_phone("12345") is None
-    assert normalize_phone("13812345678", mobile_only=True) == "13812345678"
+    assert canonical_phone("+86 138-1234-5678") == "13812345678"
+    assert canonical_phone("0898-66123456") == "089866123456"
+    assert canonical_phone("１３８（1234）５６７８") == "13812345678"
+    with pytest.raises(IdentifierError):
+        canonical_phone("12345")
+    assert canonical_phone("13812345678", mobile_only=True) == "13812345678"
 
 
 def test_resident_submits_online_and_gets_a_tracking_code(collecting, world):

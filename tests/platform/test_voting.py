@@ -78,10 +78,15 @@ def voting(world, settings, tmp_path):
     return cycle, scopes, admin
 
 
+def _phone(born: dt.date, serial: str) -> str:
+    """A mobile of each test voter's own: one phone confirms at most two voters."""
+    return f"138{born:%y%m}{serial[-3:].zfill(3)}{born.day % 10}"
+
+
 def _voter(cycle, world, born=dt.date(1980, 5, 1), serial="123", community=None, now=None):
     return services.voter_identify(cycle=cycle, doc_type="id_card", doc_number=id_number(born, serial),
                                    community_id=(community or world.haida).pk, basis="live",
-                                   phone="13812345678", now=now)
+                                   phone=_phone(born, serial), now=now)
 
 
 def test_id_numbers_check_digit_and_birth_date():
@@ -119,7 +124,7 @@ def test_only_keyed_hashes_are_stored(voting, world):
             cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names from introspection
             for row in cursor.fetchall():
                 assert number not in " ".join(map(str, row)), table
-                assert "13812345678" not in " ".join(map(str, row)), table
+                assert _phone(dt.date(1980, 5, 1), "123") not in " ".join(map(str, row)), table
 
 
 def test_one_time_code_by_sms(voting, world):

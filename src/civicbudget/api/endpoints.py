@@ -77,7 +77,7 @@ def service_error(request: HttpRequest, exc: ServiceError):
         status = 404
     elif isinstance(exc, PreconditionFailed):
         status = 409
-    elif isinstance(exc, RateLimited):
+    elif isinstance(exc, RateLimited) or exc.code in ("rate_limited", "sms_budget"):
         status = 429
     return api.create_response(request, exc.as_dict(), status=status)
 

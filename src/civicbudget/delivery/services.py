@@ -34,7 +34,7 @@ from civicbudget.delivery.models import (
     Step,
 )
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
-from civicbudget.identity import keyed_hash, normalize_phone
+from civicbudget.identity import IdentifierError, canonical_phone, keyed_hash
 from civicbudget.proposals.models import Project, ProjectType, Proposal
 from civicbudget.proposals.services import _check_photo
 from civicbudget.voting.models import ScopeResult, Voter, VotingScope
@@ -270,9 +270,10 @@ def rating_submit(*, implementation: Implementation, phone: str, code: str, scor
     comment = (comment or "").strip()
     if len(comment) > 500:
         raise ServiceError(_("The comment has more than 500 characters."), field="comment")
-    normalized = normalize_phone(phone, mobile_only=True)
-    if not normalized:
-        raise ServiceError(_("Give an 11-digit mobile number."), field="phone")
+    try:
+        normalized = canonical_phone(phone, mobile_only=True)
+    except IdentifierError as exc:
+        raise ServiceError(str(exc), field="phone") from None
     phone_hash = keyed_hash(normalized, "phone")
     if client:
         ratelimit.require(f"rating:{ratelimit.who('client', client)}", window=ratelimit.HOUR,

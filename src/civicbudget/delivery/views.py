@@ -62,7 +62,8 @@ def project_progress_page(request: HttpRequest, project_id: int) -> HttpResponse
             if request.POST.get("action") == "code":
                 from civicbudget.voting.services import otp_send
 
-                otp_send(phone=request.POST.get("phone", ""), client=client_address(request))
+                otp_send(phone=request.POST.get("phone", ""), cycle=impl.cycle,
+                         client=client_address(request))
                 messages.success(request, _("A code was sent to your phone."))
                 request.session["rating_phone"] = request.POST.get("phone", "")
                 return redirect("delivery:project", project_id)

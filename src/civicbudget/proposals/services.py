@@ -17,7 +17,7 @@ from civicbudget.accounts.permissions import permission_check, permission_requir
 from civicbudget.audit.services import audit_record, snapshot
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import ImportRejected, PermissionDenied, PreconditionFailed, ServiceError
-from civicbudget.identity import keyed_hash, normalize_phone
+from civicbudget.identity import IdentifierError, canonical_phone, keyed_hash
 from civicbudget.places.models import Community
 from civicbudget.proposals.models import (
     Channel,
@@ -101,10 +101,10 @@ def _clean(cycle: Cycle, data: ProposalInput, *, phone_required: bool) -> dict:
                            field="proposer_name")
     phone = ""
     if (data.phone or "").strip():
-        phone = normalize_phone(data.phone) or ""
-        if not phone:
-            raise ServiceError(_("“%(value)s” is not a phone number: give 11 digits such as 13812345678.")
-                               % {"value": data.phone[:30]}, field="phone")
+        try:
+            phone = canonical_phone(data.phone)
+        except IdentifierError as exc:
+            raise ServiceError(str(exc), field="phone") from None
     elif phone_required:
         raise ServiceError(_("Give a mobile number: it is how you follow and get the reply."),
                            field="phone")

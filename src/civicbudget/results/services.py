@@ -18,7 +18,7 @@ from civicbudget.accounts.permissions import permission_require
 from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import NotFound, PreconditionFailed, ServiceError
-from civicbudget.identity import normalize_phone
+from civicbudget.identity import IdentifierError, canonical_phone
 from civicbudget.proposals.models import Proposal
 from civicbudget.results.letters import Letter
 from civicbudget.results.messages import Composer, ReplyInput
@@ -37,6 +37,13 @@ OBJECTION_MAX = 2000
 ANSWER_MAX = 4000
 MAX_ATTEMPTS = 5
 BATCH = 2000
+
+
+def _is_mobile(phone: str) -> bool:
+    try:
+        return bool(phone) and bool(canonical_phone(phone, mobile_only=True))
+    except IdentifierError:
+        return False
 
 
 def _notice_days(cycle: Cycle) -> int:
@@ -99,10 +106,10 @@ def objection_file(*, publication: Publication, name: str, text: str, phone: str
                            field="text")
     clean_phone = ""
     if (phone or "").strip():
-        clean_phone = normalize_phone(phone) or ""
-        if not clean_phone:
-            raise ServiceError(_("“%(value)s” is not a phone number.") % {"value": phone[:30]},
-                               field="phone")
+        try:
+            clean_phone = canonical_phone(phone)
+        except IdentifierError as exc:
+            raise ServiceError(str(exc), field="phone") from None
     if client:
         ratelimit.require(f"objection:{ratelimit.who('client', client)}", window=ratelimit.HOUR,
                           limit=ratelimit.limit_for("objection_per_client_per_hour"), now=now,
@@ -183,7 +190,7 @@ def replies_prepare(*, actor, cycle: Cycle, now: dt.datetime | None = None) -> i
         replies.append(Reply(proposal_id=p.pk, cycle=cycle, outcome=outcome, sms_text=texts.sms,
                              email_subject=texts.email_subject, email_body=texts.email_body,
                              letter_text=texts.letter, created_at=now))
-        phones[p.pk] = bool(normalize_phone(p.proposer_phone, mobile_only=True)) if p.proposer_phone else False
+        phones[p.pk] = _is_mobile(p.proposer_phone)
     with transaction.atomic():
         Reply.objects.bulk_create(replies, batch_size=BATCH, ignore_conflicts=True)
         ids = dict(Reply.objects.filter(cycle=cycle, messages__isnull=True)

@@ -121,10 +121,11 @@ def voter_code(request: HttpRequest, cycle_id: int, payload: IdentifyIn):
     services.voter_identify(cycle=cycle, doc_type=payload.doc_type, doc_number=payload.doc_number,
                             birth_date=payload.birth_date, community_id=payload.community_id,
                             basis=payload.basis, phone=payload.phone, register=False)
-    services.otp_send(phone=payload.phone, client=client_address(request))
+    services.otp_send(phone=payload.phone, cycle=cycle, client=client_address(request))
+    from civicbudget.identity import canonical_phone
     from civicbudget.voting.sms import mask
 
-    return {"code_sent": True, "phone_masked": mask(payload.phone.strip())}
+    return {"code_sent": True, "phone_masked": mask(canonical_phone(payload.phone, mobile_only=True))}
 
 
 @router.post("/cycles/{cycle_id}/voters/token", response=TokenOut)

@@ -73,13 +73,18 @@ class Voter(models.Model):
     birth_date = models.DateField()
     age_band = models.CharField(max_length=8)
     phone_hash = models.CharField(max_length=64, blank=True)
+    # Which of the phone's ``max_voters_per_phone`` places this voter holds: unique per
+    # (cycle, phone), so no race can confirm one voter more than the limit allows.
+    phone_slot = models.PositiveSmallIntegerField(null=True, blank=True)
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="+")
     basis = models.CharField(max_length=10)  # live | work | study
     registered_at = models.DateTimeField(default=timezone.now)
     registered_channel = models.CharField(max_length=12, choices=VotingChannel.choices)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["cycle", "doc_hash"], name="one_voter_per_document")]
+        constraints = [models.UniqueConstraint(fields=["cycle", "doc_hash"], name="one_voter_per_document"),
+                       models.UniqueConstraint(fields=["cycle", "phone_hash", "phone_slot"],
+                                               name="phone_slot_per_cycle")]
 
     def __str__(self) -> str:
         return f"voter {self.pk}"
@@ -240,11 +245,18 @@ class PaperEntry(models.Model):
 
 class OneTimeCode(models.Model):
     phone_hash = models.CharField(max_length=64, db_index=True)
+    # The cycle whose hourly SMS budget the code spends (none for codes outside a vote), and
+    # the keyed hash of the client's address, for the back-office view of unusual clients.
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    client_hash = models.CharField(max_length=64, blank=True)
     code_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["cycle", "created_at"], name="otp_cycle_hour")]
 
     def __str__(self) -> str:
         return f"otp {self.pk}"

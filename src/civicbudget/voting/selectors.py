@@ -86,3 +86,58 @@ def offline_conflicts(station) -> list:
 def review_queue(station) -> list[PaperEntry]:
     return list(PaperEntry.objects.filter(station=station, state=PaperEntry.State.CONFLICT)
                 .select_related("scope", "officer").order_by("scope_id", "number", "id"))
+
+
+def phone_watch(cycle: Cycle, *, now=None, hours: int = 24, prefix: int = 10) -> dict:
+    """Phones and clients with unusual numbers of code requests, failed attempts or voters.
+
+    Phones and clients appear only as short prefixes of their keyed hashes: enough to tell
+    rows apart and to follow one over time, never the number or the address.
+    """
+    import datetime as dt
+
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from civicbudget.audit.models import AuditEvent
+    from civicbudget.voting.models import OneTimeCode, Voter
+    from civicbudget.voting.services import SMS_BUDGET_ACTION, phone_limit, sms_budget
+
+    now = now or timezone.now()
+    since = now - dt.timedelta(hours=hours)
+    codes = OneTimeCode.objects.filter(cycle=cycle, created_at__gte=since)
+    limit = phone_limit(cycle)
+    phones: dict[str, dict] = {}
+    for h, n, failed in (codes.values_list("phone_hash").annotate(n=Count("id"), failed=Sum("attempts"))
+                         .values_list("phone_hash", "n", "failed")):
+        phones[h] = {"codes": n, "failed": failed or 0, "voters": 0}
+    for h, n in (Voter.objects.filter(cycle=cycle).exclude(phone_hash="").values_list("phone_hash")
+                 .annotate(n=Count("id")).filter(n__gte=limit).values_list("phone_hash", "n")):
+        phones.setdefault(h, {"codes": 0, "failed": 0, "voters": 0})["voters"] = n
+    if phones:
+        for h, n in (Voter.objects.filter(cycle=cycle, phone_hash__in=list(phones)).values_list("phone_hash")
+                     .annotate(n=Count("id")).values_list("phone_hash", "n")):
+            phones[h]["voters"] = n
+    clients = {h: {"codes": n, "failed": failed or 0, "phones": p} for h, n, failed, p in (
+        codes.exclude(client_hash="").values_list("client_hash")
+        .annotate(n=Count("id"), failed=Sum("attempts"), p=Count("phone_hash", distinct=True))
+        .values_list("client_hash", "n", "failed", "p"))}
+
+    def unusual_phone(row):
+        return row["codes"] >= 3 or row["failed"] >= 3 or row["voters"] >= limit
+
+    def unusual_client(row):
+        return row["codes"] >= 10 or row["failed"] >= 5 or row["phones"] >= 5
+
+    def rank(rows, keep):
+        chosen = [{"hash": h[:prefix], **row} for h, row in rows.items() if keep(row)]
+        return sorted(chosen, key=lambda r: (-r["codes"], -r["failed"], r["hash"]))[:200]
+
+    return {
+        "hours": hours, "limit": limit, "budget": sms_budget(cycle),
+        "sent_last_hour": OneTimeCode.objects.filter(cycle=cycle, created_at__gte=now - dt.timedelta(hours=1)).count(),
+        "sent": codes.count(),
+        "phones": rank(phones, unusual_phone), "clients": rank(clients, unusual_client),
+        "alerts": list(AuditEvent.objects.filter(action=SMS_BUDGET_ACTION, object_type="cycles.cycle",
+                                                 object_id=str(cycle.pk)).order_by("-at")[:20]),
+    }

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -28,19 +29,13 @@ from civicbudget.accounts.permissions import permission_require
 from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle, Stage
 from civicbudget.errors import NotFound, PreconditionFailed, RateLimited, ServiceError
-from civicbudget.identity import keyed_hash, normalize_phone
+from civicbudget.identity import IdentifierError, canonical_document, canonical_phone, keyed_hash
 from civicbudget.ledger import EntryError, parse_entry, validate_ballot
 from civicbudget.ledger.export import scope_election
 from civicbudget.places.models import Community
 from civicbudget.tally import tally
 from civicbudget.voting import logstore
-from civicbudget.voting.idcard import (
-    DocumentError,
-    age_band,
-    age_on,
-    normalize_document,
-    parse_id_number,
-)
+from civicbudget.voting.idcard import age_band, age_on, parse_id_number
 from civicbudget.voting.models import (
     BallotLog,
     LogEntry,
@@ -58,9 +53,13 @@ from civicbudget.voting.models import (
 )
 from civicbudget.voting.sms import sms_send
 
+logger = logging.getLogger(__name__)
+
 OTP_TTL = dt.timedelta(minutes=10)
 OTP_MAX_ATTEMPTS = 5
 OTP_PER_HOUR = 5
+MAX_VOTERS_PER_PHONE = 2  # a household shares a phone; more go to a polling point
+SMS_HOURLY_BUDGET = 2000
 BASES = ("live", "work", "study")
 
 
@@ -98,12 +97,11 @@ def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id
     """
     now = now or timezone.now()
     try:
-        number = normalize_document(doc_type, doc_number)
-    except DocumentError as exc:
-        raise ServiceError(_("The document number is not valid: %(why)s.") % {"why": exc},
-                           field="doc_number") from None
-    if doc_type == "id_card":
-        carried = parse_id_number(number)
+        number = canonical_document(doc_type, doc_number)
+        carried = parse_id_number(number) if doc_type == "id_card" else None
+    except IdentifierError as exc:
+        raise ServiceError(str(exc), field=exc.field) from None
+    if carried is not None:
         if birth_date and birth_date != carried:
             raise ServiceError(_("The birth date does not match the ID number."), field="birth_date")
         birth_date = carried
@@ -122,56 +120,95 @@ def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id
     if age < minimum:
         raise ServiceError(_("Voters must be %(min)d or older on voting day; by this birth date you are %(age)d.")
                            % {"min": minimum, "age": max(age, 0)}, field="birth_date", code="too_young")
-    phone_hash = ""
-    if phone:
-        normalized = normalize_phone(phone, mobile_only=True)
-        if not normalized:
-            raise ServiceError(_("Give an 11-digit mobile number."), field="phone")
-        phone_hash = keyed_hash(normalized, "phone")
     doc_hash = keyed_hash(f"{doc_type}:{number}", "document")
+    phone_hash = ""
+    limit = phone_limit(cycle)
+    if phone:
+        try:
+            phone_hash = keyed_hash(canonical_phone(phone, mobile_only=True), "phone")
+        except IdentifierError as exc:
+            raise ServiceError(str(exc), field="phone") from None
+        # Checked before any SMS is sent; the write below enforces it against races.
+        if Voter.objects.filter(cycle=cycle, phone_hash=phone_hash).exclude(doc_hash=doc_hash).count() >= limit:
+            raise _phone_full(limit)
     if not register:
         return None
-    try:
-        with transaction.atomic():
-            voter, created = Voter.objects.get_or_create(cycle=cycle, doc_hash=doc_hash, defaults={
-                "doc_type": doc_type, "birth_date": birth_date, "age_band": age_band(age),
-                "phone_hash": phone_hash, "community": community, "basis": basis,
-                "registered_channel": channel, "registered_at": now,
-            })
-    except IntegrityError:
-        voter, created = Voter.objects.get(cycle=cycle, doc_hash=doc_hash), False
-    if not created:
-        changes = {}
-        if phone_hash and voter.phone_hash != phone_hash:
-            changes["phone_hash"] = phone_hash
-        # Until the first ballot, a registration is only a claim: the latest checked one counts
-        # (nobody can pin someone else's document to the wrong community before they vote).
-        if (voter.community_id, voter.basis) != (community.pk, basis) and not voter.participations.exists():
-            changes.update(community=community, basis=basis)
-        if changes:
-            Voter.objects.filter(pk=voter.pk).update(**changes)
+    voter, created = _register(cycle, doc_hash, phone_hash, limit, {
+        "doc_type": doc_type, "birth_date": birth_date, "age_band": age_band(age),
+        "community": community, "basis": basis, "registered_channel": channel, "registered_at": now,
+    })
+    # Until the first ballot, a registration is only a claim: the latest checked one counts
+    # (nobody can pin someone else's document to the wrong community before they vote).
+    if (not created and (voter.community_id, voter.basis) != (community.pk, basis)
+            and not voter.participations.exists()):
+        Voter.objects.filter(pk=voter.pk).update(community=community, basis=basis)
     return Voter.objects.select_related("community__street", "cycle").get(pk=voter.pk)
+
+
+def phone_limit(cycle: Cycle) -> int:
+    """How many voters one mobile number may confirm in the cycle (``max_voters_per_phone``)."""
+    return max(1, int(cycle.config.get("max_voters_per_phone", MAX_VOTERS_PER_PHONE)))
+
+
+def _phone_full(limit: int) -> ServiceError:
+    return ServiceError(
+        _("This mobile number has already confirmed %(max)d voters in this cycle: one phone may confirm "
+          "at most %(max)d voters (a household sharing a phone). Use another mobile number, or vote at a "
+          "polling point with your document.") % {"max": limit},
+        field="phone", code="phone_limit")
+
+
+def _register(cycle: Cycle, doc_hash: str, phone_hash: str, limit: int, fields: dict) -> tuple[Voter, bool]:
+    """Return the document's voter (created if new), holding one of the phone's places.
+
+    Two unique constraints decide races: (cycle, doc_hash) and (cycle, phone_hash, phone_slot).
+    A request that loses either looks again, so concurrent requests never confirm more than
+    ``limit`` voters behind one phone.
+    """
+    for _round in range(limit + 5):
+        existing = Voter.objects.filter(cycle=cycle, doc_hash=doc_hash).first()
+        if existing is not None and (not phone_hash or existing.phone_hash == phone_hash):
+            return existing, False
+        slot = None
+        if phone_hash:
+            taken = set(Voter.objects.filter(cycle=cycle, phone_hash=phone_hash)
+                        .exclude(doc_hash=doc_hash).values_list("phone_slot", flat=True))
+            slot = next((n for n in range(limit) if n not in taken), None)
+            if slot is None:
+                raise _phone_full(limit)
+        try:
+            with transaction.atomic():
+                if existing is None:
+                    return Voter.objects.create(cycle=cycle, doc_hash=doc_hash, phone_hash=phone_hash,
+                                                phone_slot=slot, **fields), True
+                Voter.objects.filter(pk=existing.pk).update(phone_hash=phone_hash, phone_slot=slot)
+                return existing, False
+        except IntegrityError:
+            continue  # another request took the document or that place of the phone: look again
+    raise ServiceError(_("Too many requests at once for this registration; try again."), code="busy")
 
 
 def _code_hash(phone_hash: str, code: str) -> str:
     return keyed_hash(f"{phone_hash}:{code}", "otp")
 
 
-def otp_send(*, phone: str, client: str = "", now: dt.datetime | None = None) -> None:
-    """Text a 6-digit one-time code to a mobile number.
-
-    At most ``OTP_PER_HOUR`` an hour per number, and ``sms_per_client_per_hour`` per client
-    address (``civicbudget.clientaddr.client_address``), so one machine cannot text many numbers.
-    """
+def otp_send(*, phone: str, cycle: Cycle | None = None, client: str = "",
+             now: dt.datetime | None = None) -> None:
+    """Text a 6-digit one-time code to a mobile number: at most 5 an hour per number, and,
+    within a cycle, at most its ``sms_hourly_budget`` an hour in all (SMS pumping stops there
+    and the operator is alerted). ``client`` is the requester's address
+    (``civicbudget.clientaddr.client_address``): at most ``sms_per_client_per_hour`` from one,
+    so one machine cannot text many numbers; it is kept only as a keyed hash."""
     from civicbudget import ratelimit
 
     now = now or timezone.now()
-    normalized = normalize_phone(phone, mobile_only=True)
-    if not normalized:
-        raise ServiceError(_("Give an 11-digit mobile number."), field="phone")
+    try:
+        normalized = canonical_phone(phone, mobile_only=True)
+    except IdentifierError as exc:
+        raise ServiceError(str(exc), field="phone") from None
     phone_hash = keyed_hash(normalized, "phone")
-    recent = OneTimeCode.objects.filter(phone_hash=phone_hash,
-                                        created_at__gte=now - dt.timedelta(hours=1)).count()
+    hour_ago = now - dt.timedelta(hours=1)
+    recent = OneTimeCode.objects.filter(phone_hash=phone_hash, created_at__gte=hour_ago).count()
     if recent >= OTP_PER_HOUR:
         raise RateLimited(_("Too many codes for this number; try again in an hour."), field="phone")
     if client:
@@ -179,17 +216,50 @@ def otp_send(*, phone: str, client: str = "", now: dt.datetime | None = None) ->
                           limit=ratelimit.limit_for("sms_per_client_per_hour"), now=now,
                           message=_("Too many codes were asked from this network in the last hour; "
                                     "try again later."))
+    if cycle is not None:
+        budget = sms_budget(cycle)
+        sent = OneTimeCode.objects.filter(cycle=cycle, created_at__gte=hour_ago).count()
+        if sent >= budget:
+            _sms_budget_alert(cycle, budget, sent, now)
+            raise RateLimited(_("Too many codes are being sent right now, so codes are paused for a while. "
+                                 "Try again later, or vote at a polling point with your document."),
+                               field="phone", code="sms_budget")
     code = f"{secrets.randbelow(1_000_000):06d}"
     OneTimeCode.objects.create(phone_hash=phone_hash, code_hash=_code_hash(phone_hash, code),
+                               cycle=cycle, client_hash=keyed_hash(client, "ip") if client else "",
                                created_at=now, expires_at=now + OTP_TTL)
     sms_send(normalized, _("Your civicbudget voting code is %(code)s (valid 10 minutes).") % {"code": code})
+
+
+def sms_budget(cycle: Cycle) -> int:
+    """The cycle's hourly SMS budget (``sms_hourly_budget``)."""
+    return max(0, int(cycle.config.get("sms_hourly_budget", SMS_HOURLY_BUDGET)))
+
+
+SMS_BUDGET_ACTION = "sms_budget_exceeded"
+
+
+def _sms_budget_alert(cycle: Cycle, budget: int, sent: int, now: dt.datetime) -> None:
+    """Tell the operator once an hour: an audit row (shown in the back-office) and a warning
+    in the log, neither naming a phone."""
+    from civicbudget.audit.models import AuditEvent
+
+    if AuditEvent.objects.filter(action=SMS_BUDGET_ACTION, object_type="cycles.cycle", object_id=str(cycle.pk),
+                                 at__gte=now - dt.timedelta(hours=1)).exists():
+        return
+    logger.warning("cycle %s: hourly SMS budget of %d reached (%d codes in the last hour); "
+                   "codes are paused", cycle.pk, budget, sent)
+    audit_record(None, SMS_BUDGET_ACTION, cycle, outcome="denied", place=cycle.district,
+                 after={"budget": budget, "sent_last_hour": sent},
+                 message=f"hourly SMS budget {budget} reached; codes paused")
 
 
 def otp_verify(*, phone: str, code: str, now: dt.datetime | None = None) -> bool:
     """Return True once for a valid, fresh code; count failed attempts."""
     now = now or timezone.now()
-    normalized = normalize_phone(phone, mobile_only=True)
-    if not normalized:
+    try:
+        normalized = canonical_phone(phone, mobile_only=True)
+    except IdentifierError:
         return False
     phone_hash = keyed_hash(normalized, "phone")
     with transaction.atomic():

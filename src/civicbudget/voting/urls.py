@@ -14,5 +14,6 @@ urlpatterns = [
     path("cycles/<int:cycle_id>/results/", views.results_page, name="results"),
     path("cycles/<int:cycle_id>/ledger.zip", views.ledger_download, name="ledger-download"),
     path("staff/cycles/<int:cycle_id>/polling/", views.polling, name="polling"),
+    path("staff/cycles/<int:cycle_id>/phones/", views.phone_watch, name="phones"),
     path("staff/cycles/<int:cycle_id>/polling/do/", views.polling_action, name="polling-action"),
 ]

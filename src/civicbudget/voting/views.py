@@ -72,7 +72,7 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
             # Checked now, stored only once the SMS code proves the phone.
             services.voter_identify(cycle=cycle, **{**who, "birth_date": _date(who["birth_date"])},
                                     register=False)
-            services.otp_send(phone=who["phone"], client=client_address(request))
+            services.otp_send(phone=who["phone"], cycle=cycle, client=client_address(request))
         except ServiceError as exc:
             errors[exc.field or "form"] = exc.message
         else:
@@ -82,7 +82,7 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "cycle": cycle, "open_now": "vote" in cycle.allowed_actions(), "errors": errors,
         "data": data, "doc_types": [(d, DOC_LABELS[d]) for d in DOC_TYPES],
         "communities": _communities(cycle),
-        "min_age": cycle.config.get("min_voter_age", 15),
+        "min_age": cycle.config.get("min_voter_age", 15), "phone_limit": services.phone_limit(cycle),
     })
 
 
@@ -223,6 +223,21 @@ def ledger_download(request: HttpRequest, cycle_id: int) -> HttpResponse:
     response["ETag"] = etag
     response["Cache-Control"] = "public, max-age=300"
     return response
+
+
+# -- back-office: phones and clients --------------------------------------------------------
+
+
+@login_required
+def phone_watch(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Phones and clients with unusual numbers of codes, failed attempts or voters, and the
+    SMS budget's alerts; for district admins and operators."""
+    from civicbudget.accounts.permissions import permission_require
+
+    cycle = _cycle(cycle_id)
+    # A refusal is an audited 403 with its reason (web.middleware.PermissionDeniedMiddleware).
+    permission_require(request.user, "manage_cycles", cycle.district, cycle)
+    return render(request, "voting/phones.html", {"cycle": cycle, "watch": selectors.phone_watch(cycle)})
 
 
 # -- polling points ----------------------------------------------------------------------------
