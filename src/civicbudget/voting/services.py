@@ -508,17 +508,18 @@ class CheckIn:
     """What a desk check-in did: ballots to hand out, and those the voter had already cast."""
 
     issued: list[Participation]
-    # (scope, channel label, local day): never the time, which could join a voter to a ballot.
+    # (scope, channel code, local day): never the time, which could join a voter to a ballot.
     already: list[tuple[VotingScope, str, dt.date]]
 
 
 def _cast_before(scope: VotingScope, first: Participation) -> tuple[VotingScope, str, dt.date]:
-    return scope, str(first.get_channel_display()), timezone.localdate(first.at)
+    return scope, first.channel, timezone.localdate(first.at)
 
 
 def already_cast_text(already) -> str:
+    labels = dict(VotingChannel.choices)
     return "; ".join(_("%(scope)s already cast on %(day)s via %(channel)s")
-                     % {"scope": scope.title, "day": day.isoformat(), "channel": channel}
+                     % {"scope": scope.title, "day": day.isoformat(), "channel": labels.get(channel, channel)}
                      for scope, channel, day in already)
 
 
@@ -721,6 +722,9 @@ def _vote_window(cycle: Cycle) -> tuple[dt.datetime | None, dt.datetime | None]:
     if stage is None or "vote" not in stage.allowed_actions:
         stage = next((s for s in reversed(cycle.ordered_stages())
                       if "vote" in s.allowed_actions and s.started_at), None)
+    # The stamps, not the planned window: voting is open from the moment the stage started
+    # until it finished (while it runs, "not in the future" bounds the end), however late
+    # against the plan that was.
     return (stage.started_at, stage.finished_at) if stage else (None, None)
 
 
