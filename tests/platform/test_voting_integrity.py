@@ -144,7 +144,8 @@ def test_code_after_ten_minutes_starts_over_and_session_ends_when_all_is_cast(vo
            "community": world.haida.pk, "basis": "live", "phone": phone}
     client.post(f"/cycles/{cycle.pk}/vote/", who)
     PendingVote.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    response = client.post(f"/cycles/{cycle.pk}/vote/verify/", {"code": _code(phone)}, follow=True)
+    response = client.post(f"/cycles/{cycle.pk}/vote/verify/", {"code": _code(phone)}, follow=True,
+                           HTTP_ACCEPT_LANGUAGE="en")
     assert "10 minutes" in response.content.decode() and not Voter.objects.exists()
     assert not PendingVote.objects.exists()
     # Again, in time: the code is checked against the phone's hash alone.
