@@ -101,3 +101,37 @@ ZH.update({
     "Too many or too costly: this ballot would be refused.": "选得过多或超出预算：这张选票会被拒绝。",
     "No ballot %(id)s in this cycle.": "本期项目中没有编号为%(id)s的选票。",
 })
+
+# Issue 12, points 5-9: step-1 expiry, SMS refusal, poll-book quarantine, community-bound
+# desks, partial check-in.
+ZH.update({
+    "quarantined: waiting for an officer": "已隔离：待工作人员决定",
+    "rejected by an officer": "已由工作人员驳回",
+    "before voting opened": "早于投票开始",
+    "after voting closed": "晚于投票结束",
+    "in the future": "时间在将来",
+    "before the box's previous sync": "早于本票箱上次同步",
+    "under the voting age on the day of the check-in": "签到当天未达投票年龄",
+    "a community this polling point does not serve": "不属于本投票点服务的社区",
+    "The code could not be sent by SMS now; try again later or vote at a polling point.":
+        "验证码暂时无法通过短信发送；请稍后再试，或到投票点投票。",
+    "%(station)s serves %(served)s, not %(community)s: residents of %(community)s vote at a polling point of their own community.":
+        "%(station)s服务%(served)s，不服务%(community)s：%(community)s的居民请到本社区的投票点投票。",
+    "%(scope)s already cast on %(day)s via %(channel)s": "%(scope)s已于%(day)s通过%(channel)s投出",
+    "Every ballot of this voter was cast already: %(what)s.": "该选民的全部选票均已投出：%(what)s。",
+    "Line %(line)d: %(station)s does not serve %(community)s.": "第%(line)d行：%(station)s不服务%(community)s。",
+    "This check-in is not in quarantine.": "该签到记录不在隔离区。",
+    "Say why (1 to 1,000 characters).": "请说明理由（1至1,000字）。",
+    "It cannot be accepted: %(why)s Reject it.": "无法接受：%(why)s 请驳回。",
+    "Offline conflicts and quarantine": "离线冲突与隔离区",
+    "Quarantined check-ins failed a check at sync (time outside voting, in the future, before the previous sync, under age, another community). They count for nothing until an officer who did not sync the poll book accepts or rejects them.":
+        "被隔离的签到在同步时未通过检查（时间不在投票期内、在将来、早于上次同步、未达年龄、其他社区）。"
+        "在未参与同步的工作人员接受或驳回之前，它们不计入任何结果。",
+    "why (e.g. box clock was wrong)": "理由（例如：票箱时钟有误）",
+    "Accept": "接受",
+    "Reject": "驳回",
+    "More than 10 minutes went by since step 1: please start again.": "距第一步已超过10分钟：请重新开始。",
+    "%(n)d check-in(s) quarantined for an officer to decide: %(why)s.": "%(n)d条签到已隔离，待工作人员决定：%(why)s。",
+    "Check-in %(id)s: %(state)s.": "签到%(id)s：%(state)s。",
+    "Do not hand out: %(what)s.": "请勿发放：%(what)s。",
+})

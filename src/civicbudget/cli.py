@@ -49,8 +49,14 @@ def _setup_django(argv: list[str]) -> None:
         os.environ["CIVICBUDGET_DATA_DIR"] = str(Path(data_dir).resolve())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicbudget.settings")
     import django
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        # An unsafe or incomplete setting (e.g. CIVICBUDGET_SMS_BACKEND in production): one
+        # clear line naming it, no traceback, and nothing starts.
+        raise SystemExit(f"civicbudget: {exc}") from None
 
 
 def _manage(argv: list[str]) -> int:

@@ -44,6 +44,38 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+SMS_BACKENDS = ("disabled", "file", "console", "http")
+
+
+def sms_backend(environ, production: bool) -> str:
+    """Return the SMS backend the environment asks for, refusing unsafe ones in production.
+
+    Production defaults to ``disabled`` (nothing is sent; online voting says so and the
+    error is logged) rather than to a backend that writes phones and codes somewhere local.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    backend = (environ.get("CIVICBUDGET_SMS_BACKEND") or ("disabled" if production else "file")).strip().lower()
+    if backend not in SMS_BACKENDS:
+        raise ImproperlyConfigured(
+            f"CIVICBUDGET_SMS_BACKEND={backend!r} is not one of {', '.join(SMS_BACKENDS)}.")
+    insecure = (environ.get("CIVICBUDGET_ALLOW_INSECURE_SMS") or "").strip().lower() in {"1", "true", "yes", "on"}
+    if production and backend in ("file", "console") and not insecure:
+        where = "a file in the data directory" if backend == "file" else "the server's output"
+        raise ImproperlyConfigured(
+            f"CIVICBUDGET_SMS_BACKEND={backend} writes phone numbers and voting codes to {where}; "
+            "CIVICBUDGET_ENV=production refuses it. Set CIVICBUDGET_SMS_BACKEND=http with "
+            "CIVICBUDGET_SMS_URL (your gateway), or disabled; only for a test server, set "
+            "CIVICBUDGET_ALLOW_INSECURE_SMS=1 to override.")
+    if backend == "http" and not environ.get("CIVICBUDGET_SMS_URL"):
+        raise ImproperlyConfigured("CIVICBUDGET_SMS_BACKEND=http needs CIVICBUDGET_SMS_URL (the gateway's URL).")
+    return backend
+
+
+SMS_BACKEND = sms_backend(os.environ, PRODUCTION)
+SMS_URL = os.environ.get("CIVICBUDGET_SMS_URL", "")
+SMS_TOKEN = os.environ.get("CIVICBUDGET_SMS_TOKEN", "")
 # A separate key for the keyed hashes of identity numbers and phones, so rotating the
 # session key does not orphan every stored hash.
 IDENTITY_HMAC_KEY = os.environ.get("CIVICBUDGET_IDENTITY_KEY", SECRET_KEY)

@@ -67,8 +67,10 @@ def run_demo(argv: list[str]) -> int:
         return 0
     from civicbudget.web.server import serve
 
-    # The demo has no SMS gateway: the one-time codes appear in this terminal.
-    os.environ.setdefault("CIVICBUDGET_SMS_BACKEND", "console")
+    # The demo has no SMS gateway: the one-time codes appear in this terminal (the worker
+    # started below reads the variable, this process the setting).
+    if not os.environ.get("CIVICBUDGET_SMS_BACKEND"):
+        os.environ["CIVICBUDGET_SMS_BACKEND"] = settings.SMS_BACKEND = "console"
 
     # Replies, SMS and letters go out through background tasks: the demo runs the worker a
     # production server runs as `civicbudget manage db_worker`, for as long as it serves.

@@ -13,13 +13,13 @@ from django.core import signing
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.security import HttpBearer
+from ninja.security import HttpBearer, django_auth
 
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import NotFound, ServiceError
 from civicbudget.voting import logstore, selectors, services
-from civicbudget.voting.models import Voter
+from civicbudget.voting.models import PollingStation, Voter
 
 router = Router(tags=["voting"])
 TOKEN_SALT = "civicbudget.voting.voter"  # noqa: S105 - a signing namespace, not a secret
@@ -200,3 +200,38 @@ def results(request: HttpRequest, cycle_id: int):
              "engine_version": r.engine_version, "counted_at": r.counted_at.isoformat(),
              "explanations": r.explanations}
             for r in selectors.results(_cycle(cycle_id))]
+
+
+class CheckInIn(Schema):
+    doc_type: str
+    doc_number: str
+    birth_date: dt.date | None = None
+    community_id: int
+    basis: str
+
+
+class AlreadyCastOut(Schema):
+    scope: str
+    channel: str
+    day: dt.date
+
+
+class CheckInOut(Schema):
+    issued: list[str]
+    already_cast: list[AlreadyCastOut]
+
+
+@router.post("/polling-stations/{station_id}/check-ins", response=CheckInOut, auth=django_auth)
+def station_check_in(request: HttpRequest, station_id: int, payload: CheckInIn):
+    """Check a resident in at a polling point (staff session): the ballots to hand out, and
+    those already cast with their channel and day. 403 for a community the polling point
+    does not serve (audited), 400 ``already_voted`` when every ballot was cast."""
+    station = (PollingStation.objects.select_related("community__street").filter(pk=station_id).first())
+    if station is None:
+        raise NotFound(f"No polling station {station_id}.")
+    made = services.poll_check_in(officer=request.user, station=station, doc_type=payload.doc_type,
+                                  doc_number=payload.doc_number, birth_date=payload.birth_date,
+                                  community_id=payload.community_id, basis=payload.basis)
+    return {"issued": [p.scope.key for p in made.issued],
+            "already_cast": [{"scope": scope.key, "channel": channel, "day": day}
+                             for scope, channel, day in made.already]}

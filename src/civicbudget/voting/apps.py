@@ -8,6 +8,7 @@ class VotingConfig(AppConfig):
 
     def ready(self) -> None:
         from civicbudget.cycles.services import register_transition_hook
+        from civicbudget.voting import checks  # noqa: F401 - registers the SMS setting check
         from civicbudget.voting.ballots import count_at_close, open_scopes
 
         register_transition_hook("enter", "vote", open_scopes)

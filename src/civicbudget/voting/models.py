@@ -100,6 +100,9 @@ class PollingStation(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Resident representatives and proposers who watched this box being counted (监督).
     count_observers = models.TextField(_("count observers"), blank=True)
+    # When this box's poll book was last synced: a later sync's new check-ins dated before it
+    # should have been in that file, so they wait for an officer instead of counting.
+    last_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cycle", "community", "name"], name="station_name")]
@@ -243,6 +246,29 @@ class PaperEntry(models.Model):
         return f"{self.station_id}/{self.scope_id}#{self.number}"
 
 
+class PendingVote(models.Model):
+    """Step 1 of a web vote, waiting (10 minutes at most) for the SMS code of step 2.
+
+    The session holds only a random token; the row is found by that token's keyed hash and
+    holds what registration needs: the document's keyed hash (never the number), the birth
+    date, the community, the basis and the phone's keyed hash (the phone itself is dropped
+    once the code is sent).
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
+    doc_type = models.CharField(max_length=10)
+    doc_hash = models.CharField(max_length=64)
+    birth_date = models.DateField()
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="+")
+    basis = models.CharField(max_length=10)
+    phone_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"pending {self.pk}"
+
+
 class OneTimeCode(models.Model):
     phone_hash = models.CharField(max_length=64, db_index=True)
     # The cycle whose hourly SMS budget the code spends (none for codes outside a vote), and
@@ -286,20 +312,43 @@ class OfflineCheckIn(models.Model):
     Synced check-ins that find the voter already voted (online, or at another box) become
     conflicts in the review queue: the box then holds a ballot too many, which a reviewer
     records as set aside before the box is entered.
+
+    A check-in whose time or person fails the checks (outside the voting window, in the
+    future, before the box's previous sync, too young, a community the box does not serve)
+    is quarantined with its reason: no voter is registered and nothing counts until an
+    officer accepts or rejects it. Its identity is kept as the registration would keep it
+    (document hash, birth date, community, basis), never the number.
     """
 
     class State(models.TextChoices):
         ACCEPTED = "accepted", _("accepted")
         CONFLICT = "conflict", _("conflict: already voted")
         RESOLVED = "resolved", _("conflict resolved")
+        QUARANTINED = "quarantined", _("quarantined: waiting for an officer")
+        REJECTED = "rejected", _("rejected by an officer")
+
+    class Reason(models.TextChoices):
+        BEFORE_WINDOW = "before_window", _("before voting opened")
+        AFTER_WINDOW = "after_window", _("after voting closed")
+        FUTURE = "future", _("in the future")
+        BEFORE_LAST_SYNC = "before_last_sync", _("before the box's previous sync")
+        TOO_YOUNG = "too_young", _("under the voting age on the day of the check-in")
+        NOT_SERVED = "not_served", _("a community this polling point does not serve")
 
     station = models.ForeignKey(PollingStation, on_delete=models.PROTECT, related_name="offline_check_ins")
     client_id = models.CharField(max_length=64)  # the box's own id for the record: syncing twice adds nothing
-    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="+")
+    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    doc_type = models.CharField(max_length=10, blank=True)
+    doc_hash = models.CharField(max_length=64, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    basis = models.CharField(max_length=10, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
     checked_in_at = models.DateTimeField()
     synced_at = models.DateTimeField(default=timezone.now)
     synced_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    state = models.CharField(max_length=10, choices=State.choices)
+    state = models.CharField(max_length=12, choices=State.choices)
     conflict_with = models.CharField(max_length=200, blank=True)
     resolution = models.TextField(blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,

@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
 
@@ -28,7 +28,13 @@ import civicbudget
 from civicbudget.accounts.permissions import permission_require
 from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle, Stage
-from civicbudget.errors import NotFound, PreconditionFailed, RateLimited, ServiceError
+from civicbudget.errors import (
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    RateLimited,
+    ServiceError,
+)
 from civicbudget.identity import IdentifierError, canonical_document, canonical_phone, keyed_hash
 from civicbudget.ledger import EntryError, parse_entry, validate_ballot
 from civicbudget.ledger.export import scope_election
@@ -83,17 +89,35 @@ def voter_scopes(voter: Voter) -> list[VotingScope]:
                 .order_by("key"))
 
 
-def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id,
-                   basis: str, birth_date: dt.date | None = None, phone: str = "",
-                   channel: str = VotingChannel.ONLINE, now: dt.datetime | None = None,
-                   register: bool = True) -> Voter | None:
-    """Check eligibility and return the cycle's voter for this document (registering once).
+@dataclass(frozen=True)
+class Identity:
+    """A checked claim, as registration keeps it: the document only as its keyed hash."""
+
+    doc_type: str
+    doc_hash: str
+    birth_date: dt.date
+    community: Community
+    basis: str
+    phone_hash: str = ""
+
+
+def _age_check(cycle: Cycle, birth_date: dt.date, day: dt.date) -> int:
+    minimum = int(cycle.config.get("min_voter_age", 15))
+    age = age_on(birth_date, day)
+    if age < minimum:
+        raise ServiceError(_("Voters must be %(min)d or older on voting day; by this birth date you are %(age)d.")
+                           % {"min": minimum, "age": max(age, 0)}, field="birth_date", code="too_young")
+    return age
+
+
+def voter_check(*, cycle: Cycle, doc_type: str, doc_number: str, community_id, basis: str,
+                birth_date: dt.date | None = None, phone: str = "", now: dt.datetime | None = None,
+                check_age: bool = True) -> Identity:
+    """Check a claim (document, birth date, community, basis, phone) and return it hashed.
 
     The age is taken on the local day of ``now`` (Asia/Shanghai by default), against the
-    cycle's ``min_voter_age`` (15 unless configured). Only the document's keyed hash, the
-    birth date, its age band and the phone's keyed hash are stored. With ``register=False``
-    only the checks run (online, nothing is stored before the SMS code proves the phone).
-    A registration that has not voted yet follows the latest community and basis given.
+    cycle's ``min_voter_age`` (15 unless configured); ``check_age=False`` leaves that to the
+    caller, who must first know which day counts (an offline check-in's validated time).
     """
     now = now or timezone.now()
     try:
@@ -115,26 +139,35 @@ def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id
     except (Community.DoesNotExist, TypeError, ValueError):
         raise ServiceError(_("Choose a community that takes part in this cycle."),
                            field="community") from None
-    minimum = int(cycle.config.get("min_voter_age", 15))
-    age = age_on(birth_date, timezone.localdate(now))
-    if age < minimum:
-        raise ServiceError(_("Voters must be %(min)d or older on voting day; by this birth date you are %(age)d.")
-                           % {"min": minimum, "age": max(age, 0)}, field="birth_date", code="too_young")
+    if check_age:
+        _age_check(cycle, birth_date, timezone.localdate(now))
     doc_hash = keyed_hash(f"{doc_type}:{number}", "document")
     phone_hash = ""
-    limit = phone_limit(cycle)
     if phone:
         try:
             phone_hash = keyed_hash(canonical_phone(phone, mobile_only=True), "phone")
         except IdentifierError as exc:
             raise ServiceError(str(exc), field="phone") from None
-        # Checked before any SMS is sent; the write below enforces it against races.
+        # Checked before any SMS is sent; registration enforces it against races.
+        limit = phone_limit(cycle)
         if Voter.objects.filter(cycle=cycle, phone_hash=phone_hash).exclude(doc_hash=doc_hash).count() >= limit:
             raise _phone_full(limit)
-    if not register:
-        return None
-    voter, created = _register(cycle, doc_hash, phone_hash, limit, {
-        "doc_type": doc_type, "birth_date": birth_date, "age_band": age_band(age),
+    return Identity(doc_type=doc_type, doc_hash=doc_hash, birth_date=birth_date, community=community,
+                    basis=basis, phone_hash=phone_hash)
+
+
+def voter_register(*, cycle: Cycle, identity: Identity, channel: str = VotingChannel.ONLINE,
+                   now: dt.datetime | None = None) -> Voter:
+    """Return the cycle's voter for a checked identity, registering it once.
+
+    A registration that has not voted yet follows the latest community and basis given.
+    """
+    now = now or timezone.now()
+    age = _age_check(cycle, identity.birth_date, timezone.localdate(now))
+    doc_hash, phone_hash, community, basis = (identity.doc_hash, identity.phone_hash,
+                                              identity.community, identity.basis)
+    voter, created = _register(cycle, doc_hash, phone_hash, phone_limit(cycle), {
+        "doc_type": identity.doc_type, "birth_date": identity.birth_date, "age_band": age_band(age),
         "community": community, "basis": basis, "registered_channel": channel, "registered_at": now,
     })
     # Until the first ballot, a registration is only a claim: the latest checked one counts
@@ -188,17 +221,106 @@ def _register(cycle: Cycle, doc_hash: str, phone_hash: str, limit: int, fields: 
     raise ServiceError(_("Too many requests at once for this registration; try again."), code="busy")
 
 
+def voter_identify(*, cycle: Cycle, doc_type: str, doc_number: str, community_id,
+                   basis: str, birth_date: dt.date | None = None, phone: str = "",
+                   channel: str = VotingChannel.ONLINE, now: dt.datetime | None = None,
+                   register: bool = True) -> Voter | None:
+    """Check eligibility and return the cycle's voter for this document (registering once).
+
+    Only the document's keyed hash, the birth date, its age band and the phone's keyed hash
+    are stored. With ``register=False`` only the checks run (the API stores nothing before
+    the SMS code proves the phone).
+    """
+    identity = voter_check(cycle=cycle, doc_type=doc_type, doc_number=doc_number,
+                           community_id=community_id, basis=basis, birth_date=birth_date,
+                           phone=phone, now=now)
+    if not register:
+        return None
+    return voter_register(cycle=cycle, identity=identity, channel=channel, now=now)
+
+
+PENDING_TTL = dt.timedelta(minutes=10)
+
+
+def _pending_key(token: str) -> str:
+    return keyed_hash(token, "pending-vote")
+
+
+def pending_votes_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete the step-1 rows whose 10 minutes are over; return how many went."""
+    from civicbudget.voting.models import PendingVote
+
+    deleted, _rows = PendingVote.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
+
+
+def pending_vote_start(*, cycle: Cycle, identity: Identity, now: dt.datetime | None = None) -> str:
+    """Keep a checked step 1 server-side for 10 minutes; return the random token naming it.
+
+    Each new step 1 also purges the expired rows, so abandoned ones do not outlive their
+    10 minutes by more than the gap between two voters (and ``voting_purge_pending``).
+    """
+    from civicbudget.voting.models import PendingVote
+
+    now = now or timezone.now()
+    pending_votes_purge(now=now)
+    token = secrets.token_urlsafe(32)
+    PendingVote.objects.create(
+        token_hash=_pending_key(token), cycle=cycle, doc_type=identity.doc_type,
+        doc_hash=identity.doc_hash, birth_date=identity.birth_date, community=identity.community,
+        basis=identity.basis, phone_hash=identity.phone_hash, expires_at=now + PENDING_TTL)
+    return token
+
+
+def pending_vote_get(*, cycle: Cycle, token: str, now: dt.datetime | None = None):
+    """Return the unexpired step 1 a token names in this cycle, or None (an expired one is deleted)."""
+    from civicbudget.voting.models import PendingVote
+
+    now = now or timezone.now()
+    if not token:
+        return None
+    pending = PendingVote.objects.select_related("community__street").filter(
+        token_hash=_pending_key(token), cycle=cycle).first()
+    if pending is not None and pending.expires_at <= now:
+        pending.delete()
+        return None
+    return pending
+
+
+def pending_vote_finish(*, cycle: Cycle, token: str, code: str,
+                        now: dt.datetime | None = None) -> Voter | None:
+    """Step 2: check the SMS code against the pending phone hash and register the voter.
+
+    Returns None for a wrong or expired code (or step 1 gone); the step-1 row is deleted once
+    the voter is registered.
+    """
+    now = now or timezone.now()
+    pending = pending_vote_get(cycle=cycle, token=token, now=now)
+    if pending is None or not otp_verify(phone_hash=pending.phone_hash, code=code, now=now):
+        return None
+    identity = Identity(doc_type=pending.doc_type, doc_hash=pending.doc_hash,
+                        birth_date=pending.birth_date, community=pending.community,
+                        basis=pending.basis, phone_hash=pending.phone_hash)
+    voter = voter_register(cycle=cycle, identity=identity, channel=VotingChannel.ONLINE, now=now)
+    pending.delete()
+    return voter
+
+
 def _code_hash(phone_hash: str, code: str) -> str:
     return keyed_hash(f"{phone_hash}:{code}", "otp")
 
 
 def otp_send(*, phone: str, cycle: Cycle | None = None, client: str = "",
-             now: dt.datetime | None = None) -> None:
+             now: dt.datetime | None = None) -> str:
     """Text a 6-digit one-time code to a mobile number: at most 5 an hour per number, and,
     within a cycle, at most its ``sms_hourly_budget`` an hour in all (SMS pumping stops there
     and the operator is alerted). ``client`` is the requester's address
     (``civicbudget.clientaddr.client_address``): at most ``sms_per_client_per_hour`` from one,
-    so one machine cannot text many numbers; it is kept only as a keyed hash."""
+    so one machine cannot text many numbers; it is kept only as a keyed hash.
+
+    Returns the phone's keyed hash, which is all the code check needs: callers keep that,
+    not the number.
+    """
     from civicbudget import ratelimit
 
     now = now or timezone.now()
@@ -225,10 +347,16 @@ def otp_send(*, phone: str, cycle: Cycle | None = None, client: str = "",
                                  "Try again later, or vote at a polling point with your document."),
                                field="phone", code="sms_budget")
     code = f"{secrets.randbelow(1_000_000):06d}"
-    OneTimeCode.objects.create(phone_hash=phone_hash, code_hash=_code_hash(phone_hash, code),
-                               cycle=cycle, client_hash=keyed_hash(client, "ip") if client else "",
-                               created_at=now, expires_at=now + OTP_TTL)
-    sms_send(normalized, _("Your civicbudget voting code is %(code)s (valid 10 minutes).") % {"code": code})
+    otp = OneTimeCode.objects.create(phone_hash=phone_hash, code_hash=_code_hash(phone_hash, code),
+                                     cycle=cycle, client_hash=keyed_hash(client, "ip") if client else "",
+                                     created_at=now, expires_at=now + OTP_TTL)
+    try:
+        sms_send(normalized, _("Your civicbudget voting code is %(code)s (valid 10 minutes).") % {"code": code})
+    except OSError:
+        otp.delete()  # never sent: it must not count against the hourly limit, nor be guessed
+        raise ServiceError(_("The code could not be sent by SMS now; try again later or vote at a polling point."),
+                           field="phone", code="sms_unavailable") from None
+    return phone_hash
 
 
 def sms_budget(cycle: Cycle) -> int:
@@ -254,14 +382,19 @@ def _sms_budget_alert(cycle: Cycle, budget: int, sent: int, now: dt.datetime) ->
                  message=f"hourly SMS budget {budget} reached; codes paused")
 
 
-def otp_verify(*, phone: str, code: str, now: dt.datetime | None = None) -> bool:
-    """Return True once for a valid, fresh code; count failed attempts."""
+def otp_verify(*, code: str, phone: str = "", phone_hash: str = "",
+               now: dt.datetime | None = None) -> bool:
+    """Return True once for a valid, fresh code; count failed attempts.
+
+    The phone is given as the number (API) or as its keyed hash (the web's pending step 1,
+    which does not keep the number).
+    """
     now = now or timezone.now()
-    try:
-        normalized = canonical_phone(phone, mobile_only=True)
-    except IdentifierError:
-        return False
-    phone_hash = keyed_hash(normalized, "phone")
+    if not phone_hash:
+        try:
+            phone_hash = keyed_hash(canonical_phone(phone, mobile_only=True), "phone")
+        except IdentifierError:
+            return False
     with transaction.atomic():
         otp = (OneTimeCode.objects.select_for_update()
                .filter(phone_hash=phone_hash, used_at__isnull=True, expires_at__gt=now)
@@ -471,32 +604,87 @@ def station_create(*, actor, cycle: Cycle, community: Community, name: str,
     return station
 
 
+def _station_serves(officer, station: PollingStation, community: Community, action: str) -> None:
+    """Refuse (and audit) acting at a polling point for a community it does not serve.
+
+    A polling point serves exactly its own community: its box holds that community's and
+    its street's ballots, so a resident of another community (even of the same street)
+    could not have their community ballot entered from it, and checking them in would
+    only mark them as having voted.
+    """
+    if community.pk == station.community_id:
+        return
+    reason = _("%(station)s serves %(served)s, not %(community)s: residents of %(community)s vote at "
+               "a polling point of their own community.") % {
+        "station": station.name, "served": station.community.name, "community": community.name}
+    audit_record(officer, action, station, outcome="denied", place=station.community, message=reason)
+    raise PermissionDenied(reason)
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """What a desk check-in did: ballots to hand out, and those the voter had already cast."""
+
+    issued: list[Participation]
+    # (scope, channel code, local day): never the time, which could join a voter to a ballot.
+    already: list[tuple[VotingScope, str, dt.date]]
+
+
+def _cast_before(scope: VotingScope, first: Participation) -> tuple[VotingScope, str, dt.date]:
+    return scope, first.channel, first.day
+
+
+def already_cast_text(already) -> str:
+    labels = dict(VotingChannel.choices)
+    return "; ".join(_("%(scope)s already cast on %(day)s via %(channel)s")
+                     % {"scope": scope.title, "day": day.isoformat(), "channel": labels.get(channel, channel)}
+                     for scope, channel, day in already)
+
+
 def poll_check_in(*, officer, station: PollingStation, doc_type: str, doc_number: str,
                   community_id, basis: str, birth_date: dt.date | None = None,
-                  now: dt.datetime | None = None) -> list[Participation]:
-    """Check a voter in on the poll book and hand out their paper ballots (one per scope)."""
+                  now: dt.datetime | None = None) -> CheckIn:
+    """Check a voter in on the poll book and hand out the paper ballots they have not cast yet.
+
+    A ballot the voter cast already (online, or at another box) is named with its channel
+    and day; only when every ballot was cast is the check-in refused.
+    """
     cycle = Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id)
     permission_require(officer, "vote", station.community, cycle)
     _vote_open(cycle)
     now = now or timezone.now()
-    voter = voter_identify(cycle=cycle, doc_type=doc_type, doc_number=doc_number,
-                           community_id=community_id, basis=basis, birth_date=birth_date,
-                           channel=station.kind, now=now)
+    identity = voter_check(cycle=cycle, doc_type=doc_type, doc_number=doc_number,
+                           community_id=community_id, basis=basis, birth_date=birth_date, now=now)
+    _station_serves(officer, station, identity.community, "poll_check_in")
+    voter = voter_register(cycle=cycle, identity=identity, channel=station.kind, now=now)
+    # A voter who has voted keeps the community they voted in, whatever they claim now.
+    _station_serves(officer, station, voter.community, "poll_check_in")
     scopes = voter_scopes(voter)
     if not scopes:
         raise ServiceError(_("No ballot is open for this voter's community."))
-    try:
-        with transaction.atomic():
-            made = [Participation.objects.create(cycle=cycle, voter=voter, scope=s, channel=station.kind,
-                                                 station=station, officer=officer,
-                                                 day=timezone.localdate(now))
-                    for s in scopes]
-            audit_record(officer, "poll_check_in", station, after={"scopes": [s.key for s in scopes]},
+    taken = {p.scope_id: p for p in Participation.objects.filter(voter=voter, scope__in=scopes)}
+    issued = []
+    with transaction.atomic():
+        for scope in scopes:
+            if scope.pk in taken:
+                continue
+            try:
+                with transaction.atomic():
+                    issued.append(Participation.objects.create(
+                        cycle=cycle, voter=voter, scope=scope, channel=station.kind, station=station,
+                        officer=officer, day=timezone.localdate(now)))
+            except IntegrityError:  # cast elsewhere a moment ago
+                taken[scope.pk] = Participation.objects.get(voter=voter, scope=scope)
+        already = [_cast_before(scope, taken[scope.pk]) for scope in scopes if scope.pk in taken]
+        if issued:
+            audit_record(officer, "poll_check_in", station,
+                         after={"scopes": [p.scope.key for p in issued],
+                                "already_cast": [scope.key for scope, _c, _d in already]},
                          place=station.community)
-    except IntegrityError:
-        taken = next(s for s in scopes if Participation.objects.filter(voter=voter, scope=s).exists())
-        raise _already(voter, taken) from None
-    return made
+    if not issued:
+        raise AlreadyVoted(_("Every ballot of this voter was cast already: %(what)s.")
+                           % {"what": already_cast_text(already)})
+    return CheckIn(issued, already)
 
 
 def _normalize_choices(scope: VotingScope, choices) -> list:
@@ -529,8 +717,12 @@ def paper_ballot_enter(*, officer, station: PollingStation, scope: VotingScope, 
     permission_require(officer, "vote", station.community, cycle)
     if scope.cycle_id != cycle.pk or scope.key not in scope_keys(station.community_id,
                                                                  station.community.street_id):
-        raise ServiceError(_("This box does not hold ballots of %(scope)s.") % {"scope": scope},
-                           field="scope")
+        # Another community's ballot entered from this box: refused like any act for a
+        # community the polling point does not serve, and audited.
+        reason = _("This box does not hold ballots of %(scope)s.") % {"scope": scope}
+        audit_record(officer, "paper_ballot_enter", station, outcome="denied", place=station.community,
+                     message=reason)
+        raise PermissionDenied(reason)
     if not isinstance(number, int) or number <= 0:
         raise ServiceError(_("Give the ballot's number (1, 2, 3, ...)."), field="number")
     ballot = _normalize_choices(scope, choices)
@@ -635,6 +827,73 @@ class SyncReport:
     accepted: int = 0
     conflicts: int = 0
     already_synced: int = 0
+    quarantined: int = 0
+    # reason code -> count, for the officer's message and the audit trail
+    reasons: dict = field(default_factory=dict)
+
+    def reasons_text(self) -> str:
+        from civicbudget.voting.models import OfflineCheckIn
+
+        labels = dict(OfflineCheckIn.Reason.choices)
+        return ", ".join(f"{n} {labels.get(code, code)}" for code, n in sorted(self.reasons.items()))
+
+
+#: How far a box's clock may run ahead of the server's (or behind, against its previous sync).
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def _vote_window(cycle: Cycle) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """When the cycle's running vote started and (if it has) finished, from the stage stamps."""
+    stage = cycle.current_stage
+    if stage is None or "vote" not in stage.allowed_actions:
+        stage = next((s for s in reversed(cycle.ordered_stages())
+                      if "vote" in s.allowed_actions and s.started_at), None)
+    # The stamps, not the planned window: voting is open from the moment the stage started
+    # until it finished (while it runs, "not in the future" bounds the end), however late
+    # against the plan that was.
+    return (stage.started_at, stage.finished_at) if stage else (None, None)
+
+
+def _time_problem(at: dt.datetime, *, window, previous_sync, now: dt.datetime) -> str:
+    from civicbudget.voting.models import OfflineCheckIn
+
+    start, end = window
+    if at > now + CLOCK_SKEW:
+        return OfflineCheckIn.Reason.FUTURE
+    if start is None or at < start:
+        return OfflineCheckIn.Reason.BEFORE_WINDOW
+    if end is not None and at > end:
+        return OfflineCheckIn.Reason.AFTER_WINDOW
+    if previous_sync is not None and at < previous_sync - CLOCK_SKEW:
+        return OfflineCheckIn.Reason.BEFORE_LAST_SYNC
+    return ""
+
+
+def _offline_participate(*, cycle, station, officer, voter, at, check_in) -> bool:
+    """Hand out a synced check-in's ballots; on a ballot cast meanwhile make it a conflict.
+
+    Returns True when the ballots were handed out.
+    """
+    from civicbudget.voting.models import OfflineCheckIn
+
+    scopes = voter_scopes(voter)
+    try:
+        with transaction.atomic():
+            for scope in scopes:
+                Participation.objects.create(cycle=cycle, voter=voter, scope=scope, channel=station.kind,
+                                             station=station, officer=officer,
+                                             day=timezone.localdate(at))
+            check_in.voter, check_in.state = voter, OfflineCheckIn.State.ACCEPTED
+            check_in.save()
+        return True
+    except IntegrityError:
+        first = Participation.objects.filter(voter=voter, scope__in=scopes).order_by("day").first()
+        check_in.voter, check_in.state = voter, OfflineCheckIn.State.CONFLICT
+        # The day, never the time: the conflict note must not help join a voter to a ballot.
+        check_in.conflict_with = (f"{first.get_channel_display()} {first.day:%Y-%m-%d}"
+                                  if first else "")
+        check_in.save()
+        return False
 
 
 def station_offline_sync(*, officer, station: PollingStation, data: bytes, filename: str,
@@ -642,13 +901,19 @@ def station_offline_sync(*, officer, station: PollingStation, data: bytes, filen
     """Sync a box's offline poll book (CSV/XLSX): check-ins become participations at their
     own time; a voter who voted meanwhile is a conflict for the review queue.
 
-    The file is checked whole first (a bad row rejects it all, with its line and field);
-    records already synced (same ``client_id``) are skipped, so syncing twice adds nothing.
+    The file is checked whole first (a malformed row rejects it all, with its line and
+    field); records already synced (same ``client_id``) are skipped, so syncing twice adds
+    nothing. A well-formed record that fails a check is quarantined with its reason, for an
+    officer to accept or reject: a time outside the voting stage's window, more than
+    ``CLOCK_SKEW`` in the future, or before the box's previous sync; a community the polling
+    point does not serve (audited as a refusal); a voter under age on the day of a time that
+    passed those checks (the age is never taken on a time that did not).
     """
     from civicbudget.errors import ImportRejected
     from civicbudget.tabular import read_table
     from civicbudget.voting.models import OfflineCheckIn
 
+    now = now or timezone.now()
     cycle = Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id)
     permission_require(officer, "vote", station.community, cycle)
     table = read_table(data, filename, OFFLINE_ALIASES)
@@ -658,6 +923,7 @@ def station_offline_sync(*, officer, station: PollingStation, data: bytes, filen
         raise ImportRejected(_("The poll book lacks the column(s): %(cols)s.") % {"cols": ", ".join(missing)})
     # One transaction: a rejected poll book leaves no trace, not even a voter registration.
     with transaction.atomic():
+        station = PollingStation.objects.select_for_update().select_related("community").get(pk=station.pk)
         communities = {c.name: c for c in cycle.communities.all()}
         rows, errors, seen = [], [], set()
         for line, row in table.rows:
@@ -680,48 +946,111 @@ def station_offline_sync(*, officer, station: PollingStation, data: bytes, filen
                 continue
             try:
                 birth = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
-                voter = voter_identify(cycle=cycle, doc_type=row.get("doc_type", ""),
+                identity = voter_check(cycle=cycle, doc_type=row.get("doc_type", ""),
                                        doc_number=row.get("doc_number", ""), community_id=community.pk,
-                                       basis=row.get("basis", ""), birth_date=birth, channel=station.kind,
-                                       now=at)
+                                       basis=row.get("basis", ""), birth_date=birth, check_age=False)
             except ValueError:
                 errors.append({"line": line, "field": "birth_date", "message": _("not a date (YYYY-MM-DD)")})
                 continue
             except ServiceError as exc:
                 errors.append({"line": line, "field": exc.field or "", "message": exc.message})
                 continue
-            rows.append((client_id, voter, at))
+            rows.append((client_id, identity, at, line))
         if errors:
             raise ImportRejected(_("Nothing was synced: %(count)d problem(s) in the poll book.")
                                  % {"count": len(errors)}, details=errors)
         report = SyncReport()
         done = set(OfflineCheckIn.objects.filter(station=station).values_list("client_id", flat=True))
-        for client_id, voter, at in sorted(rows, key=lambda r: r[2]):
+        window, previous_sync = _vote_window(cycle), station.last_synced_at
+        for client_id, identity, at, line in sorted(rows, key=lambda r: r[2]):
             if client_id in done:
                 report.already_synced += 1
                 continue
-            scopes = voter_scopes(voter)
-            try:
-                with transaction.atomic():
-                    for scope in scopes:
-                        Participation.objects.create(cycle=cycle, voter=voter, scope=scope,
-                                                     channel=station.kind, station=station, officer=officer,
-                                                     day=timezone.localdate(at))
-                    OfflineCheckIn.objects.create(station=station, client_id=client_id, voter=voter,
-                                                  checked_in_at=at, synced_by=officer,
-                                                  state=OfflineCheckIn.State.ACCEPTED)
+            check_in = OfflineCheckIn(
+                station=station, client_id=client_id, checked_in_at=at, synced_by=officer, synced_at=now,
+                doc_type=identity.doc_type, doc_hash=identity.doc_hash, birth_date=identity.birth_date,
+                community=identity.community, basis=identity.basis)
+            reason = ""
+            if identity.community.pk != station.community_id:
+                reason = OfflineCheckIn.Reason.NOT_SERVED
+                audit_record(officer, "station_offline_sync", station, outcome="denied", place=station.community,
+                             message=_("Line %(line)d: %(station)s does not serve %(community)s.")
+                             % {"line": line, "station": station.name, "community": identity.community.name})
+            else:
+                reason = _time_problem(at, window=window, previous_sync=previous_sync, now=now)
+            if not reason:
+                try:  # only now is the time trusted enough to take the age on its day
+                    _age_check(cycle, identity.birth_date, timezone.localdate(at))
+                except ServiceError:
+                    reason = OfflineCheckIn.Reason.TOO_YOUNG
+            if reason:
+                check_in.state, check_in.reason = OfflineCheckIn.State.QUARANTINED, reason
+                check_in.save()
+                report.quarantined += 1
+                report.reasons[str(reason)] = report.reasons.get(str(reason), 0) + 1
+                continue
+            voter = voter_register(cycle=cycle, identity=identity, channel=station.kind, now=at)
+            if _offline_participate(cycle=cycle, station=station, officer=officer, voter=voter, at=at,
+                                    check_in=check_in):
                 report.accepted += 1
-            except IntegrityError:
-                first = Participation.objects.filter(voter=voter, scope__in=scopes).order_by("day").first()
-                OfflineCheckIn.objects.create(
-                    station=station, client_id=client_id, voter=voter, checked_in_at=at, synced_by=officer,
-                    state=OfflineCheckIn.State.CONFLICT,
-                    conflict_with=f"{first.get_channel_display()} {first.day.isoformat()}"
-                    if first else "")
+            else:
                 report.conflicts += 1
-    audit_record(officer, "station_offline_sync", station, after=report.__dict__, place=station.community,
-                 message=filename[:200])
+        PollingStation.objects.filter(pk=station.pk).update(last_synced_at=now)
+        audit_record(officer, "station_offline_sync", station, after=report.__dict__, place=station.community,
+                     message=filename[:200])
     return report
+
+
+def offline_quarantine_decide(*, officer, check_in, accept: bool, note: str,
+                              now: dt.datetime | None = None):
+    """An officer's decision on a quarantined check-in: reject it, or accept it.
+
+    Accepting hands out the ballots if that is still possible (a ballot cast meanwhile makes
+    it a conflict, as at sync). The time used is the recorded one brought into the voting
+    window (never later than now), and the age is checked on that day. A check-in for a
+    community the polling point does not serve cannot be accepted here. Like conflicts, it
+    is decided by an officer who did not sync the poll book.
+    """
+    from civicbudget.voting.models import OfflineCheckIn
+
+    now = now or timezone.now()
+    station = PollingStation.objects.select_related("community__street").get(pk=check_in.station_id)
+    cycle = Cycle.objects.prefetch_related("stages").get(pk=station.cycle_id)
+    permission_require(officer, "vote", station.community, cycle)
+    if check_in.state != OfflineCheckIn.State.QUARANTINED:
+        raise ServiceError(_("This check-in is not in quarantine."))
+    if check_in.synced_by_id == officer.pk:
+        raise ServiceError(_("Review needs an officer who did not sync this poll book."), code="same_officer")
+    text = (note or "").strip()
+    if not text or len(text) > 1000:
+        raise ServiceError(_("Say why (1 to 1,000 characters)."), field="note")
+    if accept:
+        _station_serves(officer, station, check_in.community, "offline_quarantine_decide")
+        start, end = _vote_window(cycle)
+        at = min(check_in.checked_in_at, end or now, now)
+        at = max(at, start) if start else at
+        identity = Identity(doc_type=check_in.doc_type, doc_hash=check_in.doc_hash,
+                            birth_date=check_in.birth_date, community=check_in.community,
+                            basis=check_in.basis)
+        with transaction.atomic():
+            try:
+                voter = voter_register(cycle=cycle, identity=identity, channel=station.kind, now=at)
+            except ServiceError as exc:
+                raise ServiceError(_("It cannot be accepted: %(why)s Reject it.") % {"why": exc.message},
+                                   code=exc.code) from None
+            check_in.resolution, check_in.resolved_by = text, officer
+            handed = _offline_participate(cycle=cycle, station=station, officer=officer, voter=voter,
+                                          at=at, check_in=check_in)
+            audit_record(officer, "offline_quarantine_decide", station, place=station.community,
+                         after={"check_in": check_in.pk, "decision": "accept", "reason": check_in.reason,
+                                "result": "accepted" if handed else "conflict", "note": text})
+    else:
+        check_in.state, check_in.resolution, check_in.resolved_by = OfflineCheckIn.State.REJECTED, text, officer
+        check_in.save(update_fields=["state", "resolution", "resolved_by"])
+        audit_record(officer, "offline_quarantine_decide", station, place=station.community,
+                     after={"check_in": check_in.pk, "decision": "reject", "reason": check_in.reason,
+                            "note": text})
+    return check_in
 
 
 def offline_conflict_resolve(*, officer, check_in, resolution: str):

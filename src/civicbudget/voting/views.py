@@ -57,6 +57,29 @@ def _date(text: str) -> dt.date | None:
         raise ServiceError(_("Give the birth date as YYYY-MM-DD."), field="birth_date") from None
 
 
+#: A voter's session ends after this long without a request (staff sessions keep Django's
+#: SESSION_COOKIE_AGE), and at once when their last ballot is cast.
+VOTER_SESSION_IDLE = 30 * 60
+
+
+def _voter_session_touch(request: HttpRequest) -> None:
+    # Saving the session restarts its 30 minutes: the limit counts idle time, not visit length.
+    # A staff member's own session keeps the staff policy.
+    if request.user.is_authenticated:
+        return
+    request.session.set_expiry(VOTER_SESSION_IDLE)
+    request.session.modified = True
+
+
+def _voter_session_end(request: HttpRequest) -> None:
+    if request.user.is_authenticated:
+        # A staff member voting in their own browser stays logged in; the vote keys go.
+        for key in ("voter", "vote_pending", "receipts"):
+            request.session.pop(key, None)
+    else:
+        request.session.flush()
+
+
 def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """Step 1: who you are (document, community, basis) and your mobile for the code."""
     cycle = _cycle(cycle_id)
@@ -66,17 +89,19 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
         try:
             if "vote" not in cycle.allowed_actions():
                 services._vote_open(cycle)
-            who = {"doc_type": data.get("doc_type", ""), "doc_number": data.get("doc_number", ""),
-                   "birth_date": data.get("birth_date", ""), "community_id": data.get("community"),
-                   "basis": data.get("basis", ""), "phone": data.get("phone", "")}
-            # Checked now, stored only once the SMS code proves the phone.
-            services.voter_identify(cycle=cycle, **{**who, "birth_date": _date(who["birth_date"])},
-                                    register=False)
-            services.otp_send(phone=who["phone"], cycle=cycle, client=client_address(request))
+            identity = services.voter_check(
+                cycle=cycle, doc_type=data.get("doc_type", ""), doc_number=data.get("doc_number", ""),
+                birth_date=_date(data.get("birth_date", "")), community_id=data.get("community"),
+                basis=data.get("basis", ""), phone=data.get("phone", ""))
+            services.otp_send(phone=data.get("phone", ""), cycle=cycle, client=client_address(request))
         except ServiceError as exc:
             errors[exc.field or "form"] = exc.message
         else:
-            request.session["vote_pending"] = {"cycle": cycle.pk, "who": who}
+            # Kept server-side for 10 minutes as hashes; the session only names it, and the
+            # phone itself is not kept once the code is sent.
+            token = services.pending_vote_start(cycle=cycle, identity=identity)
+            request.session["vote_pending"] = {"cycle": cycle.pk, "token": token}
+            _voter_session_touch(request)
             return redirect("voting:verify", cycle_id=cycle.pk)
     return render(request, "voting/start.html", {
         "cycle": cycle, "open_now": "vote" in cycle.allowed_actions(), "errors": errors,
@@ -92,21 +117,26 @@ def vote_verify(request: HttpRequest, cycle_id: int) -> HttpResponse:
     pending = request.session.get("vote_pending")
     if not pending or pending.get("cycle") != cycle.pk:
         return redirect("voting:start", cycle_id=cycle.pk)
+    if services.pending_vote_get(cycle=cycle, token=pending.get("token", "")) is None:
+        request.session.pop("vote_pending", None)
+        messages.error(request, _("More than 10 minutes went by since step 1: please start again."))
+        return redirect("voting:start", cycle_id=cycle.pk)
     error = ""
     if request.method == "POST":
-        who = pending["who"]
-        if services.otp_verify(phone=who["phone"], code=request.POST.get("code", "")):
-            try:
-                voter = services.voter_identify(cycle=cycle, **{**who, "birth_date": _date(who["birth_date"])})
-            except ServiceError as exc:
-                error = exc.message
+        try:
+            voter = services.pending_vote_finish(cycle=cycle, token=pending.get("token", ""),
+                                                 code=request.POST.get("code", ""))
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            if voter is None:
+                error = _("The code is wrong or has expired.")
             else:
                 request.session.cycle_key()  # a fresh session id once the voter is verified
                 request.session["voter"] = {"cycle": cycle.pk, "voter": voter.pk}
                 request.session.pop("vote_pending", None)
+                _voter_session_touch(request)
                 return redirect("voting:ballot", cycle_id=cycle.pk)
-        else:
-            error = _("The code is wrong or has expired.")
     return render(request, "voting/verify.html", {"cycle": cycle, "error": error})
 
 
@@ -114,6 +144,7 @@ def _session_voter(request: HttpRequest, cycle: Cycle) -> Voter | None:
     info = request.session.get("voter")
     if not info or info.get("cycle") != cycle.pk:
         return None
+    _voter_session_touch(request)
     return Voter.objects.select_related("community__street", "cycle").filter(pk=info["voter"]).first()
 
 
@@ -150,6 +181,8 @@ def vote_ballot(request: HttpRequest, cycle_id: int) -> HttpResponse:
                       else [(pid, None) for pid in choices])
             voted = set(Participation.objects.filter(voter=voter).values_list("scope_id", flat=True))
             left = [s for s in services.voter_scopes(voter) if s.pk not in voted]
+            if not left:
+                _voter_session_end(request)  # every ballot cast: nothing left to do signed in
             return render(request, "voting/cast.html", {
                 "cycle": cycle, "scope": scope, "receipt": cast.receipt, "repeated": cast.repeated,
                 "choices": [(names.get(pid, pid), pts) for pid, pts in picked],
@@ -309,6 +342,9 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                 raise
             messages.success(request, _("Synced: %(accepted)d check-ins, %(conflicts)d conflicts for review, %(already_synced)d synced before.")
                              % report.__dict__)
+            if report.quarantined:
+                messages.warning(request, _("%(n)d check-in(s) quarantined for an officer to decide: %(why)s.")
+                                 % {"n": report.quarantined, "why": report.reasons_text()})
         elif action == "resolve_offline":
             from civicbudget.voting.models import OfflineCheckIn
 
@@ -316,6 +352,15 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             services.offline_conflict_resolve(officer=request.user, check_in=check_in,
                                               resolution=request.POST.get("resolution", ""))
             messages.success(request, _("Conflict settled."))
+        elif action == "decide_quarantine":
+            from civicbudget.voting.models import OfflineCheckIn
+
+            check_in = get_object_or_404(OfflineCheckIn, pk=request.POST.get("check_in") or 0, station=station)
+            decided = services.offline_quarantine_decide(
+                officer=request.user, check_in=check_in, accept=request.POST.get("decision") == "accept",
+                note=request.POST.get("note", ""))
+            messages.success(request, _("Check-in %(id)s: %(state)s.") % {
+                "id": decided.client_id, "state": decided.get_state_display()})
         elif action == "observers":
             services.station_observers_record(officer=request.user, station=station,
                                               observers=request.POST.get("observers", ""))
@@ -327,7 +372,10 @@ def polling_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                 birth_date=_date(request.POST.get("birth_date", "")),
                 community_id=request.POST.get("community"), basis=request.POST.get("basis", ""))
             messages.success(request, _("Checked in: hand out the ballots of %(scopes)s.")
-                             % {"scopes": "、".join(p.scope.title for p in made)})
+                             % {"scopes": "、".join(p.scope.title for p in made.issued)})
+            if made.already:
+                messages.warning(request, _("Do not hand out: %(what)s.")
+                                 % {"what": services.already_cast_text(made.already)})
         elif action in ("enter", "resolve"):
             scope = get_object_or_404(VotingScope, pk=request.POST.get("scope") or 0, cycle=cycle)
             number = request.POST.get("number", "")
