@@ -65,8 +65,10 @@ def signed_in_client(user):
     sign-in (two factors, tokens) is made here for every test that acts as staff."""
     from django.test import Client
 
+    from factories import staff_login
+
     client = Client()
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 

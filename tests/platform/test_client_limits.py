@@ -14,7 +14,7 @@ from civicbudget.cycles.services import stage_advance
 from civicbudget.proposals.models import Proposal
 from civicbudget.results.models import Objection, Publication
 
-from factories import PASSWORD, build_after, make_cycle, staff
+from factories import build_after, make_cycle, staff, staff_login
 
 
 def _address(settings, remote: str, forwarded: str | None = None, proxies=()) -> str:
@@ -125,7 +125,7 @@ def test_unconfirmed_phones_are_marked_for_staff(collecting, world, settings, tm
     right = _propose(client, collecting, world, "13812345602", phone_code=_code_for("13812345602"))
     assert right.status_code == 201
     officer = Client()
-    assert officer.login(username=staff(Role.COMMUNITY_OFFICER, world.haida).username, password=PASSWORD)
+    staff_login(officer, staff(Role.COMMUNITY_OFFICER, world.haida))
     typed = officer.post(f"/api/cycles/{collecting.pk}/proposals",
                          {"community_id": world.haida.pk, "text": "纸质表：修路", "proposer_name": "李四",
                           "phone": "13812345603", "channel": "paper"}, content_type="application/json")

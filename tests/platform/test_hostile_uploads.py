@@ -17,7 +17,7 @@ from civicbudget.accounts.models import Role
 from civicbudget.errors import ImportRejected
 from civicbudget.places.models import Community, Street
 
-from factories import PASSWORD, staff
+from factories import staff, staff_login
 
 _CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
@@ -79,7 +79,7 @@ def _xlsx(sheet: str | None = None, strings: str | None = None, extra: dict | No
 @pytest.fixture
 def admin_client(world) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    assert client.login(username=staff(Role.DISTRICT_ADMIN, world.district).username, password=PASSWORD)
+    staff_login(client, staff(Role.DISTRICT_ADMIN, world.district))
     return client
 
 

@@ -35,7 +35,7 @@ from civicbudget.voting import services
 from civicbudget.voting.models import OneTimeCode, Participation, Voter
 from civicbudget.voting.sms import last_message_to
 
-from factories import make_project, staff
+from factories import make_project, staff, staff_login
 
 
 def _tests_module(name: str):
@@ -347,7 +347,7 @@ def test_the_cycle_budget_stops_sending_and_alerts_the_operator(voting, world, c
     assert len(warnings) == 1 and not any(p[3:] in warnings[0] for p in phones)
     # The back-office shows the alert, never a number or an address.
     staff_client = Client()
-    staff_client.force_login(admin)
+    staff_login(staff_client, admin)
     page = staff_client.get(f"/staff/cycles/{cycle.pk}/phones/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -355,7 +355,7 @@ def test_the_cycle_budget_stops_sending_and_alerts_the_operator(voting, world, c
     assert "<td>3</td><td>3</td>" in html
     officer = staff(Role.POLLING_OFFICER, world.haida)
     other = Client()
-    other.force_login(officer)
+    staff_login(other, officer)
     assert other.get(f"/staff/cycles/{cycle.pk}/phones/").status_code == 403
     assert Client().get(f"/staff/cycles/{cycle.pk}/phones/").status_code == 302
 
@@ -369,7 +369,7 @@ def test_the_back_office_lists_phones_with_many_codes_failures_and_voters(voting
         services.otp_send(phone=phone, cycle=cycle, client="198.51.100.7")
         services.otp_verify(phone=phone, code="not-it")
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    client.force_login(admin)
+    staff_login(client, admin)
     html = client.get(f"/staff/cycles/{cycle.pk}/phones/").content.decode()
     prefix = keyed_hash(phone, "phone")[:10]
     assert prefix in html and phone not in html and keyed_hash(phone, "phone") not in html

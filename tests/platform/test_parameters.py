@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from factories import PASSWORD, build_after
+from factories import build_after, staff_login
 
 BAD_VALUES = ["-1", "0", "99999999999999999999", "1e9", "abc", "²", "١٢", "1.5", "", "%00", "x" * 300]
 # Query parameters the pages read; any new one should be added here.
@@ -41,7 +41,7 @@ def after(world, settings, tmp_path):
 @pytest.fixture
 def admin(after) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    assert client.login(username=after.admin.username, password=PASSWORD)
+    staff_login(client, after.admin)
     return client
 
 

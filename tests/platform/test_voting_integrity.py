@@ -40,7 +40,7 @@ from civicbudget.voting.models import (
 )
 from civicbudget.voting.sms import last_message_to
 
-from factories import make_cycle, staff
+from factories import make_cycle, staff, staff_login
 
 NOW = timezone.now()
 
@@ -250,7 +250,7 @@ def test_no_phone_code_or_document_number_in_logs_or_audit(voting, world, caplog
     officer = staff(Role.POLLING_OFFICER, world.haida)
     station = services.station_create(actor=officer, cycle=cycle, community=world.haida, name="大厅")
     desk = Client()
-    desk.force_login(officer)
+    staff_login(desk, officer)
     paper_number = id_number(dt.date(1966, 6, 6), "777")
     for _ in range(2):
         desk.post(f"/staff/cycles/{cycle.pk}/polling/do/", {
@@ -362,7 +362,7 @@ def test_quarantine_is_shown_and_decided_on_the_station_page(voting, world):
     b = staff(Role.POLLING_OFFICER, world.haida)
     box = services.station_create(actor=a, cycle=cycle, community=world.haida, name="学校", kind="school")
     sync = Client()
-    sync.force_login(a)
+    staff_login(sync, a)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     book = _book(("q1", id_number(dt.date(1960, 1, 1), "010"), "海达社区", timezone.now() + dt.timedelta(hours=5)))
@@ -374,7 +374,7 @@ def test_quarantine_is_shown_and_decided_on_the_station_page(voting, world):
     assert 'value="decide_quarantine"' in page
     check_in = OfflineCheckIn.objects.get()
     review = Client()
-    review.force_login(b)
+    staff_login(review, b)
     response = review.post(f"/staff/cycles/{cycle.pk}/polling/do/", {
         "action": "decide_quarantine", "station": box.pk, "check_in": check_in.pk, "decision": "reject",
         "note": "nobody was there at that time"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
@@ -429,7 +429,7 @@ def test_refusals_are_403_in_the_api_and_a_message_on_the_page(voting, world):
     officer = staff(Role.POLLING_OFFICER, world.haidian)
     station = services.station_create(actor=officer, cycle=cycle, community=world.haida, name="大厅")
     client = Client()
-    client.force_login(officer)
+    staff_login(client, officer)
     body = {"doc_type": "id_card", "doc_number": id_number(dt.date(1960, 6, 1), "111"),
             "community_id": world.fuan.pk, "basis": "live"}
     response = client.post(f"/api/polling-stations/{station.pk}/check-ins", body, content_type="application/json")
@@ -457,7 +457,7 @@ def test_partial_check_in_hands_out_only_the_ballots_not_cast(voting, world):
                                     community_id=world.haida.pk, basis="live")
     services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"])
     client = Client()
-    client.force_login(officer)
+    staff_login(client, officer)
     response = client.post(f"/api/polling-stations/{station.pk}/check-ins", {
         "doc_type": "id_card", "doc_number": number, "community_id": world.haida.pk, "basis": "live"},
         content_type="application/json")
@@ -489,7 +489,7 @@ def test_partial_check_in_on_the_page_says_what_not_to_hand_out(voting, world):
                                     community_id=world.haida.pk, basis="live")
     services.ballot_cast(voter=voter, scope=scopes["haidian"], choices=["5"])
     client = Client()
-    client.force_login(officer)
+    staff_login(client, officer)
     page = client.post(f"/staff/cycles/{cycle.pk}/polling/do/", {
         "action": "check_in", "station": station.pk, "doc_type": "id_card", "doc_number": number,
         "community": world.haida.pk, "basis": "live"}, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
