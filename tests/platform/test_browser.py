@@ -193,16 +193,28 @@ def test_resident_votes_online_and_checks_the_receipt(voting_cycle, live_server,
     page.get_by_label("东门监控").uncheck()
     expect(live.locator(".over")).to_be_hidden()
     page.get_by_role("button", name="投出这张选票").click()
-    page.wait_for_url("**/receipts/*/")
-    assert "您的选票已记入公开记录" in page.locator(".receipt-ok h2").inner_text()
+    # The answer to the cast shows the choice once, and the receipt.
+    expect(page.locator("h1")).to_have_text("投票成功")
+    assert "3栋楼道照明" in page.locator(".cast-choices").inner_text()
     receipt = page.locator(".receipt-code").inner_text()
     assert len(receipt) == 64
-    page.screenshot(path=str(ARTIFACTS / "receipt-phone.png"), full_page=True)
-    # Anyone can look the receipt up later.
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "cast-phone.png"), full_page=True)
+    assert fits, "the cast page scrolls sideways on a phone"
+    # The ballot waits for its batch; once written, anyone can look the receipt up: it shows
+    # inclusion, never the choice.
+    page.goto(f"{live_server.url}/cycles/{cycle.pk}/receipts/{receipt}/")
+    assert "⏳" in page.locator("h2").first.inner_text()
+    from civicbudget.voting import logstore
+
+    logstore.batch_flush(cycle.pk, force=True)
     page.goto(f"{live_server.url}/cycles/{cycle.pk}/receipts/")
     page.fill("input[name=receipt]", receipt)
     page.get_by_role("button", name="核验").click()
     assert "✔" in page.locator(".receipt-ok h2").inner_text()
+    assert "3栋楼道照明" not in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "receipt-phone.png"), full_page=True)
     # Every ballot is cast: the voter's session has ended, the ballot page starts over.
     page.goto(f"{live_server.url}/cycles/{cycle.pk}/vote/ballot/")
     page.wait_for_url(f"**/cycles/{cycle.pk}/vote/")

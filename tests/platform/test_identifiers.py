@@ -205,7 +205,7 @@ def test_full_width_votes_then_the_ascii_and_other_scripts_get_no_second_ballot(
     assert client.post(f"/cycles/{cycle.pk}/vote/verify/", {"code": _otp_code("13911112222")}).status_code == 302
     cast = client.post(f"/cycles/{cycle.pk}/vote/ballot/", {"scope": scopes["haida"].pk, "projects": ["1"],
                                                              "token": "a"})
-    assert cast.status_code == 302 and "/receipts/" in cast["Location"]
+    assert cast.status_code == 200 and "/receipts/" in cast.content.decode()  # the cast page
     assert Voter.objects.filter(cycle=cycle).count() == 1
     # The ASCII spelling, through the API: the same voter, whose ballot is already cast.
     api = Client()
@@ -408,7 +408,7 @@ def test_migrations_canonicalise_clear_phones_and_number_the_voters_behind_a_pho
                                                   phone_hash=keyed_hash("１３８１２３４５６７８", "phone"))
     Proposal.objects.filter(pk=rows[1].pk).update(proposer_phone="13812345678", phone_hash="")
     Proposal.objects.filter(pk=rows[2].pk).update(proposer_phone="١٣٨١٢٣٤٥٦٧٨")
-    _migration("proposals", "0002_h1_canonical_phones").canonicalise(apps, None)
+    _migration("proposals", "0003_canonical_phones").canonicalise(apps, None)
     after = {p.pk: (p.proposer_phone, p.phone_hash) for p in Proposal.objects.filter(project=project)}
     assert after[rows[0].pk] == after[rows[1].pk] == ("13812345678", keyed_hash("13812345678", "phone"))
     assert after[rows[2].pk][0] == "١٣٨١٢٣٤٥٦٧٨"  # kept as it was, and reported
@@ -419,7 +419,7 @@ def test_migrations_canonicalise_clear_phones_and_number_the_voters_behind_a_pho
     shared = keyed_hash("13633334444", "phone")
     made = [_identify(cycle, world, id_number(dt.date(1973, 1, 1), f"{i:03d}")) for i in range(3)]
     Voter.objects.filter(pk__in=[v.pk for v in made]).update(phone_hash=shared, phone_slot=None)
-    _migration("voting", "0004_h1_phone_slot_sms_budget").number_phone_places(apps, None)
+    _migration("voting", "0005_phone_slot_sms_budget").number_phone_places(apps, None)
     assert list(Voter.objects.filter(phone_hash=shared).order_by("pk").values_list("phone_slot", flat=True)) \
         == [0, 1, 2]
     with pytest.raises(ServiceError, match="already confirmed 2 voters"):

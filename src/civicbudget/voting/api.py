@@ -13,8 +13,9 @@ from django.core import signing
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer
 
+from civicbudget.api.auth import StaffAuth
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import NotFound, ServiceError
@@ -221,7 +222,7 @@ class CheckInOut(Schema):
     already_cast: list[AlreadyCastOut]
 
 
-@router.post("/polling-stations/{station_id}/check-ins", response=CheckInOut, auth=django_auth)
+@router.post("/polling-stations/{station_id}/check-ins", response=CheckInOut, auth=StaffAuth("voting:admin"))
 def station_check_in(request: HttpRequest, station_id: int, payload: CheckInIn):
     """Check a resident in at a polling point (staff session): the ballots to hand out, and
     those already cast with their channel and day. 403 for a community the polling point
@@ -229,7 +230,7 @@ def station_check_in(request: HttpRequest, station_id: int, payload: CheckInIn):
     station = (PollingStation.objects.select_related("community__street").filter(pk=station_id).first())
     if station is None:
         raise NotFound(f"No polling station {station_id}.")
-    made = services.poll_check_in(officer=request.user, station=station, doc_type=payload.doc_type,
+    made = services.poll_check_in(officer=request.auth, station=station, doc_type=payload.doc_type,
                                   doc_number=payload.doc_number, birth_date=payload.birth_date,
                                   community_id=payload.community_id, basis=payload.basis)
     return {"issued": [p.scope.key for p in made.issued],
