@@ -195,3 +195,21 @@ def staff_login(client, user):
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
     return client
+
+
+def advance_to_vote(cycle, admin, *, latest=None):
+    """Advance a fresh cycle stage by stage, 100 days apart and never later than ``latest``
+    (default now), until its vote runs; return the cycle."""
+    from django.utils import timezone
+
+    from civicbudget.cycles.services import stage_advance
+
+    latest = latest or timezone.now()
+    start = latest - dt.timedelta(days=800)
+    stage_advance(actor=admin, cycle=cycle, now=start)
+    while cycle.current_stage is None or cycle.current_stage.kind != "vote":
+        start += dt.timedelta(days=100)
+        stage_advance(actor=admin, cycle=cycle, now=min(start, latest), reason="test")
+        cycle.refresh_from_db()
+    return cycle
+

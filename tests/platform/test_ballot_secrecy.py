@@ -29,7 +29,7 @@ from civicbudget.voting.models import (
     Voter,
 )
 
-from factories import make_cycle, staff
+from factories import advance_to_vote, make_cycle, staff
 
 NOW = timezone.now()
 
@@ -45,12 +45,7 @@ def batched(world, settings, tmp_path):
                     "ballot_batch_minutes": 10}
     cycle.save(update_fields=["config"])
     admin = staff(Role.DISTRICT_ADMIN, world.district)
-    start = NOW - dt.timedelta(days=800)
-    stage_advance(actor=admin, cycle=cycle, now=start)
-    while cycle.current_stage is None or cycle.current_stage.kind != "vote":
-        start += dt.timedelta(days=100)
-        stage_advance(actor=admin, cycle=cycle, now=min(start, NOW), reason="test")
-        cycle.refresh_from_db()
+    advance_to_vote(cycle, admin, latest=NOW)
     key = f"community:{world.haida.pk}"
     scope = services.scope_open(cycle=cycle, key=key, title="海达社区", community=world.haida, spec={
         "scope": key, "vote_type": "approval", "budget": "300000", "rule": {"rule": "greedy"},

@@ -33,7 +33,7 @@ from civicbudget.voting.models import (
 )
 from civicbudget.voting.sms import last_message_to
 
-from factories import make_cycle, staff
+from factories import advance_to_vote, make_cycle, staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = timezone.now()
@@ -56,12 +56,7 @@ def voting(world, settings, tmp_path):
     cycle = make_cycle(world.district, streets=[world.haidian, world.renmin],
                        communities=[world.haida, world.fuan, world.baisha])
     admin = staff(Role.DISTRICT_ADMIN, world.district)
-    start = NOW - dt.timedelta(days=800)
-    stage_advance(actor=admin, cycle=cycle, now=start)
-    while cycle.current_stage is None or cycle.current_stage.kind != "vote":
-        start += dt.timedelta(days=100)
-        stage_advance(actor=admin, cycle=cycle, now=min(start, NOW), reason="test")
-        cycle.refresh_from_db()
+    advance_to_vote(cycle, admin, latest=NOW)
     scopes = {
         "haida": services.scope_open(cycle=cycle, key=f"community:{world.haida.pk}", title="海达社区",
                                      community=world.haida, spec=_spec(f"community:{world.haida.pk}", [

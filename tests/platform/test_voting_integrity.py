@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from civicbudget.accounts.models import Role
 from civicbudget.audit.models import AuditEvent
-from civicbudget.cycles.services import stage_advance
 from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.settings import sms_backend
 from civicbudget.voting import services
@@ -40,7 +39,7 @@ from civicbudget.voting.models import (
 )
 from civicbudget.voting.sms import last_message_to
 
-from factories import make_cycle, staff, staff_login
+from factories import advance_to_vote, make_cycle, staff, staff_login
 
 NOW = timezone.now()
 
@@ -63,12 +62,7 @@ def voting(world, settings, tmp_path):
     cycle = make_cycle(world.district, streets=[world.haidian, world.renmin],
                        communities=[world.haida, world.fuan, world.baisha])
     admin = staff(Role.DISTRICT_ADMIN, world.district)
-    start = NOW - dt.timedelta(days=800)
-    stage_advance(actor=admin, cycle=cycle, now=start)
-    while cycle.current_stage is None or cycle.current_stage.kind != "vote":
-        start += dt.timedelta(days=100)
-        stage_advance(actor=admin, cycle=cycle, now=min(start, NOW - dt.timedelta(days=2)), reason="test")
-        cycle.refresh_from_db()
+    advance_to_vote(cycle, admin, latest=NOW - dt.timedelta(days=2))
     haida, fuan, street = (f"community:{world.haida.pk}", f"community:{world.fuan.pk}",
                            f"street:{world.haidian.pk}")
     scopes = {
