@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from civicbudget.voting.models import (
     PendingBallot,
 )
 
+logger = logging.getLogger(__name__)
 
 def _key_password() -> bytes:
     # The private key is stored encrypted under a key derived from the server secret.
@@ -193,10 +195,18 @@ def batch_flush(cycle_id: int, *, now: dt.datetime | None = None, force: bool = 
 
     now = now or timezone.now()
     with transaction.atomic():
-        # Take the write lock first (SQLite's too), then read what waits.
-        if not BallotLog.objects.filter(cycle_id=cycle_id).update(size=F("size")):
-            return None
-        log = BallotLog.objects.select_for_update().get(cycle_id=cycle_id)
+        if connection.vendor == "postgresql" and not force:
+            # A flush already running writes these ballots or leaves them for the next one:
+            # a ballot that made the batch due does not queue behind it.
+            log = (BallotLog.objects.select_for_update(skip_locked=True)
+                   .filter(cycle_id=cycle_id).first())
+            if log is None:
+                return None
+        else:
+            # Take the write lock first (SQLite's too), then read what waits.
+            if not BallotLog.objects.filter(cycle_id=cycle_id).update(size=F("size")):
+                return None
+            log = BallotLog.objects.select_for_update().get(cycle_id=cycle_id)
         rows = sorted(PendingBallot.objects.filter(cycle_id=cycle_id)
                       .values_list("leaf", "data", "scope_id", "channel", "station_id"))
         if not rows:
@@ -225,11 +235,40 @@ def batch_flush(cycle_id: int, *, now: dt.datetime | None = None, force: bool = 
 def maybe_flush(cycle_id: int, waiting: int, since: dt.datetime | None, config: dict | None,
                 now: dt.datetime | None = None) -> None:
     """After a ballot joined the open batch (``waiting`` ballots in it now): write the
-    batch if it is due. Cheap when it is not: no query at all."""
+    batch if it is due, once the answer to the ballot is sent (in a request) or at once.
+    Cheap when it is not due: no query at all."""
     now = now or timezone.now()
     policy = BatchPolicy.of(config)
     if policy.due(waiting, since, now):
-        batch_flush(cycle_id, now=now, policy=policy)
+        after_response(lambda: batch_flush(cycle_id, now=now, policy=policy))
+
+
+# Work to do once the response has gone out, so the voter whose ballot made a batch due does
+# not wait for the batch to be written (Django sends request_finished when the server closes
+# the response, after the last byte).
+_deferred = threading.local()
+
+
+def after_response(job) -> None:
+    """Run ``job`` when the current request's response is closed, or now outside a request."""
+    jobs = getattr(_deferred, "jobs", None)
+    if jobs is None:
+        job()
+    else:
+        jobs.append(job)
+
+
+def _request_started(**_kwargs) -> None:
+    _deferred.jobs = []
+
+
+def _request_finished(**_kwargs) -> None:
+    jobs, _deferred.jobs = getattr(_deferred, "jobs", None), None
+    for job in jobs or ():
+        try:
+            job()
+        except Exception:  # a batch not written now is written by the next ballot or at close
+            logger.exception("writing a ballot batch after the response failed")
 
 
 def _ledger_channel(channel: str) -> str:
@@ -272,8 +311,11 @@ def checkpoint(log: BallotLog, now: dt.datetime | None = None) -> LogCheckpoint:
     existing = LogCheckpoint.objects.filter(log=log, size=log.size).first()
     if existing:
         return existing
-    # Checkpoints read in the district's local time, like every other time shown.
-    now = timezone.localtime(now or timezone.now())
+    # Checkpoints read in the district's local time, like every other time shown, and never
+    # go back: a flush that started earlier may sign after a later one.
+    now = now or timezone.now()
+    last = LogCheckpoint.objects.filter(log=log).order_by("-size").values_list("at", flat=True).first()
+    now = timezone.localtime(max(now, last) if last else now)
     root = tree(log, log.size).root()
     signed = signing_key(log).sign_checkpoint(Checkpoint(log.log_id, log.size, root, format_time(now)))
     cp, _ = LogCheckpoint.objects.get_or_create(log=log, size=log.size, defaults={
