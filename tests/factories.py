@@ -213,3 +213,19 @@ def advance_to_vote(cycle, admin, *, latest=None):
         cycle.refresh_from_db()
     return cycle
 
+
+def run_stage(cycle, kind):
+    """Mark the stages before ``kind`` done and ``kind`` running, now; return the cycle."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    for stage in cycle.stages.order_by("order"):
+        if stage.kind == kind:
+            stage.started_at, stage.finished_at = now, None
+            stage.save()
+            break
+        stage.started_at = stage.finished_at = now
+        stage.save()
+    cycle.refresh_from_db()
+    return cycle
+

@@ -35,7 +35,7 @@ from civicbudget.accounts.models import Role
 from civicbudget.audit.models import AuditEvent
 from permission_spec import SPEC_ROLE, SPEC_STAGE, STAGE_ACTIONS
 
-from factories import DepartmentFactory, UserFactory, make_cycle, make_project, staff
+from factories import DepartmentFactory, UserFactory, make_cycle, make_project, run_stage, staff
 
 # -- the declaration ----------------------------------------------------------------------------
 
@@ -544,17 +544,6 @@ def _holders(world, other_department):
             + [(role, "other", staff(role, place)) for role, place in other.items()])
 
 
-def _running_at(cycle, kind):
-    now = timezone.now()
-    for stage in cycle.stages.order_by("order"):
-        if stage.kind == kind:
-            stage.started_at, stage.finished_at = now, None
-            stage.save()
-            break
-        stage.started_at = stage.finished_at = now
-        stage.save()
-
-
 def _row_counts() -> dict[str, int]:
     skip = {AuditEvent._meta.db_table, "django_session"}
     tables = sorted({m._meta.db_table for m in apps.get_models() if m._meta.managed}
@@ -594,7 +583,7 @@ STAGES = sorted({k for cases in SPEC.values() for case in cases for k in case.st
 @pytest.mark.parametrize("kind", STAGES)
 def test_permission_matrix_over_http(world, staff_client, kind):
     ctx = _build(world)
-    _running_at(ctx.cycle, kind)
+    run_stage(ctx.cycle, kind)
     people = [(role, where, staff_client(user)) for role, where, user in
               _holders(world, ctx.other_department)]
     resident = UserFactory(username="resident")
@@ -687,7 +676,7 @@ def test_a_route_added_later_fails_until_declared_and_checked(world, staff_clien
 
 def test_community_officer_cannot_pull_proposals_out_of_a_street_project(world, staff_client):
     ctx = _build(world)
-    _running_at(ctx.cycle, "screen")
+    run_stage(ctx.cycle, "screen")
     officer = staff_client(staff(Role.COMMUNITY_OFFICER, world.haida))
     response = officer.post(f"/api/cycles/{ctx.cycle.pk}/projects", content_type="application/json",
                             data=json.dumps({"proposal_ids": [ctx.street_proposal.pk], "name": "拆出"}))
@@ -705,7 +694,7 @@ def test_community_officer_cannot_pull_proposals_out_of_a_street_project(world, 
 
 def test_reply_desk_work_needs_the_reply_right_and_is_audited(world, staff_client):
     ctx = _build(world)
-    _running_at(ctx.cycle, "reply")
+    run_stage(ctx.cycle, "reply")
     url = reverse("results:desk-action", kwargs={"cycle_id": ctx.cycle.pk})
     officer = staff_client(staff(Role.COMMUNITY_OFFICER, world.haida))
     assert officer.post(url, {"action": "work"}).status_code == 403

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from civicbudget.accounts.models import Role
 from civicbudget.accounts.permissions import permission_check, permission_require
@@ -11,23 +10,10 @@ from civicbudget.audit.models import AuditEvent
 from civicbudget.errors import PermissionDenied
 from permission_spec import SPEC_ROLE, SPEC_STAGE, STAGE_ACTIONS  # noqa: E402
 
-from factories import make_cycle, staff
+from factories import make_cycle, run_stage, staff
 
 ALL_ACTIONS = sorted(STAGE_ACTIONS | {"view_staff", "configure_places", "manage_staff",
                                       "manage_cycles", "view_audit"})
-
-
-def _running_at(cycle, kind):
-    now = timezone.now()
-    for stage in cycle.stages.order_by("order"):
-        if stage.kind == kind:
-            stage.started_at, stage.finished_at = now, None
-            stage.save()
-            break
-        stage.started_at = stage.finished_at = now
-        stage.save()
-    cycle.refresh_from_db()
-    return cycle
 
 
 def _holders(world):
@@ -46,7 +32,7 @@ def _holders(world):
 def test_permission_matrix_role_place_stage(world, kind):
     cycle = make_cycle(world.district, streets=[world.haidian, world.renmin],
                        communities=[world.haida, world.fuan, world.baisha])
-    cycle = _running_at(cycle, kind)
+    cycle = run_stage(cycle, kind)
     checked = 0
     for role, (user, own_place) in _holders(world).items():
         # A place outside every role above: the other street's community.
@@ -104,7 +90,7 @@ def test_inactive_assignment_grants_nothing(world):
 
 def test_refusal_names_the_stage(world):
     cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida])
-    cycle = _running_at(cycle, "vote")
+    cycle = run_stage(cycle, "vote")
     officer = staff(Role.COMMUNITY_OFFICER, world.haida)
     with pytest.raises(PermissionDenied, match="“Vote”"):
         permission_require(officer, "submit", world.haida, cycle)
