@@ -10,6 +10,7 @@ bigram similarity. See docs/textmatch.md.
 
 from civicbudget.textmatch.core import (
     Analysis,
+    Gazetteer,
     Place,
     Similarity,
     SuggestedGroup,
@@ -24,6 +25,7 @@ from civicbudget.textmatch.normalize import normalize
 
 __all__ = [
     "Analysis",
+    "Gazetteer",
     "Place",
     "Similarity",
     "SuggestedGroup",

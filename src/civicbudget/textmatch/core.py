@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from civicbudget.textmatch.lexicon import BY_NAME, Request, find_request
@@ -119,6 +119,20 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Gazetteer:
+    """What the platform knows about places, passed in by the caller.
+
+    ``places``: names of estates, roads, schools and landmarks of the district (registered by
+    officers or revealed by accepted merges). ``admin``: names of the city, district, streets
+    and communities, stripped from the front of a place (X区Y小区 is Y小区) and never a specific
+    place on their own.
+    """
+
+    places: tuple[str, ...] = ()
+    admin: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SuggestedGroup:
     """A suggested project: member indices (or ids), the shared request and place."""
 
@@ -128,6 +142,9 @@ class SuggestedGroup:
     request: str | None
     place: str
     texts: tuple[str, ...]
+    # why: the key phrases the members share and how alike they are (0..1)
+    phrases: tuple[str, ...] = ()
+    score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -428,13 +445,54 @@ def cluster_keys(
 
 
 def cluster_analyses(
-    analyses: Sequence[Analysis], groups: Sequence[Hashable] | None = None
+    analyses: Sequence[Analysis],
+    groups: Sequence[Hashable] | None = None,
+    *,
+    must_link: Iterable[tuple[int, int]] = (),
+    cannot_link: Iterable[tuple[int, int]] = (),
+    gazetteer: Gazetteer | None = None,
 ) -> list[int]:
-    """Cluster numbers (0, 1, ... in order of first appearance) for analyses."""
+    """Cluster numbers (0, 1, ... in order of first appearance) for analyses.
+
+    ``must_link`` and ``cannot_link`` are pairs of indices that officers have decided
+    (merged, or split apart); ``gazetteer`` the places the platform knows.
+    """
     numbers: dict[tuple, int] = {}
-    out = []
+    raw = []
     for k in cluster_keys(analyses, groups):
-        out.append(numbers.setdefault(k, len(numbers)))
+        raw.append(numbers.setdefault(k, len(numbers)))
+    return _apply_links(raw, must_link, cannot_link)
+
+
+def _apply_links(numbers: list[int], must_link, cannot_link) -> list[int]:
+    n = len(numbers)
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first: dict[int, int] = {}
+    for i, c in enumerate(numbers):
+        if c in first:
+            parent[find(i)] = find(first[c])
+        else:
+            first[c] = i
+    cannot = {(min(a, b), max(a, b)) for a, b in cannot_link if a != b}
+    for a, b in cannot:
+        if find(a) == find(b):
+            parent[b] = b  # the later one leaves the cluster
+            for i in range(n):
+                if i != b and parent[i] == b:
+                    parent[i] = i
+    for a, b in must_link:
+        parent[find(a)] = find(b)
+    out: list[int] = []
+    seen: dict[int, int] = {}
+    for i in range(n):
+        out.append(seen.setdefault(find(i), len(seen)))
     return out
 
 
@@ -454,6 +512,10 @@ def suggest_groups(
     ids: Sequence[Hashable] | None = None,
     min_size: int = 2,
     analyses: Sequence[Analysis] | None = None,
+    *,
+    must_link: Iterable[tuple[int, int]] = (),
+    cannot_link: Iterable[tuple[int, int]] = (),
+    gazetteer: Gazetteer | None = None,
 ) -> list[SuggestedGroup]:
     """Suggested projects for a merge workbench, largest first.
 
@@ -467,7 +529,8 @@ def suggest_groups(
     elif len(analyses) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(analyses)} analyses")
     keys = cluster_keys(analyses, groups)
-    numbers = cluster_analyses(analyses, groups)
+    numbers = cluster_analyses(analyses, groups, must_link=must_link, cannot_link=cannot_link,
+                               gazetteer=gazetteer)
     members: dict[int, list[int]] = defaultdict(list)
     for i, n in enumerate(numbers):
         members[n].append(i)
