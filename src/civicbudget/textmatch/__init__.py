@@ -1,16 +1,20 @@
-"""Group short proposals that ask for the same thing in the same place.
+"""Group proposals and messages that ask for the same thing in the same place.
 
-Pure library (no Django): rule-based request concepts, place extraction and character
-bigram similarity. See docs/textmatch.md.
+Pure library (no Django): term vectors weighted by the batch (TF-IDF over character
+n-grams, long messages reduced to their request), places resolved per community, average
+linkage with officers' decisions as constraints; the small request lexicon is one signal
+among others. See docs/textmatch.md and docs/decisions/0016-textmatch-from-the-data.md.
 
     >>> from civicbudget.textmatch import cluster
     >>> cluster(["海达小区3栋楼道灯坏了", "海达小区7栋楼道灯坏了", "3栋楼道太黑"])
     [0, 1, 0]
 """
 
+from civicbudget.textmatch.core import DEFAULT as DEFAULT_PARAMS
 from civicbudget.textmatch.core import (
     Analysis,
     Gazetteer,
+    Params,
     Place,
     Similarity,
     SuggestedGroup,
@@ -24,8 +28,10 @@ from civicbudget.textmatch.core import (
 from civicbudget.textmatch.normalize import normalize
 
 __all__ = [
+    "DEFAULT_PARAMS",
     "Analysis",
     "Gazetteer",
+    "Params",
     "Place",
     "Similarity",
     "SuggestedGroup",

@@ -1,53 +1,98 @@
-"""Grouping: same request + same place, within one community.
+"""Grouping: same request + same place, learnt from the batch in front of it.
 
-Each text is analysed once (:func:`analyze`): its request concept (lexicon), its
-place mentions (patterns) and its character bigrams. Grouping then works per
-community in three steps:
+Each text is analysed once (:func:`analyze`): its **focus** (for a long message, the
+subject and the sentences that ask for something), its **terms** (character n-grams of the
+wording with places masked, :mod:`civicbudget.textmatch.terms`), its place mentions
+(patterns, :mod:`civicbudget.textmatch.places`) and, as one signal among others, the
+request concept of the small lexicon (:mod:`civicbudget.textmatch.lexicon`).
 
-1. **Names**: place names of the community are tied together (税务宿舍 ~ 老税务局宿舍,
-   二东路 ~ 海甸二东路, 海达 ~ 海达小区, 江边 ~ 滨江路), and each text gets a key
-   ``(request, area, sub)`` where ``sub`` is the building, gate or lane section.
-2. **Keys**: texts with the same full key form a cluster.
-3. **Partial keys** join the dominant compatible cluster: "3栋楼道黑" joins the one
-   estate's 3栋 楼道灯 cluster, a text naming no place joins the largest cluster of
-   its request, a vague 文艺演出 joins its family's largest cluster. A text whose
-   request is not recognised joins its most similar neighbour (character bigrams)
-   when the similarity is high, or stays alone.
+Grouping a batch then works in three steps:
 
-Nothing crosses communities. The result is deterministic: cluster numbers follow the
-order of first appearance.
+1. **Weights from the batch**: every term is weighted by how rare it is in this batch
+   (TF-IDF, sublinear counts), so "路灯" matters in a batch about schools and hardly at all
+   in a batch about lights; two texts' likeness is the cosine of their vectors, plus a
+   bonus when the lexicon recognises the same request in both and a malus when it
+   recognises two different ones.
+2. **Places** are resolved per community against each other and the caller's gazetteer
+   (administrative prefixes stripped, 海达 ~ 海达小区, a bare 3栋 is the one estate's 3栋).
+   Two texts that name different specific places are never grouped. A text that names no
+   place is grouped within its community; when the community is unknown (group ``None``,
+   e.g. a city-wide portal) only with near-identical texts.
+3. **Average linkage** over the candidate pairs: the two groups whose members are most
+   alike on average merge first, as long as that average clears the threshold for their
+   place relation (same place, one more specific than the other, none named). Chaining
+   through one passing word cannot build a city-wide group, because the whole group has
+   to be alike. Officers' decisions are constraints: must-linked texts start together,
+   cannot-linked texts never meet.
+
+Thresholds are chosen on held-out communities (``benchmarks/textmatch_cv.py``). Nothing
+crosses groups. The result is deterministic: cluster numbers follow the order of first
+appearance.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
-from civicbudget.textmatch.lexicon import BY_NAME, Request, find_request
+import numpy as np
+from scipy import sparse
+
+from civicbudget.textmatch.lexicon import Request, find_request
 from civicbudget.textmatch.normalize import normalize
 from civicbudget.textmatch.places import (
     COMMUNITY,
+    PLACE_WORDS,
     ESTATE,
     ROAD,
     SCHOOL,
     AreaMention,
     PlaceMention,
     extract_places,
+    masked,
     same_area,
+    strip_admin,
 )
+from civicbudget.textmatch.terms import focus, terms
 
-NEIGHBOUR_THRESHOLD = 0.5
-# Bumped whenever the lexicon or the place patterns change, so stored analyses are redone.
-ANALYSIS_VERSION = 1
+# Bumped whenever the analysis changes, so stored analyses are redone.
+ANALYSIS_VERSION = 2
 _SHORE_RANK = {"公园": 0, "步道": 0, "海滩": 0, "沙滩": 0, "河": 1, "溪": 1, "江": 1, "湖": 1, "路": 2, "大道": 2}  # fmt: skip
-MAX_POSTING = 5000  # bigrams in more texts than this are too common to point anywhere
 # place words that name a place on their own when the community has only one of them
 _HEAD_ALONE = {"新苑", "新村", "宿舍", "老街", "公园", "渔港", "码头", "桥头", "步道", "市场", "学校",
                "小学", "中学", "海滩", "沙滩", "码头路", "夜市", "广场"}  # fmt: skip
-_PUNCT = re.compile(r"[^\w]+")
+# A group larger than this is compared in slices (memory), keeping only the likelier pairs.
+_DENSE_LIMIT = 6000
+
+
+@dataclass(frozen=True)
+class Params:
+    """The knobs of grouping; the defaults are chosen by cross-validation by community.
+
+    A pair's score is the cosine of the two texts' term vectors, plus ``concept_bonus``
+    when the lexicon finds the same request in both (``family_bonus`` for two requests of
+    one family), minus ``concept_penalty`` when it finds two unrelated ones. Two groups
+    merge when the average score between their members reaches the threshold for their
+    place relation.
+    """
+
+    concept_bonus: float = 0.4
+    family_bonus: float = 0.13
+    concept_penalty: float = 0.3
+    t_same: float = 0.15  # both name the same specific place
+    t_partial: float = 0.2  # one names a place, the other a part of it or none
+    t_none: float = 0.1  # neither names a place (same community)
+    t_loose: float = 0.75  # no community known and no shared place: near-identical only
+    place_bonus: float = 0.0  # both name the same specific place
+    use_lexicon: bool = True
+
+
+DEFAULT = Params()
 
 
 @dataclass(frozen=True)
@@ -56,9 +101,10 @@ class Analysis:
 
     text: str
     normalized: str
+    focus: str
     request: Request
     places: PlaceMention
-    grams: frozenset[str]
+    terms: dict[str, int]
 
     def to_dict(self) -> dict:
         """A JSON-serialisable form, e.g. to store beside the proposal."""
@@ -67,6 +113,7 @@ class Analysis:
             "v": ANALYSIS_VERSION,
             "text": self.text,
             "normalized": self.normalized,
+            "focus": self.focus,
             "request": [self.request.concept, self.request.family, self.request.scope,
                         self.request.score, [list(x) for x in self.request.scores]],
             "areas": [[m.name, m.stem, m.head, m.kind, m.pos] for m in p.areas],
@@ -75,7 +122,7 @@ class Analysis:
             "lanes": list(p.lanes),
             "shores": list(p.shores),
             "whole": p.whole,
-            "grams": sorted(self.grams),
+            "terms": self.terms,
         }  # fmt: skip
 
     @classmethod
@@ -87,6 +134,7 @@ class Analysis:
         return cls(
             text=d["text"],
             normalized=d["normalized"],
+            focus=d["focus"],
             request=Request(concept, family, scope, score, tuple((n, w) for n, w in scores)),
             places=PlaceMention(
                 areas=tuple(AreaMention(*m) for m in d["areas"]),
@@ -96,7 +144,7 @@ class Analysis:
                 shores=tuple(d["shores"]),
                 whole=d["whole"],
             ),
-            grams=frozenset(sys.intern(g) for g in d["grams"]),
+            terms={sys.intern(g): int(c) for g, c in d["terms"].items()},
         )
 
 
@@ -115,7 +163,14 @@ class Place:
         sub = self.sub or ""
         if sub and sub[0].isalnum() and not sub.endswith(("门", "巷")):
             sub = f"{sub.upper()}栋"
-        return f"{self.area or '?'}{sub}"
+        return f"{self.area or ''}{sub}"
+
+    @property
+    def named(self) -> bool:
+        return self.area is not None or self.sub is not None
+
+
+NOWHERE = Place(None, None)
 
 
 @dataclass(frozen=True)
@@ -142,7 +197,7 @@ class SuggestedGroup:
     request: str | None
     place: str
     texts: tuple[str, ...]
-    # why: the key phrases the members share and how alike they are (0..1)
+    # why: the key phrases the members share and how alike they are on average (0..1)
     phrases: tuple[str, ...] = ()
     score: float = 0.0
 
@@ -159,37 +214,39 @@ class Similarity:
     place_a: str
     place_b: str
     text_overlap: float
+    phrases: tuple[str, ...] = ()
 
     @property
     def same(self) -> bool:
         return self.same_request and self.same_place
 
 
-def _bigrams(text: str) -> frozenset[str]:
-    s = _PUNCT.sub("", text).replace("_", "")
-    if len(s) < 2:
-        return frozenset({s}) if s else frozenset()
-    # interned: 300,000 texts share a few thousand distinct bigrams
-    return frozenset(sys.intern(s[i : i + 2]) for i in range(len(s) - 1))
+def analyze(text: str, subject: str = "") -> Analysis:
+    """Analyse one text (pure, cacheable: the platform stores it at submission).
 
-
-def analyze(text: str) -> Analysis:
-    """Analyse one text (pure, cacheable: the platform stores it at submission)."""
+    ``subject`` is the message's subject line, when it has one apart from the text.
+    """
     norm = normalize(text)
+    subj = normalize(subject) if subject else ""
+    foc = focus(norm, subj)
+    long = foc != norm
+    request = find_request(foc)
+    if long and request.concept is None:
+        # the narrative may still name the request plainly; a passing word does not count
+        whole = find_request(norm)
+        if whole.concept is not None and whole.score >= 4:
+            request = whole
+    places = extract_places(foc) if long else extract_places(norm)
+    if long and not (places.areas or places.buildings):
+        places = extract_places(norm)
     return Analysis(
         text=text,
-        normalized=norm,
-        request=find_request(norm),
-        places=extract_places(norm),
-        grams=_bigrams(norm),
+        normalized=(subj + "\n" + norm) if subj else norm,
+        focus=foc,
+        request=request,
+        places=places,
+        terms=terms(norm, foc),
     )
-
-
-def overlap(a: frozenset[str], b: frozenset[str]) -> float:
-    """Dice coefficient of two bigram sets."""
-    if not a or not b:
-        return 0.0
-    return 2 * len(a & b) / (len(a) + len(b))
 
 
 # ---------------------------------------------------------------------------
@@ -199,11 +256,14 @@ def overlap(a: frozenset[str], b: frozenset[str]) -> float:
 class _Names:
     """The place names of one community, tied together by :func:`same_area`."""
 
-    def __init__(self, analyses: Sequence[Analysis]):
+    def __init__(self, analyses: Sequence[Analysis], gazetteer: Gazetteer | None = None):
+        self.admin = tuple(sorted({normalize(n) for n in gazetteer.admin if n}, key=len,
+                                  reverse=True)) if gazetteer else ()
         counts: Counter[tuple[str, str]] = Counter()
         mentions: dict[tuple[str, str], AreaMention] = {}
-        for a in analyses:
-            for m in a.places.areas:
+        known = [extract_places(normalize(n)) for n in (gazetteer.places if gazetteer else ())]
+        for areas in [self.areas(a) for a in analyses] + [self._fix(p.areas) for p in known]:
+            for m in areas:
                 if m.kind == COMMUNITY or not m.stem:
                     continue
                 counts[(m.kind, m.name)] += 1
@@ -267,10 +327,23 @@ class _Names:
             else None
         )
 
+    def _fix(self, areas: Iterable[AreaMention]) -> tuple[AreaMention, ...]:
+        if not self.admin:
+            return tuple(areas)
+        out = []
+        for m in areas:
+            stem = strip_admin(m.stem, self.admin) if m.kind != COMMUNITY else m.stem
+            out.append(m if stem == m.stem else AreaMention(stem + m.head, stem, m.head, m.kind, m.pos))
+        return tuple(out)
+
+    def areas(self, a: Analysis) -> tuple[AreaMention, ...]:
+        """The area mentions of ``a``, administrative prefixes the caller knows removed."""
+        return self._fix(a.places.areas)
+
     def resolve(self, a: Analysis) -> list[tuple[str, str]]:
         """Canonical (kind, name) areas named in ``a``, in order of appearance."""
         out: list[tuple[int, str, str]] = []
-        for m in a.places.areas:
+        for m in self.areas(a):
             if m.kind == COMMUNITY:
                 continue
             if m.stem:
@@ -288,12 +361,12 @@ class _Names:
             if len(options) == 1:
                 out.append((m.pos, self.kind[options[0]], options[0]))
         if self._stem_re is not None:
-            for m in self._stem_re.finditer(a.normalized):
+            for m in self._stem_re.finditer(a.focus):
                 name = self.estate_stems[m.group(1)]
                 if not any(n == name for _, _, n in out):
                     out.append((m.start(), ESTATE, name))
         for shore in a.places.shores:
-            pos = a.normalized.find(shore + "边")
+            pos = a.focus.find(shore + "边")
             if any(shore in n for _, k, n in out if k != ESTATE):
                 continue
             # 江边 / 湖边: a park or walkway by that water, else the water, else a road
@@ -314,16 +387,16 @@ def _substrings(s: str) -> set[str]:
     return {s[i:j] for i in range(len(s)) for j in range(i + 1, len(s) + 1)}
 
 
-def _place(a: Analysis, names: _Names) -> Place:
-    req = a.request
+def _place(a: Analysis, names: _Names, use_lexicon: bool = True) -> Place:
+    scope = a.request.scope if use_lexicon and a.request.concept else "site"
     areas = names.resolve(a)
-    if req.scope == "service":
+    if scope == "service":
         # only a school named in full makes a service local (府城小学 防欺凌讲座)
-        named = {names.canonical.get((m.kind, m.name)) for m in a.places.areas}
+        named = {names.canonical.get((m.kind, m.name)) for m in names.areas(a)}
         schools = [n for k, n in areas if k == SCHOOL and n in named]
         return Place(schools[0] if schools else None, None)
     area = areas[0][1] if areas else None
-    if req.scope == "area":
+    if scope == "area":
         estates = [n for k, n in areas if k == ESTATE]
         return Place(estates[0] if estates else area, None)
     p = a.places
@@ -336,7 +409,7 @@ def _place(a: Analysis, names: _Names) -> Place:
         return Place(estates[0] if estates else None, p.gates[0])
     if p.lanes:
         # a lane section belongs to a road, or to an estate named in full (港湾家园二巷)
-        named = {names.canonical.get((m.kind, m.name)) for m in p.areas}
+        named = {names.canonical.get((m.kind, m.name)) for m in names.areas(a)}
         roads = [n for k, n in areas if k == ROAD] or [
             n for k, n in areas if k == ESTATE and n in named
         ]
@@ -344,81 +417,323 @@ def _place(a: Analysis, names: _Names) -> Place:
     return Place(area, None)
 
 
+
+
 # ---------------------------------------------------------------------------
-# Clustering
+# Term vectors, pair scores and average linkage
 
 
-def _cluster_group(analyses: Sequence[Analysis]) -> list[tuple]:
-    """Keys (request, area, sub) for the texts of one community."""
-    names = _Names(analyses)
-    keys: list[tuple | None] = []
+def _vectors(analyses: Sequence[Analysis]) -> tuple[sparse.csr_matrix, list[str]]:
+    """Unit-length TF-IDF rows (sublinear counts, IDF over this batch) and the vocabulary."""
+    vocab: dict[str, int] = {}
+    indptr = [0]
+    indices: list[int] = []
+    counts: list[int] = []
     for a in analyses:
-        if a.request.concept is None:
-            keys.append(None)
-            continue
-        place = _place(a, names)
-        keys.append((a.request.concept, place.area, place.sub))
+        for g, c in a.terms.items():
+            indices.append(vocab.setdefault(g, len(vocab)))
+            counts.append(c)
+        indptr.append(len(indices))
+    n = len(analyses)
+    idx = np.asarray(indices, dtype=np.int32)
+    cnt = np.asarray(counts, dtype=np.float64)
+    df = np.bincount(idx, minlength=len(vocab)) if len(idx) else np.zeros(len(vocab))
+    idf = np.log((n + 1) / (df + 1)) + 1.0
+    data = (1.0 + np.log(cnt)) * idf[idx] if len(idx) else cnt
+    x = sparse.csr_matrix((data, idx, np.asarray(indptr, dtype=np.int64)), shape=(n, len(vocab)))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    x = sparse.diags(1.0 / norms) @ x
+    return x.tocsr(), list(vocab)
 
-    full = Counter(k for k in keys if k is not None and k[1] is not None)
-    # the dominant fully placed cluster per request, and per (request, building/gate/lane)
-    order = sorted(full, key=lambda k: (-full[k], str(k)))
-    top_by_concept: dict[str, tuple] = {}
-    top_by_sub: dict[tuple[str, str], tuple] = {}
-    for k in order:
-        top_by_concept.setdefault(k[0], k)
-        if k[2] is not None:
-            top_by_sub.setdefault((k[0], k[2]), k)
 
-    resolved: list[tuple | None] = []
-    for k in keys:
-        if k is None or k[1] is not None or BY_NAME[k[0]].scope == "service":
-            resolved.append(k)
-        elif k[2] is not None:
-            resolved.append(top_by_sub.get((k[0], k[2]), k))
-        else:
-            resolved.append(top_by_concept.get(k[0], k))
+def places_conflict(area_a, sub_a, area_b, sub_b) -> bool:
+    """Whether two places (area, part of it; -1 or None for none) can never be one project.
 
-    # vague members of a family join the family's largest cluster with the same place
-    counts = Counter(k for k in resolved if k is not None)
-    top_in_family: dict[tuple, tuple] = {}
-    for c in sorted(counts, key=lambda c: (-counts[c], str(c))):
-        concept = BY_NAME[c[0]]
-        if not concept.generic:
-            top_in_family.setdefault((concept.family, *c[1:]), c)
-    final: list[tuple | None] = []
-    for k in resolved:
-        if k is not None and BY_NAME[k[0]].generic:
-            k = top_in_family.get((BY_NAME[k[0]].family, *k[1:]), k)
-        final.append(k)
+    Two named estates, roads or facilities must be the same, and then so must the building,
+    gate or lane (an estate-wide request is not 3栋's). A bare 3栋 fits an estate's 3栋 but
+    not the estate as a whole; a text naming nothing fits anywhere.
+    """
+    none = (-1, None)
+    if area_a not in none and area_b not in none:
+        return area_a != area_b or sub_a != sub_b
+    if area_a not in none and sub_b not in none:
+        return sub_a != sub_b
+    if area_b not in none and sub_a not in none:
+        return sub_a != sub_b
+    return sub_a not in none and sub_b not in none and sub_a != sub_b
 
-    # unrecognised requests: nearest earlier neighbour by wording, or alone
-    out: list[tuple] = []
-    index: dict[str, list[int]] = defaultdict(list)
-    for i, k in enumerate(final):
-        if k is not None:
-            for g in analyses[i].grams:
-                index[g].append(i)
-    for i, k in enumerate(final):
-        if k is not None:
-            out.append(k)
-            continue
-        votes: Counter[int] = Counter()
-        for g in analyses[i].grams:
-            posting = index.get(g, ())
-            if len(posting) <= MAX_POSTING:
-                votes.update(posting)
-        best_j, best_s = -1, 0.0
-        for j, _ in votes.most_common(50):
-            sim = overlap(analyses[i].grams, analyses[j].grams)
-            if sim > best_s or (sim == best_s and j < best_j):
-                best_j, best_s = j, sim
-        if best_j >= 0 and best_s >= NEIGHBOUR_THRESHOLD:
-            out.append(final[best_j] if final[best_j] is not None else out[best_j])
-        else:
-            out.append(("?", i, None))
-        for g in analyses[i].grams:
-            index[g].append(i)
-    return out
+
+@dataclass
+class _Group:
+    """One community's texts as the linkage sees them."""
+
+    idx: list[int]  # batch indices
+    area: list[int]  # per member: area id or -1
+    sub: list[int]  # per member: building / gate / lane id or -1
+    places: list[Place]
+    known: bool  # whether the community is known (group is not None)
+
+
+def _pair_scores(
+    x: sparse.csr_matrix, concept: np.ndarray, family: np.ndarray, place: np.ndarray, p: Params
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j) of one group whose score may matter, with the score."""
+    n = x.shape[0]
+    floor = 0.08  # below this a pair only dilutes averages, which missing pairs do too
+    rows, cols, vals = [], [], []
+    step = max(1, min(n, 2_000_000 // max(n, 1)))
+    xt = x.T.tocsc()
+    for start in range(0, n, step):
+        s = (x[start : start + step] @ xt).tocoo()
+        r = s.row.astype(np.int64) + start
+        c = s.col.astype(np.int64)
+        keep = r < c
+        r, c, v = r[keep], c[keep], s.data[keep]
+        v = v + _lexicon_term(concept, family, r, c, p)
+        if p.place_bonus:
+            v = v + p.place_bonus * ((place[r] >= 0) & (place[r] == place[c]))
+        keep = v >= floor
+        rows.append(r[keep])
+        cols.append(c[keep])
+        vals.append(v[keep])
+    if p.use_lexicon and p.concept_bonus >= floor:
+        # the same request in words that share nothing (楼道太黑 / 希望装声控灯)
+        have = np.concatenate(rows) * n + np.concatenate(cols) if rows else np.zeros(0, np.int64)
+        extra_r, extra_c = [], []
+        for k in np.unique(concept[concept >= 0]):
+            members = np.flatnonzero(concept == k)
+            if len(members) < 2 or len(members) > 2000:
+                continue
+            a, b = np.triu_indices(len(members), 1)
+            extra_r.append(members[a])
+            extra_c.append(members[b])
+        if extra_r:
+            er, ec = np.concatenate(extra_r), np.concatenate(extra_c)
+            new = ~np.isin(er * n + ec, have)
+            rows.append(er[new])
+            cols.append(ec[new])
+            same_place = (place[er] >= 0) & (place[er] == place[ec])
+            vals.append((p.concept_bonus + p.place_bonus * same_place)[new])
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+
+def _lexicon_term(concept, family, r, c, p: Params) -> np.ndarray:
+    if not p.use_lexicon:
+        return np.zeros(len(r))
+    cr, cc, fr, fc = concept[r], concept[c], family[r], family[c]
+    both = (cr >= 0) & (cc >= 0)
+    same = both & (cr == cc)
+    fam = both & ~same & (fr == fc)
+    other = both & ~same & ~fam
+    return p.concept_bonus * same + p.family_bonus * fam - p.concept_penalty * other
+
+
+class _Linkage:
+    """Average linkage over sparse pair scores, with place, must- and cannot-link rules."""
+
+    def __init__(self, g: _Group, rows, cols, vals, p: Params,
+                 must: Iterable[tuple[int, int]], cannot: Iterable[tuple[int, int]]):
+        n = len(g.idx)
+        self.p, self.known = p, g.known
+        self.parent = list(range(n))
+        self.size = [1] * n
+        self.area, self.sub = list(g.area), list(g.sub)
+        self.intra = [0.0] * n
+        self.links: list[dict[int, float] | None] = [{} for _ in range(n)]
+        for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
+            if self._conflict(r, c):
+                continue
+            lr, lc = self.links[r], self.links[c]
+            lr[c] = lr.get(c, 0.0) + v  # type: ignore[union-attr]
+            lc[r] = lc.get(r, 0.0) + v  # type: ignore[union-attr]
+        self.forbid: list[set[int]] = [set() for _ in range(n)]
+        for a, b in cannot:
+            if a != b:
+                self.forbid[a].add(b)
+                self.forbid[b].add(a)
+        for a, b in must:
+            ra, rb = self.find(a), self.find(b)
+            if ra != rb and not self._forbidden(ra, rb):
+                self._merge(ra, rb)
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def _conflict(self, a: int, b: int) -> bool:
+        return places_conflict(self.area[a], self.sub[a], self.area[b], self.sub[b])
+
+    def _threshold(self, a: int, b: int) -> float:
+        p = self.p
+        named_a = self.area[a] >= 0 or self.sub[a] >= 0
+        named_b = self.area[b] >= 0 or self.sub[b] >= 0
+        if named_a and named_b and self.area[a] == self.area[b] and self.sub[a] == self.sub[b]:
+            return p.t_same
+        if not self.known:
+            return p.t_loose
+        if not named_a and not named_b:
+            return p.t_none
+        return p.t_partial
+
+    def _forbidden(self, a: int, b: int) -> bool:
+        small, other = (a, b) if len(self.forbid[a]) <= len(self.forbid[b]) else (b, a)
+        return any(self.find(x) == other for x in self.forbid[small])
+
+    def margin(self, a: int, b: int) -> float:
+        if self._conflict(a, b):
+            return -math.inf
+        w = self.links[a].get(b, 0.0)  # type: ignore[union-attr]
+        return w / (self.size[a] * self.size[b]) - self._threshold(a, b)
+
+    def _merge(self, a: int, b: int) -> int:
+        # the root with more links absorbs the other (cheaper), ties by index
+        la, lb = self.links[a], self.links[b]
+        if len(la) < len(lb):  # type: ignore[arg-type]
+            a, b, la, lb = b, a, lb, la
+        assert la is not None and lb is not None
+        between = la.pop(b, 0.0)
+        lb.pop(a, None)
+        for c, w in lb.items():
+            la[c] = la.get(c, 0.0) + w
+            lc = self.links[c]
+            assert lc is not None
+            lc.pop(b, None)
+            lc[a] = la[c]
+        self.links[b] = None
+        self.intra[a] += self.intra[b] + between
+        self.size[a] += self.size[b]
+        if self.area[a] < 0:
+            self.area[a] = self.area[b]
+        if self.sub[a] < 0:
+            self.sub[a] = self.sub[b]
+        self.forbid[a] |= self.forbid[b]
+        self.forbid[b] = set()
+        self.parent[b] = a
+        return a
+
+    def run(self) -> None:
+        heap: list[tuple[float, int, int]] = []
+        for a, la in enumerate(self.links):
+            if la is None or self.parent[a] != a:
+                continue
+            for b in la:
+                if a < b:
+                    m = self.margin(a, b)
+                    if m >= 0:
+                        heap.append((-m, a, b))
+        heapq.heapify(heap)
+        while heap:
+            neg, a, b = heapq.heappop(heap)
+            if self.parent[a] != a or self.parent[b] != b:
+                continue
+            m = self.margin(a, b)
+            if m < 0:
+                continue
+            if m < -neg - 1e-12:
+                heapq.heappush(heap, (-m, a, b))  # it got worse since: look again in order
+                continue
+            if self._forbidden(a, b):
+                continue
+            root = self._merge(a, b)
+            for c in self.links[root]:  # type: ignore[union-attr]
+                mc = self.margin(root, c)
+                if mc >= 0:
+                    heapq.heappush(heap, (-mc, min(root, c), max(root, c)))
+
+
+@dataclass
+class _Result:
+    numbers: list[int]
+    places: list[Place]  # per text: its cluster's place
+    own_places: list[Place]  # per text: the place it names itself
+    cohesion: dict[int, float]  # per cluster number: average pair score
+    x: sparse.csr_matrix
+    vocab: list[str]
+
+
+def _run(
+    analyses: Sequence[Analysis],
+    groups: Sequence[Hashable] | None,
+    must_link: Iterable[tuple[int, int]] = (),
+    cannot_link: Iterable[tuple[int, int]] = (),
+    gazetteer: Gazetteer | None = None,
+    params: Params = DEFAULT,
+) -> _Result:
+    n = len(analyses)
+    gs = _groups_of(n, groups)
+    x, vocab = _vectors(analyses)
+    concept_ids: dict[str, int] = {}
+    family_ids: dict[str, int] = {}
+    concept = np.full(n, -1, dtype=np.int64)
+    family = np.full(n, -1, dtype=np.int64)
+    for i, a in enumerate(analyses):
+        if a.request.concept is not None:
+            concept[i] = concept_ids.setdefault(a.request.concept, len(concept_ids))
+            family[i] = family_ids.setdefault(a.request.family or a.request.concept, len(family_ids))
+    by_group: dict[Hashable, list[int]] = defaultdict(list)
+    for i, g in enumerate(gs):
+        by_group[g].append(i)
+    local: dict[int, tuple[Hashable, int]] = {}
+    for g, idx in by_group.items():
+        for k, i in enumerate(idx):
+            local[i] = (g, k)
+    must_by: dict[Hashable, list[tuple[int, int]]] = defaultdict(list)
+    cannot_by: dict[Hashable, list[tuple[int, int]]] = defaultdict(list)
+    for pairs, out in ((must_link, must_by), (cannot_link, cannot_by)):
+        for a, b in pairs:
+            if not (0 <= a < n and 0 <= b < n):
+                raise ValueError(f"link ({a}, {b}) is outside the {n} texts")
+            (ga, ka), (gb, kb) = local[a], local[b]
+            if ga == gb:
+                out[ga].append((ka, kb))
+    root_of = [0] * n
+    root_cohesion: dict[int, float] = {}
+    own: list[Place] = [NOWHERE] * n
+    merged: list[Place] = [NOWHERE] * n
+    for g, idx in by_group.items():
+        members = [analyses[i] for i in idx]
+        names = _Names(members, gazetteer)
+        places = [_place(a, names, params.use_lexicon) for a in members]
+        area_ids: dict[str, int] = {}
+        sub_ids: dict[str, int] = {}
+        group = _Group(
+            idx=idx,
+            area=[area_ids.setdefault(pl.area, len(area_ids)) if pl.area else -1 for pl in places],
+            sub=[sub_ids.setdefault(pl.sub, len(sub_ids)) if pl.sub else -1 for pl in places],
+            places=places,
+            known=g is not None,
+        )
+        sel = np.asarray(idx)
+        place_ids: dict[Place, int] = {}
+        place = np.asarray([place_ids.setdefault(pl, len(place_ids)) if pl.named else -1
+                            for pl in places], dtype=np.int64)
+        rows, cols, vals = _pair_scores(x[sel], concept[sel], family[sel], place, params)
+        link = _Linkage(group, rows, cols, vals, params, must_by[g], cannot_by[g])
+        link.run()
+        areas = {v: k for k, v in area_ids.items()}
+        subs = {v: k for k, v in sub_ids.items()}
+        for k, i in enumerate(idx):
+            r = link.find(k)
+            root_of[i] = idx[r]
+            own[i] = places[k]
+            merged[i] = Place(areas.get(link.area[r]), subs.get(link.sub[r]))
+        for k in range(len(idx)):
+            if link.parent[k] == k and link.size[k] > 1:
+                root_cohesion[idx[k]] = link.intra[k] / (link.size[k] * (link.size[k] - 1) / 2)
+    numbers: dict[int, int] = {}
+    out = [numbers.setdefault(r, len(numbers)) for r in root_of]
+    cohesion = {numbers[r]: c for r, c in root_cohesion.items()}
+    return _Result(out, merged, own, cohesion, x, vocab)
+
+
+# ---------------------------------------------------------------------------
+# Public functions
 
 
 def _groups_of(n: int, groups: Sequence[Hashable] | None) -> list[Hashable]:
@@ -432,16 +747,9 @@ def _groups_of(n: int, groups: Sequence[Hashable] | None) -> list[Hashable]:
 def cluster_keys(
     analyses: Sequence[Analysis], groups: Sequence[Hashable] | None = None
 ) -> list[tuple]:
-    """Cluster keys ``(group, request, area, sub)`` for pre-computed analyses."""
+    """Cluster keys ``(group, cluster number)`` for pre-computed analyses."""
     gs = _groups_of(len(analyses), groups)
-    by_group: dict[Hashable, list[int]] = defaultdict(list)
-    for i, g in enumerate(gs):
-        by_group[g].append(i)
-    keys: list[tuple] = [()] * len(analyses)
-    for g, idx in by_group.items():
-        for i, k in zip(idx, _cluster_group([analyses[i] for i in idx]), strict=True):
-            keys[i] = (g, *k)
-    return keys
+    return list(zip(gs, cluster_analyses(analyses, groups), strict=True))
 
 
 def cluster_analyses(
@@ -451,59 +759,74 @@ def cluster_analyses(
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
     gazetteer: Gazetteer | None = None,
+    params: Params = DEFAULT,
 ) -> list[int]:
     """Cluster numbers (0, 1, ... in order of first appearance) for analyses.
 
-    ``must_link`` and ``cannot_link`` are pairs of indices that officers have decided
-    (merged, or split apart); ``gazetteer`` the places the platform knows.
+    ``groups``: the community of each text (texts of different groups never meet; ``None``
+    for a text whose community is unknown, e.g. a message to a city-wide portal).
+    ``must_link`` and ``cannot_link``: pairs of indices that officers have decided (merged,
+    or split apart). ``gazetteer``: the places the platform knows.
     """
-    numbers: dict[tuple, int] = {}
-    raw = []
-    for k in cluster_keys(analyses, groups):
-        raw.append(numbers.setdefault(k, len(numbers)))
-    return _apply_links(raw, must_link, cannot_link)
+    return _run(analyses, groups, must_link, cannot_link, gazetteer, params).numbers
 
 
-def _apply_links(numbers: list[int], must_link, cannot_link) -> list[int]:
-    n = len(numbers)
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    first: dict[int, int] = {}
-    for i, c in enumerate(numbers):
-        if c in first:
-            parent[find(i)] = find(first[c])
-        else:
-            first[c] = i
-    cannot = {(min(a, b), max(a, b)) for a, b in cannot_link if a != b}
-    for a, b in cannot:
-        if find(a) == find(b):
-            parent[b] = b  # the later one leaves the cluster
-            for i in range(n):
-                if i != b and parent[i] == b:
-                    parent[i] = i
-    for a, b in must_link:
-        parent[find(a)] = find(b)
-    out: list[int] = []
-    seen: dict[int, int] = {}
-    for i in range(n):
-        out.append(seen.setdefault(find(i), len(seen)))
-    return out
-
-
-def cluster(texts: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[int]:
+def cluster(
+    texts: Sequence[str],
+    groups: Sequence[Hashable] | None = None,
+    *,
+    gazetteer: Gazetteer | None = None,
+    params: Params = DEFAULT,
+) -> list[int]:
     """Group texts that ask for the same thing in the same place.
 
-    ``groups`` (e.g. the community of each text) is optional; texts in different
-    groups never share a cluster. Returns one cluster number per text, numbered
-    0, 1, ... in order of first appearance; deterministic.
+    ``groups`` (e.g. the community of each text) is optional: without it the texts are one
+    community; a group of ``None`` means the community is unknown, and such texts that name
+    no place are grouped only when nearly identical. Texts in different groups never share a
+    cluster. Returns one cluster number per text, numbered 0, 1, ... in order of first
+    appearance; deterministic.
     """
-    return cluster_analyses([analyze(t) for t in texts], groups)
+    return cluster_analyses([analyze(t) for t in texts], groups, gazetteer=gazetteer,
+                            params=params)
+
+
+def _phrases(x: sparse.csr_matrix, vocab: list[str], members: Sequence[int],
+             analyses: Sequence[Analysis], k: int = 3) -> tuple[str, ...]:
+    """The phrases most members share, as they wrote them (楼道灯, 长者食堂, 充电桩).
+
+    Character pairs present in at least half of the members (two at least) are chained
+    along each member's own request text; the longest chains found in most members win.
+    """
+    sub = x[np.asarray(members)]
+    need = max(2, math.ceil(0.5 * len(members)))
+    present = np.asarray((sub > 0).sum(axis=0)).ravel()
+    shared = {vocab[j] for j in np.flatnonzero(present >= need) if len(vocab[j]) == 2}
+    if not shared:
+        return ()
+    found: Counter[str] = Counter()
+    for i in members:
+        text = masked(analyses[i].focus)
+        seen: set[str] = set()
+        start = None
+        for pos in range(len(text)):
+            inside = text[pos : pos + 2] in shared
+            if inside and start is None:
+                start = pos
+            if not inside and start is not None:
+                seen.add(text[start : pos + 1])
+                start = None
+        if start is not None:
+            seen.add(text[start:])
+        found.update(seen)
+    order = sorted(found, key=lambda t: (-found[t], -len(t), t))
+    chosen: list[str] = []
+    for phrase in order:
+        if found[phrase] < need or phrase in PLACE_WORDS or any(phrase in c for c in chosen):
+            continue
+        chosen.append(phrase)
+        if len(chosen) >= k:
+            break
+    return tuple(chosen)
 
 
 def suggest_groups(
@@ -516,73 +839,85 @@ def suggest_groups(
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
     gazetteer: Gazetteer | None = None,
+    params: Params = DEFAULT,
 ) -> list[SuggestedGroup]:
     """Suggested projects for a merge workbench, largest first.
 
-    Each :class:`SuggestedGroup` lists its members (``ids`` if given, else indices),
-    the shared request and place label, and the member texts. Groups smaller than
+    Each :class:`SuggestedGroup` lists its members (``ids`` if given, else indices), the
+    request the lexicon recognises in most of them (or None), the place label, the member
+    texts, the key phrases they share and their average likeness. Groups smaller than
     ``min_size`` are left out. Pass stored ``analyses`` (one per text) to skip the
-    per-text work.
+    per-text work; links are pairs of indices.
     """
     if analyses is None:
         analyses = [analyze(t) for t in texts]
     elif len(analyses) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(analyses)} analyses")
-    keys = cluster_keys(analyses, groups)
-    numbers = cluster_analyses(analyses, groups, must_link=must_link, cannot_link=cannot_link,
-                               gazetteer=gazetteer)
+    res = _run(analyses, groups, must_link, cannot_link, gazetteer, params)
     members: dict[int, list[int]] = defaultdict(list)
-    for i, n in enumerate(numbers):
-        members[n].append(i)
+    for i, c in enumerate(res.numbers):
+        members[c].append(i)
     gs = _groups_of(len(texts), groups)
     out = []
-    for n, idx in members.items():
+    for c, idx in members.items():
         if len(idx) < min_size:
             continue
-        key = keys[idx[0]]
-        request = key[1] if key[1] != "?" else None
-        place = Place(key[2], key[3]).label if request else "?"
+        concepts = Counter(analyses[i].request.concept for i in idx if analyses[i].request.concept)
+        request = None
+        if concepts:
+            top, count = concepts.most_common(1)[0]
+            request = top if count * 2 > len(idx) else None
+        place = res.places[idx[0]]
         out.append(
             SuggestedGroup(
-                cluster=n,
+                cluster=c,
                 members=tuple(ids[i] if ids is not None else i for i in idx),
                 group=gs[idx[0]],
                 request=request,
-                place=place,
+                place=place.label,
                 texts=tuple(texts[i] for i in idx),
+                phrases=_phrases(res.x, res.vocab, idx, analyses),
+                score=round(res.cohesion.get(c, 1.0), 3),
             )
         )
     out.sort(key=lambda g: (-len(g.members), g.cluster))
     return out
 
 
-def similarity(a: str, b: str, context: Sequence[str] = ()) -> Similarity:
+def similarity(a: str, b: str, context: Sequence[str] = (), params: Params = DEFAULT) -> Similarity:
     """Compare two texts of the same community and explain the verdict.
 
-    ``context`` (other texts of the same community) helps to tie place names, e.g.
-    that a bare 3栋 is 海达小区3栋. ``score`` is 1.0 when the two would be grouped;
-    otherwise 0.5 for the same request at different places, plus up to 0.3 for
-    shared wording.
+    ``context`` (other texts of the same community) helps to tie place names, e.g. that a
+    bare 3栋 is 海达小区3栋. ``score`` is the pair's own score (cosine of the term vectors
+    in this small batch, plus or minus the lexicon's opinion); ``same`` is whether grouping
+    the texts with their context puts them together.
     """
     analyses = [analyze(a), analyze(b), *(analyze(t) for t in context)]
     aa, ab = analyses[0], analyses[1]
-    ka, kb = _cluster_group(analyses)[:2]
-    names = _Names(analyses)
-    # the resolved place (a bare 3栋 becomes 海达小区3栋 when the context says so)
-    pa = Place(ka[1], ka[2]) if ka[0] != "?" else _place(aa, names)
-    pb = Place(kb[1], kb[2]) if kb[0] != "?" else _place(ab, names)
-    text_overlap = overlap(aa.grams, ab.grams)
-    same_request = aa.request.concept is not None and aa.request.concept == ab.request.concept
-    same_place = ka[1:] == kb[1:] if same_request else (pa == pb)
-    same = ka == kb
-    score = 1.0 if same else (0.5 if same_request else 0.0) + 0.3 * text_overlap
+    res = _run(analyses, None, params=params)
+    cos = float(res.x[0].multiply(res.x[1]).sum())
+    ca, cb = aa.request.concept, ab.request.concept
+    lex = 0.0
+    if params.use_lexicon and ca and cb:
+        if ca == cb:
+            lex = params.concept_bonus
+        elif aa.request.family == ab.request.family:
+            lex = params.family_bonus
+        else:
+            lex = -params.concept_penalty
+    score = cos + lex
+    together = res.numbers[0] == res.numbers[1]
+    pa, pb = res.places[0], res.places[1]
+    conflict = places_conflict(pa.area, pa.sub, pb.area, pb.sub)
+    same_request = together or (ca is not None and ca == cb) or score >= params.t_same
     return Similarity(
         score=round(score, 4),
-        same_request=same_request,
-        same_place=same_place,
-        request_a=aa.request.concept,
-        request_b=ab.request.concept,
+        same_request=bool(same_request),
+        same_place=together or not conflict and (pa == pb),
+        request_a=ca,
+        request_b=cb,
         place_a=pa.label,
         place_b=pb.label,
-        text_overlap=round(text_overlap, 4),
+        text_overlap=round(cos, 4),
+        phrases=_phrases(res.x, res.vocab, [0, 1], analyses),
     )

@@ -44,6 +44,7 @@ _SUFFIX_KIND: dict[str, str] = {
     "河": WATER, "溪": WATER, "江": WATER, "湖": WATER,
     "社区": COMMUNITY,
 }  # fmt: skip
+PLACE_WORDS = frozenset(_SUFFIX_KIND)
 _SYNONYM = {"主干道": "主路", "农贸市场": "市场", "菜市场": "市场", "小巷": "巷", "巷子": "巷", "巷道": "巷",
             "宿舍区": "宿舍", "公交总站": "站", "公交站": "站"}  # fmt: skip
 _GUARD = {
@@ -141,6 +142,8 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
         if stem.startswith(lead):
             stem = stem[len(lead) :]
     kind = _SUFFIX_KIND[head]
+    if kind != COMMUNITY:
+        stem = strip_admin(stem)
     if kind == COMMUNITY:
         return AreaMention(stem + head, stem, head, kind, pos)
     canon_head = _SYNONYM.get(head, head)
@@ -207,6 +210,55 @@ def extract_places(text: str) -> PlaceMention:
         shores=shores,
         whole=bool(_WHOLE.search(text)),
     )
+
+
+_ADMIN = re.compile(r"^[^\W\d_]{1,6}?(?:省|市|自治州|地区|区|县|旗|镇|乡|街道)(?=[^\W\d_]{2})")
+
+
+_NOT_ADMIN = ("小区", "社区", "园区", "片区", "校区", "城区", "新区", "营区", "厂区", "矿区", "景区")
+
+
+def strip_admin(stem: str, admin: tuple[str, ...] = ()) -> str:
+    """A place stem without the city, district, street or community in front of it.
+
+    "美兰区海达" is "海达" (X区Y小区 and Y小区 are one estate). Names the caller knows
+    (``admin``, longest first) go first; then a generic administrative prefix, as long as
+    two characters of name are left.
+    """
+    changed = True
+    while changed:
+        changed = False
+        for name in admin:
+            if name and stem.startswith(name) and len(stem) - len(name) >= 2:
+                stem = stem[len(name) :]
+                changed = True
+        m = _ADMIN.match(stem)
+        if m and not m.group(0).endswith(_NOT_ADMIN):
+            stem = stem[m.end() :]
+            changed = True
+    return stem
+
+
+def masked(text: str) -> str:
+    """``text`` with place names, building numbers, gates and lanes blanked out.
+
+    A place word that is also a thing residents ask about (公园, 市场, 公厕) stays, as its
+    head word: "海达小区3栋楼道灯坏了" becomes "小区 楼道灯坏了".
+    """
+    out = []
+    last = 0
+    for m in _PLACE.finditer(text):
+        area = _split_area(m.group(1), m.start(1))
+        if area is None or not area.stem:
+            continue
+        out.append(text[last : m.start(1)])
+        out.append(f" {area.head} ")
+        last = m.end(1)
+    out.append(text[last:])
+    s = "".join(out)
+    s = _BUILDING.sub(" ", s)
+    s = _LANE.sub(" ", s)
+    return _GATE.sub(" ", s)
 
 
 def same_area(a: AreaMention, b: AreaMention) -> bool:
