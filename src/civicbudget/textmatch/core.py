@@ -47,8 +47,8 @@ from civicbudget.textmatch.lexicon import Request, find_request
 from civicbudget.textmatch.normalize import normalize
 from civicbudget.textmatch.places import (
     COMMUNITY,
-    PLACE_WORDS,
     ESTATE,
+    PLACE_WORDS,
     ROAD,
     SCHOOL,
     AreaMention,
