@@ -227,7 +227,45 @@ def main(argv: list[str] | None = None) -> int:
         t_re = time.perf_counter() - t
         print(f"analyse {n} once: {t_an:.1f} s ({1000 * t_an / n:.2f} ms each, at submission)")
         print(f"regroup {n} from stored analyses: {t_re:.2f} s")
+        _incremental(dev_rows)
     return 0
+
+
+def _incremental(dev_rows: list[dict[str, str]], district: int = 30_000, communities: int = 10,
+                 probes: int = 60) -> None:
+    """Suggestions for one new proposal in a district of ``district`` proposals.
+
+    The district is ``communities`` communities of equal size (the dev set's texts, shuffled,
+    so every community holds every kind of request); each probe is a held-back text compared
+    with the stored analyses of its community, as the platform does when a proposal arrives.
+    The reference in the same run is a full regroup of that community.
+    """
+    import random
+
+    from civicbudget.textmatch import analyze, cluster_analyses, suggest_for
+
+    rng = random.Random(7)
+    per = district // communities
+    pool = [r["text"] for r in dev_rows]
+    cache = {t: analyze(t) for t in pool}
+    community = [cache[rng.choice(pool)] for _ in range(per)]
+    labels = cluster_analyses(community)
+    times = []
+    for _ in range(probes):
+        new = analyze(rng.choice(pool) + "，希望尽快解决")
+        t = time.perf_counter()
+        suggest_for(new, community, labels)
+        times.append(time.perf_counter() - t)
+    times.sort()
+    t = time.perf_counter()
+    cluster_analyses([*community, new])
+    full = time.perf_counter() - t
+    p50, p95 = times[len(times) // 2], times[int(len(times) * 0.95)]
+    print(f"\n== one new proposal, district of {district} in {communities} communities of {per}")
+    print(f"suggestions for a new proposal: p50 {1000 * p50:.0f} ms, p95 {1000 * p95:.0f} ms, "
+          f"max {1000 * times[-1]:.0f} ms (goal < 200 ms)")
+    print(f"reference, regrouping its community of {per + 1}: {1000 * full:.0f} ms "
+          f"(ratio p95 / regroup {p95 / full:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from civicbudget.textmatch.core import DEFAULT as DEFAULT_PARAMS
 from civicbudget.textmatch.core import (
     Analysis,
     Gazetteer,
+    Match,
     Params,
     Place,
     Similarity,
@@ -23,6 +24,7 @@ from civicbudget.textmatch.core import (
     cluster_analyses,
     cluster_keys,
     similarity,
+    suggest_for,
     suggest_groups,
 )
 from civicbudget.textmatch.normalize import normalize
@@ -31,6 +33,7 @@ __all__ = [
     "DEFAULT_PARAMS",
     "Analysis",
     "Gazetteer",
+    "Match",
     "Params",
     "Place",
     "Similarity",
@@ -41,5 +44,6 @@ __all__ = [
     "cluster_keys",
     "normalize",
     "similarity",
+    "suggest_for",
     "suggest_groups",
 ]

@@ -921,3 +921,92 @@ def similarity(a: str, b: str, context: Sequence[str] = (), params: Params = DEF
         text_overlap=round(cos, 4),
         phrases=_phrases(res.x, res.vocab, [0, 1], analyses),
     )
+
+
+@dataclass(frozen=True)
+class Match:
+    """An existing group a new text could join, and why."""
+
+    label: Hashable  # the group's label as passed in (a project id, a cluster number)
+    members: tuple[int, ...]  # indices into ``others``
+    score: float  # average score between the new text and the group's members
+    place: str  # the group's place label ("社区" when none is named)
+    same_place: bool  # the new text names that very place
+    phrases: tuple[str, ...]  # what the new text shares with the group
+
+
+def suggest_for(
+    analysis: Analysis,
+    others: Sequence[Analysis],
+    labels: Sequence[Hashable] | None = None,
+    *,
+    community_known: bool = True,
+    gazetteer: Gazetteer | None = None,
+    params: Params = DEFAULT,
+    limit: int = 5,
+) -> list[Match]:
+    """Which existing groups of one community a new text belongs with, best first.
+
+    ``others`` are the community's texts already in (``labels``: one label per text, e.g.
+    its project, or None for a text on its own). A group is suggested when the average
+    score between the new text and its members reaches the threshold for their place
+    relation, the same rule as :func:`cluster_analyses`; groups at a different named
+    place are never suggested. Costs one pass over the community, not the district.
+    """
+    n = len(others)
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{n} texts but {len(labels)} labels")
+    if n == 0:
+        return []
+    batch = [*others, analysis]
+    x, vocab = _vectors(batch)
+    names = _Names(batch, gazetteer)
+    places = [_place(a, names, params.use_lexicon) for a in batch]
+    cos = np.asarray((x[:n] @ x[n].T).todense()).ravel()
+    concept = np.asarray([a.request.concept or "" for a in batch])
+    family = np.asarray([a.request.family or "" for a in batch])
+    score = cos.copy()
+    if params.use_lexicon and analysis.request.concept:
+        known = concept[:n] != ""
+        same = known & (concept[:n] == analysis.request.concept)
+        fam = known & ~same & (family[:n] == (analysis.request.family or ""))
+        score += params.concept_bonus * same + params.family_bonus * fam
+        score -= params.concept_penalty * (known & ~same & ~fam)
+    new_place = places[n]
+    if params.place_bonus and new_place.named:
+        score += params.place_bonus * np.asarray([p == new_place for p in places[:n]])
+    groups: dict[Hashable, list[int]] = defaultdict(list)
+    for i in range(n):
+        label = labels[i] if labels is not None and labels[i] is not None else ("", i)
+        groups[label].append(i)
+    out = []
+    for label, members in groups.items():
+        area = next((places[i].area for i in members if places[i].area), None)
+        sub = next((places[i].sub for i in members if places[i].sub), None)
+        if places_conflict(area, sub, new_place.area, new_place.sub):
+            continue
+        avg = float(score[members].sum()) / len(members)
+        group_place = Place(area, sub)
+        if group_place.named and group_place == new_place:
+            t = params.t_same
+        elif not community_known:
+            t = params.t_loose
+        elif not group_place.named and not new_place.named:
+            t = params.t_none
+        else:
+            t = params.t_partial
+        if avg < t:
+            continue
+        out.append((avg, label, members, group_place))
+    out.sort(key=lambda m: (-m[0], str(m[1])))
+    return [
+        Match(
+            label=label if not (isinstance(label, tuple) and label[:1] == ("",)) else None,
+            members=tuple(members),
+            score=round(avg, 3),
+            place=place.label,
+            same_place=place.named and place == new_place,
+            phrases=_phrases(x, vocab, [*members, n], batch),
+        )
+        for avg, label, members, place in out[:limit]
+    ]
