@@ -1,12 +1,17 @@
 """``civicbudget textmatch``: group near-duplicate proposals in a CSV file.
 
     civicbudget textmatch cluster IN.csv --text-column text [--id-column id]
-        [--group-column community] --out OUT.csv
+        [--group-column community] [--subject-column subject] [--places FILE]
+        [--admin NAME ...] [--explain] --out OUT.csv
     civicbudget textmatch score GOLD.csv PREDICTED.csv [--id-column id]
         [--group-column community] [--gold-column cluster] [--pred-column cluster]
 
 ``cluster`` writes the input rows plus a ``cluster`` column; texts in different
-groups never share a cluster. ``score`` prints pairwise precision, recall and F1
+groups never share a cluster, and a row with an empty group is of an unknown community
+(grouped with others only by a shared place or near-identical wording). ``--places``
+names a file of known place names, one per line (the district's gazetteer); ``--admin``
+the city, district and street names to strip from places; ``--explain`` adds the columns
+``place``, ``phrases`` and ``score`` (what each cluster shares, and how alike it is). ``score`` prints pairwise precision, recall and F1
 (pairs within a group). Bad input exits with status 2 and one clear message.
 """
 
@@ -19,9 +24,36 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from civicbudget.textmatch.core import cluster
+from civicbudget.textmatch.core import Gazetteer, analyze, suggest_groups
 
 MAX_FIELD = 1_000_000
+MAX_PLACES = 100_000
+MAX_PLACE_LEN = 100
+
+
+def read_places(path: str) -> tuple[str, ...]:
+    """Known place names, one per line; blank lines and ``#`` comments are skipped."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not valid UTF-8; save the file as UTF-8") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    names = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if len(line) > MAX_PLACE_LEN:
+            raise InputError(f"{path}: line {n}: a place name of {len(line)} characters "
+                             f"(at most {MAX_PLACE_LEN})")
+        names.append(line)
+        if len(names) > MAX_PLACES:
+            raise InputError(f"{path}: more than {MAX_PLACES} place names")
+    return tuple(names)
 
 
 class InputError(Exception):
@@ -41,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--text-column", required=True)
     c.add_argument("--id-column")
     c.add_argument("--group-column", help="e.g. community: groups never share a cluster")
+    c.add_argument("--subject-column", help="a message's subject line, weighed above its body")
+    c.add_argument("--places", help="file of known place names, one per line (UTF-8)")
+    c.add_argument("--admin", action="append", default=[],
+                   help="a city, district or street name stripped from places (repeatable)")
+    c.add_argument("--explain", action="store_true",
+                   help="add place, phrases and score columns")
     c.add_argument("--out", required=True, help="output CSV ('-' for standard output)")
     s = sub.add_parser("score", help="pairwise precision, recall and F1 against gold labels")
     s.add_argument("gold")
@@ -124,9 +162,24 @@ def _cluster(args: argparse.Namespace) -> int:
                     f"(column {args.id_column!r})"
                 )
             seen[key] = n
+    for c in [args.subject_column] if args.subject_column else []:
+        if c not in header:
+            raise InputError(f"{args.input}: line 1: no column {c!r} (columns: {', '.join(header)})")
     texts = [r[args.text_column] for r in rows]
-    groups = [r[args.group_column] for r in rows] if args.group_column else None
-    numbers = cluster(texts, groups)
+    groups = ([r[args.group_column].strip() or None for r in rows]
+              if args.group_column else None)
+    subjects = [r[args.subject_column] for r in rows] if args.subject_column else [""] * len(rows)
+    gazetteer = Gazetteer(places=read_places(args.places) if args.places else (),
+                          admin=tuple(a for a in args.admin if a.strip()))
+    analyses = [analyze(t, s) for t, s in zip(texts, subjects, strict=True)]
+    suggested = suggest_groups(texts, groups, analyses=analyses, min_size=1, gazetteer=gazetteer)
+    numbers = [0] * len(rows)
+    why: dict[int, tuple[str, str, str]] = {}
+    for g in suggested:
+        for i in g.members:
+            numbers[i] = g.cluster  # type: ignore[index]
+            why[i] = (g.place, "、".join(g.phrases), f"{g.score:.2f}")  # type: ignore[index]
+    extra = ["place", "phrases", "score"] if args.explain else []
     out = sys.stdout if args.out == "-" else None
     try:
         f = out or open(args.out, "w", encoding="utf-8", newline="")  # noqa: SIM115
@@ -134,12 +187,13 @@ def _cluster(args: argparse.Namespace) -> int:
         raise InputError(f"{args.out}: cannot write ({e.strerror})") from None
     try:
         w = csv.writer(f)
-        w.writerow(header if replace else [*header, "cluster"])
-        for r, n in zip(rows, numbers, strict=True):
+        w.writerow([*(header if replace else [*header, "cluster"]), *extra])
+        for i, (r, n) in enumerate(zip(rows, numbers, strict=True)):
+            more = list(why[i]) if extra else []
             if replace:
-                w.writerow([n if h == "cluster" else r[h] for h in header])
+                w.writerow([*(n if h == "cluster" else r[h] for h in header), *more])
             else:
-                w.writerow([*(r[h] for h in header), n])
+                w.writerow([*(r[h] for h in header), n, *more])
     finally:
         if f is not sys.stdout:
             f.close()

@@ -877,7 +877,7 @@ def suggest_groups(
                 place=place.label,
                 texts=tuple(texts[i] for i in idx),
                 phrases=_phrases(res.x, res.vocab, idx, analyses),
-                score=round(res.cohesion.get(c, 1.0), 3),
+                score=round(min(1.0, res.cohesion.get(c, 1.0)), 3),
             )
         )
     out.sort(key=lambda g: (-len(g.members), g.cluster))
@@ -1003,7 +1003,7 @@ def suggest_for(
         Match(
             label=label if not (isinstance(label, tuple) and label[:1] == ("",)) else None,
             members=tuple(members),
-            score=round(avg, 3),
+            score=round(min(1.0, avg), 3),
             place=place.label,
             same_place=place.named and place == new_place,
             phrases=_phrases(x, vocab, [*members, n], batch),

@@ -24,6 +24,7 @@ ROAD = "road"
 FACILITY = "facility"
 WATER = "water"
 SCHOOL = "school"
+ORG = "organisation"  # an employer, shop or company: the "place" of a dispute with it
 COMMUNITY = "community"
 
 # Place words, longest first within the alternation; value: kind.
@@ -121,6 +122,13 @@ class PlaceMention:
     whole: bool
 
 
+# Employers, shops and companies, named by up to ten characters before the word; only
+# grammar characters stop a name here, since firms are called 建设, 修缮, 装饰 ...
+_ORG = re.compile(
+    r"([^\W\d_的了在是我你他她们和与给被把向从对到为个这那有没不很太就都也还让叫"
+    r"去来说跟同及或而但]{2,10}?)(有限责任公司|有限公司|公司|集团|工厂|工地|项目部|酒店|宾馆|超市|商场|银行|驾校)"
+)
+_ORG_HEAD = {"有限责任公司": "公司", "有限公司": "公司"}
 _SHORE_DESC = re.compile(r"沿岸|沿线|沿江|沿海|滨水|滨河|边")
 _WEAK_ONE_CHAR = {"小区", "花园", "宿舍", "路", "街", "站", "市场", "广场", "公园"}
 
@@ -184,6 +192,12 @@ def extract_places(text: str) -> PlaceMention:
         area = _split_area(m.group(1), m.start(1))
         if area is not None:
             areas.append(area)
+    for m in _ORG.finditer(text):
+        stem = strip_admin(m.group(1))
+        if stem in _GENERIC_STEMS or len(stem) < 2:
+            continue
+        head = _ORG_HEAD.get(m.group(2), m.group(2))
+        areas.append(AreaMention(stem + head, stem, head, ORG, m.start()))
     for m in _EN_PLACE.finditer(text):
         stem, head = m.group(1), m.group(2)
         kind = _EN_KIND[head]
@@ -256,6 +270,7 @@ def masked(text: str) -> str:
         last = m.end(1)
     out.append(text[last:])
     s = "".join(out)
+    s = _ORG.sub(lambda m: f" {_ORG_HEAD.get(m.group(2), m.group(2))} ", s)
     s = _BUILDING.sub(" ", s)
     s = _LANE.sub(" ", s)
     return _GATE.sub(" ", s)
