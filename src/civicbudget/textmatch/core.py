@@ -48,6 +48,7 @@ from civicbudget.textmatch.normalize import normalize
 from civicbudget.textmatch.places import (
     COMMUNITY,
     ESTATE,
+    ORG,
     PLACE_WORDS,
     ROAD,
     SCHOOL,
@@ -391,9 +392,10 @@ def _place(a: Analysis, names: _Names, use_lexicon: bool = True) -> Place:
     scope = a.request.scope if use_lexicon and a.request.concept else "site"
     areas = names.resolve(a)
     if scope == "service":
-        # only a school named in full makes a service local (府城小学 防欺凌讲座)
+        # only a school or an organisation named in full makes a service local (府城小学
+        # 防欺凌讲座; a wage dispute with one employer)
         named = {names.canonical.get((m.kind, m.name)) for m in names.areas(a)}
-        schools = [n for k, n in areas if k == SCHOOL and n in named]
+        schools = [n for k, n in areas if k in (SCHOOL, ORG) and n in named]
         return Place(schools[0] if schools else None, None)
     area = areas[0][1] if areas else None
     if scope == "area":
@@ -476,9 +478,14 @@ class _Group:
 
 
 def _pair_scores(
-    x: sparse.csr_matrix, concept: np.ndarray, family: np.ndarray, place: np.ndarray, p: Params
+    x: sparse.csr_matrix, concept: np.ndarray, family: np.ndarray, place: np.ndarray, p: Params,
+    known: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (i < j) of one group whose score may matter, with the score."""
+    """Pairs (i < j) of one group whose score may matter, with the score.
+
+    When the community is unknown the lexicon speaks only for texts at one named place:
+    elsewhere "near-identical" must mean the wording, not a shared topic.
+    """
     n = x.shape[0]
     floor = 0.08  # below this a pair only dilutes averages, which missing pairs do too
     rows, cols, vals = [], [], []
@@ -490,9 +497,11 @@ def _pair_scores(
         c = s.col.astype(np.int64)
         keep = r < c
         r, c, v = r[keep], c[keep], s.data[keep]
-        v = v + _lexicon_term(concept, family, r, c, p)
+        same_place = (place[r] >= 0) & (place[r] == place[c])
+        lexicon = _lexicon_term(concept, family, r, c, p)
+        v = v + (lexicon if known else lexicon * same_place)
         if p.place_bonus:
-            v = v + p.place_bonus * ((place[r] >= 0) & (place[r] == place[c]))
+            v = v + p.place_bonus * same_place
         keep = v >= floor
         rows.append(r[keep])
         cols.append(c[keep])
@@ -511,6 +520,8 @@ def _pair_scores(
         if extra_r:
             er, ec = np.concatenate(extra_r), np.concatenate(extra_c)
             new = ~np.isin(er * n + ec, have)
+            if not known:
+                new &= (place[er] >= 0) & (place[er] == place[ec])
             rows.append(er[new])
             cols.append(ec[new])
             same_place = (place[er] >= 0) & (place[er] == place[ec])
@@ -713,7 +724,8 @@ def _run(
         place_ids: dict[Place, int] = {}
         place = np.asarray([place_ids.setdefault(pl, len(place_ids)) if pl.named else -1
                             for pl in places], dtype=np.int64)
-        rows, cols, vals = _pair_scores(x[sel], concept[sel], family[sel], place, params)
+        rows, cols, vals = _pair_scores(x[sel], concept[sel], family[sel], place, params,
+                                        known=g is not None)
         link = _Linkage(group, rows, cols, vals, params, must_by[g], cannot_by[g])
         link.run()
         areas = {v: k for k, v in area_ids.items()}
@@ -966,15 +978,17 @@ def suggest_for(
     concept = np.asarray([a.request.concept or "" for a in batch])
     family = np.asarray([a.request.family or "" for a in batch])
     score = cos.copy()
+    new_place = places[n]
+    at_place = np.asarray([new_place.named and p == new_place for p in places[:n]], dtype=bool)
     if params.use_lexicon and analysis.request.concept:
         known = concept[:n] != ""
         same = known & (concept[:n] == analysis.request.concept)
         fam = known & ~same & (family[:n] == (analysis.request.family or ""))
-        score += params.concept_bonus * same + params.family_bonus * fam
-        score -= params.concept_penalty * (known & ~same & ~fam)
-    new_place = places[n]
-    if params.place_bonus and new_place.named:
-        score += params.place_bonus * np.asarray([p == new_place for p in places[:n]])
+        lexicon = params.concept_bonus * same + params.family_bonus * fam
+        lexicon = lexicon - params.concept_penalty * (known & ~same & ~fam)
+        score += lexicon if community_known else lexicon * at_place
+    if params.place_bonus:
+        score += params.place_bonus * at_place
     groups: dict[Hashable, list[int]] = defaultdict(list)
     for i in range(n):
         label = labels[i] if labels is not None and labels[i] is not None else ("", i)
