@@ -30,8 +30,8 @@ engine at 617407b) was read by
 the author (subject and opening, the full text where that did not decide) and judged
 against the rule; every judgement agreed with the gold label (docs/textmatch.md).
 
-For two groupings -- (a) ``groups`` = community, or "portal" when empty; (b) one batch,
-``groups=None`` -- it prints, for ``civicbudget.textmatch.cluster`` and for a simple
+For two groupings -- (a) ``groups`` = community, or None (unknown) when empty; (b) one batch
+with no community known (``groups=[None] * n``) -- it prints, for ``civicbudget.textmatch.cluster`` and for a simple
 baseline (character-bigram Jaccard >= 0.5, transitive closure within a group):
 predicted groups of size >= 2, the largest group and its share of the batch (target
 <= 5%), predicted groups spanning two different named gold places (target 0), pairwise
@@ -63,9 +63,9 @@ def load_rows(path: Path = DATA) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def community_groups(rows: Sequence[dict[str, str]]) -> list[str]:
-    """The community of each row, or one shared group for the portal rows."""
-    return [r["community"] or PORTAL for r in rows]
+def community_groups(rows: Sequence[dict[str, str]]) -> list[str | None]:
+    """The community of each row, or None (unknown) for the portal rows."""
+    return [r["community"] or None for r in rows]
 
 
 # --- baseline ------------------------------------------------------------------------
@@ -183,7 +183,8 @@ def run(
     out: dict[str, dict[str, dict]] = {}
     for name, fn in methods.items():
         out[name] = {}
-        for mode, groups in (("grouped", community_groups(rows)), ("batch", None)):
+        # (b): the whole batch as a city-wide portal, where no community is known
+        for mode, groups in (("grouped", community_groups(rows)), ("batch", [None] * len(rows))):
             t = time.perf_counter()
             predicted = fn(texts, groups)
             seconds = time.perf_counter() - t
@@ -195,7 +196,7 @@ def run(
 
 def _print(result: dict[str, dict[str, dict]], rows: Sequence[dict[str, str]], show: bool) -> None:
     by_id = {r["id"]: r for r in rows}
-    titles = {"grouped": "(a) groups = community, else 'portal'", "batch": "(b) one batch"}
+    titles = {"grouped": "(a) groups = community, else unknown", "batch": "(b) one batch, no community known"}
     for mode, title in titles.items():
         print(f"== {title}")
         print(

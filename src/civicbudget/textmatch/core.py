@@ -238,7 +238,7 @@ def analyze(text: str, subject: str = "") -> Analysis:
         if whole.concept is not None and whole.score >= 4:
             request = whole
     places = extract_places(foc) if long else extract_places(norm)
-    if long and not (places.areas or places.buildings):
+    if long and not (places.buildings or any(m.kind != COMMUNITY for m in places.areas)):
         places = extract_places(norm)
     return Analysis(
         text=text,
@@ -473,6 +473,7 @@ class _Group:
     idx: list[int]  # batch indices
     area: list[int]  # per member: area id or -1
     sub: list[int]  # per member: building / gate / lane id or -1
+    named: list[int]  # per member: the first place it names, whatever the request, or -1
     places: list[Place]
     known: bool  # whether the community is known (group is not None)
 
@@ -551,7 +552,7 @@ class _Linkage:
         self.p, self.known = p, g.known
         self.parent = list(range(n))
         self.size = [1] * n
-        self.area, self.sub = list(g.area), list(g.sub)
+        self.area, self.sub, self.named = list(g.area), list(g.sub), list(g.named)
         self.intra = [0.0] * n
         self.links: list[dict[int, float] | None] = [{} for _ in range(n)]
         for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
@@ -578,6 +579,10 @@ class _Linkage:
         return x
 
     def _conflict(self, a: int, b: int) -> bool:
+        # a service takes the whole community, yet two texts naming two places stay apart
+        na, nb = self.named[a], self.named[b]
+        if na >= 0 and nb >= 0 and na != nb:
+            return True
         return places_conflict(self.area[a], self.sub[a], self.area[b], self.sub[b])
 
     def _threshold(self, a: int, b: int) -> float:
@@ -623,6 +628,8 @@ class _Linkage:
             self.area[a] = self.area[b]
         if self.sub[a] < 0:
             self.sub[a] = self.sub[b]
+        if self.named[a] < 0:
+            self.named[a] = self.named[b]
         self.forbid[a] |= self.forbid[b]
         self.forbid[b] = set()
         self.parent[b] = a
@@ -711,12 +718,18 @@ def _run(
         members = [analyses[i] for i in idx]
         names = _Names(members, gazetteer)
         places = [_place(a, names, params.use_lexicon) for a in members]
+        named_ids: dict[str, int] = {}
+        named = []
+        for a in members:
+            first = names.resolve(a)
+            named.append(named_ids.setdefault(first[0][1], len(named_ids)) if first else -1)
         area_ids: dict[str, int] = {}
         sub_ids: dict[str, int] = {}
         group = _Group(
             idx=idx,
             area=[area_ids.setdefault(pl.area, len(area_ids)) if pl.area else -1 for pl in places],
             sub=[sub_ids.setdefault(pl.sub, len(sub_ids)) if pl.sub else -1 for pl in places],
+            named=named,
             places=places,
             known=g is not None,
         )
@@ -989,6 +1002,7 @@ def suggest_for(
         score += lexicon if community_known else lexicon * at_place
     if params.place_bonus:
         score += params.place_bonus * at_place
+    named = [next((nm for _, nm in names.resolve(a)), None) for a in batch]
     groups: dict[Hashable, list[int]] = defaultdict(list)
     for i in range(n):
         label = labels[i] if labels is not None and labels[i] is not None else ("", i)
@@ -997,7 +1011,10 @@ def suggest_for(
     for label, members in groups.items():
         area = next((places[i].area for i in members if places[i].area), None)
         sub = next((places[i].sub for i in members if places[i].sub), None)
-        if places_conflict(area, sub, new_place.area, new_place.sub):
+        other = next((named[i] for i in members if named[i]), None)
+        if places_conflict(area, sub, new_place.area, new_place.sub) or (
+            other and named[n] and other != named[n]
+        ):
             continue
         avg = float(score[members].sum()) / len(members)
         group_place = Place(area, sub)

@@ -125,7 +125,8 @@ def cn_number(s: str) -> int | None:
 _NUM_BEFORE_UNIT = re.compile(
     r"(第?)([一二两三四五六七八九十]{1,3})(?=(?:号楼|号|栋|幢|座|单元|楼|层|巷|期|区))"
 )
-_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"[^\S\n]+")
+_LINES = re.compile(r"\s*\n\s*")
 _TAGS = re.compile(r"^[【\[(（][^】\])）]{1,12}[】\])）]")
 
 
@@ -151,7 +152,9 @@ def normalize(text: str) -> str:
     for wrong, right in TYPOS:
         if wrong in text:
             text = text.replace(wrong, right)
-    text = _SPACES.sub(" ", text).strip()
+    # line breaks stay (a message's first line is often its subject), other runs of
+    # white space become one space
+    text = _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
     while True:
         stripped = _TAGS.sub("", text).strip()
         if stripped == text:

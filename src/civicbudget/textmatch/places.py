@@ -32,7 +32,9 @@ _SUFFIX_KIND: dict[str, str] = {
     "安置小区": ESTATE, "小区": ESTATE, "花园": ESTATE, "新村": ESTATE, "新苑": ESTATE,
     "宿舍区": ESTATE, "宿舍": ESTATE, "家园": ESTATE, "公寓": ESTATE, "大院": ESTATE,
     "山庄": ESTATE, "名苑": ESTATE, "雅苑": ESTATE, "苑": ESTATE, "大厦": ESTATE, "公馆": ESTATE,
-    "家属院": ESTATE, "家属区": ESTATE, "村": ESTATE,
+    "家属院": ESTATE, "家属区": ESTATE, "村": ESTATE, "华庭": ESTATE, "名城": ESTATE,
+    "新城": ESTATE, "花苑": ESTATE, "雅居": ESTATE, "名居": ESTATE, "华府": ESTATE,
+    "名邸": ESTATE, "世家": ESTATE, "湾": ESTATE,
     "码头路": ROAD, "主干道": ROAD, "大道": ROAD, "辅路": ROAD, "主路": ROAD, "路口": ROAD,
     "后巷": ROAD, "小巷": ROAD, "巷子": ROAD, "巷道": ROAD, "胡同": ROAD, "路": ROAD,
     "街": ROAD, "巷": ROAD,
@@ -50,7 +52,7 @@ _SYNONYM = {"主干道": "主路", "农贸市场": "市场", "菜市场": "市�
             "宿舍区": "宿舍", "公交总站": "站", "公交站": "站"}  # fmt: skip
 _GUARD = {
     "路": "(?<!道)(?![灯面基径窄])",
-    "街": "(?!道办)",
+    "街": "(?!道)",
     "站": "(?![牌台])",
     "村": "(?!民)",
     "岛": "(?!屿)",
@@ -70,7 +72,13 @@ _STOP = set(
 _STEM = "[^\\W\\da-z_" + "".join(sorted(_STOP)) + "]"
 _LEAD = ("微实事", "辖区", "居民", "晚上", "每天", "夏天", "再次", "今年", "联名", "意见", "老旧")
 _GENERIC_STEMS = {"", "老", "老旧", "隔壁", "整个", "开放式", "外面", "附近", "本", "各", "新",
-                  "大", "小", "旧", "老人", "安置", "家长", "中"}  # fmt: skip
+                  "大", "小", "旧", "老人", "安置", "家长", "中",
+                  # kinds of facility or firm, not names of one: 搅拌站, 物业公司
+                  "搅拌", "垃圾", "中转", "变电", "加油", "充电", "收费", "物业", "开发",
+                  "建筑", "劳务", "装修", "装饰", "保安", "物流", "快递", "外卖", "家政",
+                  "培训", "中介", "房产", "地产", "科技", "贸易", "这家", "那家", "一家",
+                  "该", "涉事", "黑心", "无良", "私人", "个体", "施工", "环卫", "港",
+                  "海", "沙"}  # fmt: skip
 
 _SUFFIX_PLAIN = "|".join(sorted(_SUFFIX_KIND, key=len, reverse=True))
 _PLACE = re.compile(rf"((?:{_STEM}{{0,6}}?(?:{_SUFFIX_RE}){_DESCRIPTOR}?)+)")
@@ -184,10 +192,35 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
     return AreaMention(stem + canon_head, stem, canon_head, kind, pos)
 
 
+# A crossing of two roads is a place of its own: 滨河路与学府路交叉口 is not 滨河路与建设路口.
+_ROAD_NAME = r"[^\W\d_与和跟及、的在是到从往向]{1,8}?(?:大道|路|街)"
+_JUNCTION = re.compile(
+    rf"({_ROAD_NAME})(?:与|和|跟|、|/)?({_ROAD_NAME})(?:交叉口|交汇处|十字路口|丁字路口|路口|口)"
+)
+
+
+JUNCTION = "交叉口"
+
+
+def _junctions(text: str) -> list[tuple[int, int, AreaMention]]:
+    out = []
+    for m in _JUNCTION.finditer(text):
+        roads = []
+        for raw in (m.group(1), m.group(2)):
+            area = _split_area(raw, m.start())
+            roads.append(area.name if area is not None else raw)
+        a, b = sorted(roads)
+        out.append((m.start(), m.end(), AreaMention(f"{a}与{b}交叉口", f"{a}与{b}", JUNCTION, ROAD, m.start())))
+    return out
+
+
 def extract_places(text: str) -> PlaceMention:
     """All place mentions in normalised ``text``."""
-    areas: list[AreaMention] = []
+    junctions = _junctions(text)
+    areas: list[AreaMention] = [j for _, _, j in junctions]
     for m in _PLACE.finditer(text):
+        if any(start <= m.start(1) < end for start, end, _ in junctions):
+            continue
         # A run may hold a compound (和平南路菜市场): keep it whole; descriptors go.
         area = _split_area(m.group(1), m.start(1))
         if area is not None:
@@ -282,6 +315,8 @@ def same_area(a: AreaMention, b: AreaMention) -> bool:
         return False
     if a.name == b.name:
         return True
+    if JUNCTION in (a.head, b.head):
+        return False  # 学府路口 is not the crossing of 学府路 and 滨河路
     if a.head != b.head:
         # 滨江花园小区 ~ 滨江花园, but 滨江花园 and 滨江新苑 differ
         return a.kind == ESTATE and (a.name in b.name or b.name in a.name)
