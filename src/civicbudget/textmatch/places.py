@@ -193,7 +193,7 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
 
 
 # A crossing of two roads is a place of its own: 滨河路与学府路交叉口 is not 滨河路与建设路口.
-_ROAD_NAME = r"[^\W\d_与和跟及、的在是到从往向]{1,8}?(?:大道|路|街)"
+_ROAD_NAME = r"[^\W\d_与和跟及、的在是到从往向那这个条段边]{1,8}?(?:大道|路|街)"
 _JUNCTION = re.compile(
     rf"({_ROAD_NAME})(?:与|和|跟|、|/)?({_ROAD_NAME})(?:交叉口|交汇处|十字路口|丁字路口|路口|口)"
 )
