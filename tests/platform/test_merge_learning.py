@@ -170,6 +170,19 @@ def test_not_the_same_on_a_move_keeps_the_proposal_out_of_the_project(screening,
     assert (s.target, s.proposals) == (project, [d])
 
 
+def test_a_project_of_several_requests_draws_each_loose_proposal_with_its_like(
+        screening, world, officer):
+    # An officer's 楼道改造 gathers the lights and the handrails of building 3.
+    a, b = _loose(screening, world, ["海达小区3栋楼道灯坏了", "海达小区3栋楼梯扶手松了"])
+    _do(officer, screening, world, action="group", name="3栋楼道改造", proposals=[a.pk, b.pk])
+    project = Project.objects.get()
+    c, d, _e = _loose(screening, world, ["3栋楼道太黑，希望装声控灯", "海达小区3栋扶手坏了要修",
+                                         "海达小区3栋装监控"])
+    shape = sorted((t, loose, members) for t, loose, members, _r in _shape(screening, world))
+    # each into the project, beside the proposal it resembles; the cameras stay alone
+    assert shape == [(project.pk, [c.pk], [a.pk]), (project.pk, [d.pk], [b.pk])]
+
+
 def test_every_suggestion_on_the_page_says_why(screening, world, officer):
     a, b = _loose(screening, world, LIGHTS_3[:2])
     _do(officer, screening, world, action="group", name="3栋楼道灯", proposals=[a.pk, b.pk])

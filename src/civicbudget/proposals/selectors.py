@@ -110,7 +110,8 @@ def merge_suggestions(cycle: Cycle, *, community_id: int | None = None,
     operations not undone), and the gazetteer holds the district's names and the places
     accepted merges revealed (``district_gazetteer``). A cluster with at least one loose
     proposal and ``min_size`` members is a suggestion: "move into the project" when it holds
-    a project's proposals, else "make a project". Uses the analyses stored at submission.
+    a project's proposals (one suggestion per kind of loose proposal), else "make a
+    project". Uses the analyses stored at submission.
     """
     proposals = list(proposals_in_scope(cycle, community_id=community_id, street_id=street_id)
                      .filter(Q(project__isnull=True) | Q(project__is_active=True)))
@@ -119,28 +120,53 @@ def merge_suggestions(cycle: Cycle, *, community_id: int | None = None,
     analyses = [Analysis.from_dict(p.analysis) if p.analysis else analyze(p.text) for p in proposals]
     must = _must_links(proposals)
     cannot = _cannot_links(cycle, proposals)
-    groups = suggest_groups([p.text for p in proposals], [p.community_id for p in proposals],
-                            min_size=min_size, analyses=analyses, must_link=must,
-                            cannot_link=cannot, gazetteer=district_gazetteer(cycle.district_id))
+    texts = [p.text for p in proposals]
+    communities = [p.community_id for p in proposals]
+    gazetteer = district_gazetteer(cycle.district_id)
+    groups = suggest_groups(texts, communities, min_size=1, analyses=analyses, must_link=must,
+                            cannot_link=cannot, gazetteer=gazetteer)
+    # The same without the projects' must-links: a project may gather several requests (a
+    # 楼道改造 with its lights and its handrails), and a loose proposal is suggested with the
+    # ones it resembles, not with every proposal that matches some part of the project.
+    alone = {i: g for g in suggest_groups(texts, communities, min_size=1, analyses=analyses,
+                                          cannot_link=cannot, gazetteer=gazetteer)
+             for i in g.members}
     suggestions = []
     for g in groups:
-        loose = [proposals[i] for i in g.members if proposals[i].project_id is None]
+        inside = set(g.members)
+        loose = [i for i in g.members if proposals[i].project_id is None]
+        placed = [i for i in g.members if proposals[i].project_id is not None]
         if not loose:
             continue
-        placed = [proposals[i] for i in g.members if proposals[i].project_id is not None]
-        target = None
+        parts: list[tuple[SuggestedGroup, list[int], list[int]]] = [(g, loose, [])]
         if placed:
-            counts = Counter(p.project_id for p in placed)
-            # the project most of the cluster is in (the oldest on a tie)
-            best = min(counts, key=lambda pid: (-counts[pid], pid))
-            target = next(p.project for p in placed if p.project_id == best)
-        # "kept apart" when a member has a cannot-link to a proposal outside the suggestion
-        inside = set(g.members)
-        kept_apart = any((a in inside) != (b in inside) for a, b in cannot)
-        suggestions.append(Suggestion(
-            key=f"{community_id or street_id}-{g.cluster}", proposals=loose,
-            name=target.name if target else _suggest_name(loose), target=target,
-            members=placed, reasons=_reasons(g, target, kept_apart)))
+            by_alone: dict[int, list[int]] = {}
+            for i in loose:
+                by_alone.setdefault(alone[i].cluster, []).append(i)
+            parts = []
+            for idx in by_alone.values():
+                near = [i for i in alone[idx[0]].members
+                        if i in inside and proposals[i].project_id is not None]
+                parts.append((alone[idx[0]], idx, near or placed))
+        for why, idx, members in parts:
+            if len(idx) + len(members) < min_size:
+                continue
+            target = None
+            if members:
+                counts = Counter(proposals[i].project_id for i in members)
+                # the project most of them are in (the oldest on a tie)
+                best = min(counts, key=lambda pid: (-counts[pid], pid))
+                target = next(proposals[i].project for i in members
+                              if proposals[i].project_id == best)
+            # "kept apart" when a member has a cannot-link to a proposal outside the suggestion
+            shown = {*idx, *members}
+            kept_apart = any((a in shown) != (b in shown) for a, b in cannot)
+            items = [proposals[i] for i in idx]
+            suggestions.append(Suggestion(
+                key=f"{community_id or street_id}-{g.cluster}-{why.cluster}", proposals=items,
+                name=target.name if target else _suggest_name(items), target=target,
+                members=[proposals[i] for i in members],
+                reasons=_reasons(why, target, kept_apart)))
     suggestions.sort(key=lambda s: (-len(s.proposals) - len(s.members), s.proposals[0].pk))
     return suggestions
 
