@@ -153,6 +153,7 @@ class MergeOperation(models.Model):
         MERGE = "merge", _("merge projects")
         SPLIT = "split", _("split proposals off")
         RENAME = "rename", _("rename a project")
+        DISMISS = "dismiss", _("not the same")
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="merge_operations")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -176,6 +177,36 @@ class MergeOperation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+class MatchDecision(models.Model):
+    """An officer's word that two proposals do not ask for the same thing (a cannot-link).
+
+    Written by a split (each proposal split off against each member it left) and by "not
+    the same" on a suggestion, and tied to that operation: once the operation is undone the
+    decision no longer counts. Must-links are not stored: proposals in the same active
+    project are must-linked, so the project table already says it and undo restores it.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
+    operation = models.ForeignKey(MergeOperation, on_delete=models.CASCADE,
+                                  related_name="decisions")
+    # stored with proposal_a < proposal_b, so a pair is one row whichever way it was said
+    proposal_a = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="+")
+    proposal_b = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(proposal_a__lt=models.F("proposal_b")),
+                                   name="match_decision_ordered_pair"),
+        ]
+        indexes = [models.Index(fields=["cycle", "proposal_a"])]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_a_id} ≠ {self.proposal_b_id}"
 
 
 class RateBucket(models.Model):

@@ -21,6 +21,7 @@ from civicbudget.identity import IdentifierError, canonical_phone, keyed_hash
 from civicbudget.places.models import Community
 from civicbudget.proposals.models import (
     Channel,
+    MatchDecision,
     MergeOperation,
     Project,
     ProjectType,
@@ -420,6 +421,13 @@ def _operation(actor, cycle, kind, street, community, **changes) -> MergeOperati
 def project_create(*, actor, cycle: Cycle, proposal_ids, name: str, description: str = "",
                    project_type: str | None = None) -> Project:
     """Create a project gathering the given proposals (taking them from any earlier project)."""
+    return _project_create(actor=actor, cycle=cycle, proposal_ids=proposal_ids, name=name,
+                           description=description, project_type=project_type)[0]
+
+
+def _project_create(*, actor, cycle: Cycle, proposal_ids, name: str, description: str = "",
+                    project_type: str | None = None,
+                    cannot: list[tuple[int, int]] = ()) -> tuple[Project, MergeOperation]:
     proposals = _load(cycle, proposal_ids)
     street, community = _scope_of(proposals)
     _require_merge(actor, cycle, street, community)
@@ -437,9 +445,10 @@ def project_create(*, actor, cycle: Cycle, proposal_ids, name: str, description:
         previous = {p.project_id for p in proposals}
         moves = _apply_moves(proposals, project)
         emptied = _deactivate_empty(previous)
-        _operation(actor, cycle, MergeOperation.Kind.GROUP, street, community, moves=moves,
-                   created_projects=[project.pk], deactivated_projects=emptied)
-    return project
+        op = _operation(actor, cycle, MergeOperation.Kind.GROUP, street, community, moves=moves,
+                        created_projects=[project.pk], deactivated_projects=emptied)
+        _record_cannot(op, cannot)
+    return project, op
 
 
 def proposals_move(*, actor, cycle: Cycle, proposal_ids, project: Project) -> MergeOperation:
@@ -495,16 +504,53 @@ def proposals_split(*, actor, cycle: Cycle, proposal_ids, name: str = "") -> Pro
     proposals = _load(cycle, proposal_ids)
     for p in proposals:
         _require_merge(actor, cycle, p.street, p.project.community if p.project else p.community)
+    # What the officer said by splitting: each proposal taken out is not the same as the
+    # members it left behind (later suggestions keep them apart; see MatchDecision).
+    split_ids = {p.pk for p in proposals}
+    left = Proposal.objects.filter(project_id__in={p.project_id for p in proposals if p.project_id})
+    cannot = [(p.pk, m.pk) for m in left.exclude(pk__in=split_ids).only("pk", "project_id")
+              for p in proposals if p.project_id == m.project_id]
     if name.strip():
-        return project_create(actor=actor, cycle=cycle, proposal_ids=proposal_ids, name=name)
+        return _project_create(actor=actor, cycle=cycle, proposal_ids=proposal_ids, name=name,
+                               cannot=cannot)[0]
     street, community = _scope_of(proposals)
     with transaction.atomic():
         previous = {p.project_id for p in proposals}
         moves = _apply_moves(proposals, None)
         emptied = _deactivate_empty(previous)
-        _operation(actor, cycle, MergeOperation.Kind.SPLIT, street, community, moves=moves,
-                   deactivated_projects=emptied)
+        op = _operation(actor, cycle, MergeOperation.Kind.SPLIT, street, community, moves=moves,
+                        deactivated_projects=emptied)
+        _record_cannot(op, cannot)
     return None
+
+
+def suggestion_dismiss(*, actor, cycle: Cycle, proposal_ids, member_ids=()) -> MergeOperation:
+    """"Not the same" on a suggestion: its loose proposals (``proposal_ids``) are kept apart
+    from each other and from the project members it showed them with (``member_ids``).
+
+    Recorded as an operation (in the history, undoable) carrying cannot-links only.
+    """
+    loose = _load(cycle, proposal_ids)
+    members = _load(cycle, member_ids) if member_ids else []
+    if len(loose) + len({m.pk for m in members} - {p.pk for p in loose}) < 2:
+        raise ServiceError(_("A suggestion has at least two proposals."), field="proposals")
+    street, community = _scope_of(loose + members)
+    _require_merge(actor, cycle, street, community)
+    loose_ids = sorted(p.pk for p in loose)
+    pairs = [(a, b) for i, a in enumerate(loose_ids) for b in loose_ids[i + 1:]]
+    pairs += [(a, m.pk) for a in loose_ids for m in members if m.pk not in loose_ids]
+    with transaction.atomic():
+        op = _operation(actor, cycle, MergeOperation.Kind.DISMISS, street, community,
+                        moves=[])
+        _record_cannot(op, pairs)
+    return op
+
+
+def _record_cannot(op: MergeOperation, pairs) -> None:
+    rows = {(min(a, b), max(a, b)) for a, b in pairs if a != b}
+    MatchDecision.objects.bulk_create(
+        MatchDecision(cycle_id=op.cycle_id, operation=op, proposal_a_id=a, proposal_b_id=b,
+                      actor=op.actor, at=op.at) for a, b in sorted(rows))
 
 
 def project_rename(*, actor, project: Project, name: str, description: str | None = None) -> Project:
@@ -524,7 +570,10 @@ def project_rename(*, actor, project: Project, name: str, description: str | Non
 
 
 def merge_undo(*, actor, operation: MergeOperation) -> MergeOperation:
-    """Undo one workbench operation, if what it moved is still where it put it."""
+    """Undo one workbench operation, if what it moved is still where it put it.
+
+    The cannot-links the operation wrote (a split, "not the same") stop counting with it:
+    suggestions read only decisions of operations not undone."""
     _require_merge(actor, operation.cycle, operation.street, operation.community)
     with transaction.atomic():
         op = MergeOperation.objects.select_for_update().get(pk=operation.pk)

@@ -286,6 +286,11 @@ def workbench_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             services.projects_merge(actor=request.user, cycle=cycle, target=projects[0],
                                     others=projects[1:])
             messages.success(request, _("Merged into “%(name)s”.") % {"name": projects[0].name})
+        elif action == "dismiss":
+            services.suggestion_dismiss(actor=request.user, cycle=cycle, proposal_ids=ids,
+                                        member_ids=[i for i in request.POST.getlist("members")
+                                                    if is_number(i)])
+            messages.success(request, _("Noted: these proposals will not be suggested together again."))
         elif action == "rename":
             project = get_object_or_404(Project, pk=request.POST.get("project") or 0, cycle=cycle)
             services.project_rename(actor=request.user, project=project,
