@@ -202,7 +202,7 @@ def test_the_explanation_reads_the_engine_s_place_phrases_and_score():
                            score=0.82)
     with translation.override("zh-hans"):
         assert " · ".join(selectors._reasons(group, None, False)) == \
-            "同一地点：海达小区3栋 · 共同关键词：楼道灯、坏了 · 相似度 0.82"
+            "同一地点：海达小区3栋 · 相同诉求：楼道灯 · 共同关键词：坏了 · 相似度 0.82"
     bare = SuggestedGroup(cluster=0, members=(0, 1), group=1, request=None, place="?",
                           texts=("a", "b"))
     with translation.override("en"):

@@ -230,10 +230,11 @@ def _reasons(group: SuggestedGroup, target: Project | None, kept_apart: bool) ->
     if group.request and group.place and group.place != "?":
         place = _("the whole community") if group.place == "社区" else group.place
         reasons.append(_("Same place: %(place)s") % {"place": place})
-    if group.phrases:
-        reasons.append(_("Shared key phrases: %(phrases)s") % {"phrases": "、".join(group.phrases)})
-    elif group.request:
+    if group.request:
         reasons.append(_("Same request: %(request)s") % {"request": group.request})
+    phrases = [p for p in group.phrases if not (group.request and p in group.request)]
+    if phrases:
+        reasons.append(_("Shared key phrases: %(phrases)s") % {"phrases": "、".join(phrases)})
     if group.score:
         reasons.append(_("Similarity %(score).2f") % {"score": group.score})
     if target is not None:
