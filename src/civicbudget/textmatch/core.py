@@ -67,8 +67,9 @@ _SHORE_RANK = {"公园": 0, "步道": 0, "海滩": 0, "沙滩": 0, "河": 1, "�
 # place words that name a place on their own when the community has only one of them
 _HEAD_ALONE = {"新苑", "新村", "宿舍", "老街", "公园", "渔港", "码头", "桥头", "步道", "市场", "学校",
                "小学", "中学", "海滩", "沙滩", "码头路", "夜市", "广场"}  # fmt: skip
-# A group larger than this is compared in slices (memory), keeping only the likelier pairs.
-_DENSE_LIMIT = 6000
+# A group larger than this keeps, for each text, only its best partners (memory, time).
+_DENSE_LIMIT = 4000
+_NEIGHBOURS = 40
 
 
 @dataclass(frozen=True)
@@ -479,16 +480,23 @@ class _Group:
 
 
 def _pair_scores(
-    x: sparse.csr_matrix, concept: np.ndarray, family: np.ndarray, place: np.ndarray, p: Params,
-    known: bool = True,
+    x: sparse.csr_matrix, concept: np.ndarray, family: np.ndarray, g: _Group, p: Params,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i < j) of one group whose score may matter, with the score.
 
-    When the community is unknown the lexicon speaks only for texts at one named place:
-    elsewhere "near-identical" must mean the wording, not a shared topic.
+    Pairs at two different places are left out (they never meet). In a group larger than
+    ``_DENSE_LIMIT`` each text keeps only its ``_NEIGHBOURS`` best partners, so that memory
+    and time grow with the group, not with its square. When the community is unknown the
+    lexicon speaks only for texts at one named place: elsewhere "near-identical" must mean
+    the wording, not a shared topic.
     """
     n = x.shape[0]
     floor = 0.08  # below this a pair only dilutes averages, which missing pairs do too
+    big = n > _DENSE_LIMIT
+    place_ids: dict[Place, int] = {}
+    place = np.asarray([place_ids.setdefault(pl, len(place_ids)) if pl.named else -1
+                        for pl in g.places], dtype=np.int64)
+    area, sub, named = (np.asarray(v, dtype=np.int64) for v in (g.area, g.sub, g.named))
     rows, cols, vals = [], [], []
     step = max(1, min(n, 2_000_000 // max(n, 1)))
     xt = x.T.tocsc()
@@ -496,40 +504,63 @@ def _pair_scores(
         s = (x[start : start + step] @ xt).tocoo()
         r = s.row.astype(np.int64) + start
         c = s.col.astype(np.int64)
-        keep = r < c
+        keep = (r != c) if big else (r < c)
         r, c, v = r[keep], c[keep], s.data[keep]
         same_place = (place[r] >= 0) & (place[r] == place[c])
         lexicon = _lexicon_term(concept, family, r, c, p)
-        v = v + (lexicon if known else lexicon * same_place)
+        v = v + (lexicon if g.known else lexicon * same_place)
         if p.place_bonus:
             v = v + p.place_bonus * same_place
-        keep = v >= floor
-        rows.append(r[keep])
-        cols.append(c[keep])
-        vals.append(v[keep])
+        keep = (v >= floor) & ~_conflicts(area, sub, named, r, c)
+        r, c, v = r[keep], c[keep], v[keep]
+        if big and len(r):
+            order = np.lexsort((-v, r))
+            r, c, v = r[order], c[order], v[order]
+            rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
+            best = rank < _NEIGHBOURS
+            r, c, v = np.minimum(r[best], c[best]), np.maximum(r[best], c[best]), v[best]
+        rows.append(r)
+        cols.append(c)
+        vals.append(v)
+    if big and rows:
+        r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        _, first = np.unique(r * n + c, return_index=True)
+        return r[first], c[first], v[first]
     if p.use_lexicon and p.concept_bonus >= floor:
         # the same request in words that share nothing (楼道太黑 / 希望装声控灯)
         have = np.concatenate(rows) * n + np.concatenate(cols) if rows else np.zeros(0, np.int64)
         extra_r, extra_c = [], []
         for k in np.unique(concept[concept >= 0]):
             members = np.flatnonzero(concept == k)
-            if len(members) < 2 or len(members) > 2000:
+            if len(members) < 2:
                 continue
             a, b = np.triu_indices(len(members), 1)
             extra_r.append(members[a])
             extra_c.append(members[b])
         if extra_r:
             er, ec = np.concatenate(extra_r), np.concatenate(extra_c)
-            new = ~np.isin(er * n + ec, have)
-            if not known:
-                new &= (place[er] >= 0) & (place[er] == place[ec])
+            same_place = (place[er] >= 0) & (place[er] == place[ec])
+            new = ~np.isin(er * n + ec, have) & ~_conflicts(area, sub, named, er, ec)
+            if not g.known:
+                new &= same_place
             rows.append(er[new])
             cols.append(ec[new])
-            same_place = (place[er] >= 0) & (place[er] == place[ec])
             vals.append((p.concept_bonus + p.place_bonus * same_place)[new])
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+
+def _conflicts(area, sub, named, r, c) -> np.ndarray:
+    """:func:`places_conflict` (and two different named places) for arrays of pairs."""
+    ar, ac, sr, sc, nr, nc = area[r], area[c], sub[r], sub[c], named[r], named[c]
+    both = (ar >= 0) & (ac >= 0)
+    out = both & ((ar != ac) | (sr != sc))
+    out |= (ar >= 0) & (ac < 0) & (sc >= 0) & (sr != sc)
+    out |= (ac >= 0) & (ar < 0) & (sr >= 0) & (sr != sc)
+    out |= (ar < 0) & (ac < 0) & (sr >= 0) & (sc >= 0) & (sr != sc)
+    out |= (nr >= 0) & (nc >= 0) & (nr != nc)
+    return out
 
 
 def _lexicon_term(concept, family, r, c, p: Params) -> np.ndarray:
@@ -734,11 +765,7 @@ def _run(
             known=g is not None,
         )
         sel = np.asarray(idx)
-        place_ids: dict[Place, int] = {}
-        place = np.asarray([place_ids.setdefault(pl, len(place_ids)) if pl.named else -1
-                            for pl in places], dtype=np.int64)
-        rows, cols, vals = _pair_scores(x[sel], concept[sel], family[sel], place, params,
-                                        known=g is not None)
+        rows, cols, vals = _pair_scores(x[sel], concept[sel], family[sel], group, params)
         link = _Linkage(group, rows, cols, vals, params, must_by[g], cannot_by[g])
         link.run()
         areas = {v: k for k, v in area_ids.items()}
