@@ -450,16 +450,19 @@ def _vectors(analyses: Sequence[Analysis]) -> tuple[sparse.csr_matrix, list[str]
     return x.tocsr(), list(vocab)
 
 
-def places_conflict(area_a, sub_a, area_b, sub_b) -> bool:
+def places_conflict(area_a, sub_a, area_b, sub_b, related=None) -> bool:
     """Whether two places (area, part of it; -1 or None for none) can never be one project.
 
-    Two named estates, roads or facilities must be the same, and then so must the building,
-    gate or lane (an estate-wide request is not 3栋's). A bare 3栋 fits an estate's 3栋 but
-    not the estate as a whole; a text naming nothing fits anywhere.
+    Two named estates, roads or facilities must be the same (or one named after the other,
+    as 渔村主路 is part of 渔村: ``related(a, b)``), and then so must the building, gate or
+    lane (an estate-wide request is not 3栋's). A bare 3栋 fits an estate's 3栋 but not the
+    estate as a whole; a text naming nothing fits anywhere.
     """
     none = (-1, None)
     if area_a not in none and area_b not in none:
-        return area_a != area_b or sub_a != sub_b
+        if area_a != area_b and not (related is not None and related(area_a, area_b)):
+            return True
+        return sub_a != sub_b
     if area_a not in none and sub_b not in none:
         return sub_a != sub_b
     if area_b not in none and sub_a not in none:
@@ -475,6 +478,9 @@ class _Group:
     area: list[int]  # per member: area id or -1
     sub: list[int]  # per member: building / gate / lane id or -1
     named: list[int]  # per member: the first place it names, whatever the request, or -1
+    k: int  # number of distinct areas
+    related: frozenset[int]  # a * k + b for areas a, b where one is named after the other
+    length: list[int]  # per area id: length of its name (longer = more specific)
     places: list[Place]
     known: bool  # whether the community is known (group is not None)
 
@@ -497,6 +503,7 @@ def _pair_scores(
     place = np.asarray([place_ids.setdefault(pl, len(place_ids)) if pl.named else -1
                         for pl in g.places], dtype=np.int64)
     area, sub, named = (np.asarray(v, dtype=np.int64) for v in (g.area, g.sub, g.named))
+    rel = np.fromiter(g.related, dtype=np.int64, count=len(g.related))
     rows, cols, vals = [], [], []
     step = max(1, min(n, 2_000_000 // max(n, 1)))
     xt = x.T.tocsc()
@@ -511,7 +518,7 @@ def _pair_scores(
         v = v + (lexicon if g.known else lexicon * same_place)
         if p.place_bonus:
             v = v + p.place_bonus * same_place
-        keep = (v >= floor) & ~_conflicts(area, sub, named, r, c)
+        keep = (v >= floor) & ~_conflicts(area, sub, named, r, c, g.k, rel)
         r, c, v = r[keep], c[keep], v[keep]
         if big and len(r):
             order = np.lexsort((-v, r))
@@ -540,7 +547,7 @@ def _pair_scores(
         if extra_r:
             er, ec = np.concatenate(extra_r), np.concatenate(extra_c)
             same_place = (place[er] >= 0) & (place[er] == place[ec])
-            new = ~np.isin(er * n + ec, have) & ~_conflicts(area, sub, named, er, ec)
+            new = ~np.isin(er * n + ec, have) & ~_conflicts(area, sub, named, er, ec, g.k, rel)
             if not g.known:
                 new &= same_place
             rows.append(er[new])
@@ -551,11 +558,58 @@ def _pair_scores(
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
 
-def _conflicts(area, sub, named, r, c) -> np.ndarray:
+def _parts(names: set[str]) -> dict[str, str]:
+    """Each place name mapped to the largest place it is part of by its name.
+
+    渔村主路 and 渔村巷 are parts of 渔村 (their names contain it), so texts naming them are
+    not at "two different places"; 府前路 and 府前花园 are.
+    """
+    ordered = sorted(names, key=lambda n: (len(n), n))
+    parent = {n: n for n in ordered}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for name in ordered:
+        for i in range(len(name)):
+            for j in range(i + 2, len(name)):
+                inner = name[i:j]
+                if inner in parent and inner != name:
+                    a, b = find(inner), find(name)
+                    if a != b:
+                        parent[b] = a
+    return {n: find(n) for n in ordered}
+
+
+def _contains(a: str, b: str) -> bool:
+    return a in b or b in a
+
+
+def _named_after(ids: dict[str, int]) -> set[int]:
+    """Pairs ``a * k + b`` (both ways) of areas where one's name contains the other's."""
+    k = len(ids)
+    out = set()
+    for name, j in ids.items():
+        for a in range(len(name)):
+            for b in range(a + 2, len(name) + 1):
+                i = ids.get(name[a:b])
+                if i is not None and i != j:
+                    out.add(i * k + j)
+                    out.add(j * k + i)
+    return out
+
+
+def _conflicts(area, sub, named, r, c, k: int = 0, g_related: np.ndarray | None = None) -> np.ndarray:
     """:func:`places_conflict` (and two different named places) for arrays of pairs."""
     ar, ac, sr, sc, nr, nc = area[r], area[c], sub[r], sub[c], named[r], named[c]
     both = (ar >= 0) & (ac >= 0)
-    out = both & ((ar != ac) | (sr != sc))
+    other = ar != ac
+    if g_related is not None and g_related.size:
+        other &= ~np.isin(ar * k + ac, g_related)
+    out = both & (other | (sr != sc))
     out |= (ar >= 0) & (ac < 0) & (sc >= 0) & (sr != sc)
     out |= (ac >= 0) & (ar < 0) & (sr >= 0) & (sr != sc)
     out |= (ar < 0) & (ac < 0) & (sr >= 0) & (sc >= 0) & (sr != sc)
@@ -584,6 +638,7 @@ class _Linkage:
         self.parent = list(range(n))
         self.size = [1] * n
         self.area, self.sub, self.named = list(g.area), list(g.sub), list(g.named)
+        self.k, self.related, self.length = g.k, g.related, g.length
         self.intra = [0.0] * n
         self.links: list[dict[int, float] | None] = [{} for _ in range(n)]
         for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
@@ -609,12 +664,15 @@ class _Linkage:
             x = parent[x]
         return x
 
+    def _related(self, a: int, b: int) -> bool:
+        return a * self.k + b in self.related
+
     def _conflict(self, a: int, b: int) -> bool:
         # a service takes the whole community, yet two texts naming two places stay apart
         na, nb = self.named[a], self.named[b]
         if na >= 0 and nb >= 0 and na != nb:
             return True
-        return places_conflict(self.area[a], self.sub[a], self.area[b], self.sub[b])
+        return places_conflict(self.area[a], self.sub[a], self.area[b], self.sub[b], self._related)
 
     def _threshold(self, a: int, b: int) -> float:
         p = self.p
@@ -655,8 +713,8 @@ class _Linkage:
         self.links[b] = None
         self.intra[a] += self.intra[b] + between
         self.size[a] += self.size[b]
-        if self.area[a] < 0:
-            self.area[a] = self.area[b]
+        if self.area[a] < 0 or (self.area[b] >= 0 and self.length[self.area[b]] > self.length[self.area[a]]):
+            self.area[a] = self.area[b]  # the more specific of two related places
         if self.sub[a] < 0:
             self.sub[a] = self.sub[b]
         if self.named[a] < 0:
@@ -749,18 +807,23 @@ def _run(
         members = [analyses[i] for i in idx]
         names = _Names(members, gazetteer)
         places = [_place(a, names, params.use_lexicon) for a in members]
+        firsts = [next((n for _, n in names.resolve(a)), None) for a in members]
+        part_of = _parts({n for n in firsts if n})
         named_ids: dict[str, int] = {}
-        named = []
-        for a in members:
-            first = names.resolve(a)
-            named.append(named_ids.setdefault(first[0][1], len(named_ids)) if first else -1)
+        named = [named_ids.setdefault(part_of[n], len(named_ids)) if n else -1 for n in firsts]
         area_ids: dict[str, int] = {}
+        for pl in places:
+            if pl.area:
+                area_ids.setdefault(pl.area, len(area_ids))
         sub_ids: dict[str, int] = {}
         group = _Group(
             idx=idx,
             area=[area_ids.setdefault(pl.area, len(area_ids)) if pl.area else -1 for pl in places],
             sub=[sub_ids.setdefault(pl.sub, len(sub_ids)) if pl.sub else -1 for pl in places],
             named=named,
+            k=len(area_ids),
+            related=frozenset(_named_after(area_ids)),
+            length=[len(a) for a in area_ids],
             places=places,
             known=g is not None,
         )
@@ -960,7 +1023,7 @@ def similarity(a: str, b: str, context: Sequence[str] = (), params: Params = DEF
     score = cos + lex
     together = res.numbers[0] == res.numbers[1]
     pa, pb = res.places[0], res.places[1]
-    conflict = places_conflict(pa.area, pa.sub, pb.area, pb.sub)
+    conflict = places_conflict(pa.area, pa.sub, pb.area, pb.sub, _contains)
     same_request = together or (ca is not None and ca == cb) or score >= params.t_same
     return Similarity(
         score=round(score, 4),
@@ -1039,8 +1102,8 @@ def suggest_for(
         area = next((places[i].area for i in members if places[i].area), None)
         sub = next((places[i].sub for i in members if places[i].sub), None)
         other = next((named[i] for i in members if named[i]), None)
-        if places_conflict(area, sub, new_place.area, new_place.sub) or (
-            other and named[n] and other != named[n]
+        if places_conflict(area, sub, new_place.area, new_place.sub, _contains) or (
+            other and named[n] and other not in named[n] and named[n] not in other
         ):
             continue
         avg = float(score[members].sum()) / len(members)
