@@ -48,7 +48,7 @@ def grid(lexicon: bool) -> list[Params]:
     out = []
     bonuses = (0.2, 0.3, 0.4) if lexicon else (0.0,)
     for bonus, place, t, dp, dn in itertools.product(
-        bonuses, (0.0, 0.05, 0.1), (0.1, 0.15, 0.2, 0.25, 0.3), (0.0, 0.05, 0.1), (-0.05, 0.0, 0.05)
+        bonuses, (0.0, 0.05, 0.1), (0.1, 0.15, 0.2, 0.3, 0.4), (0.0, 0.05, 0.1), (-0.05, 0.0, 0.05)
     ):
         out.append(replace(DEFAULT_PARAMS, use_lexicon=lexicon, concept_bonus=bonus,
                            family_bonus=bonus / 3, place_bonus=place, t_same=t, t_partial=t + dp,

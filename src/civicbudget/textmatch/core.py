@@ -87,7 +87,7 @@ class Params:
     family_bonus: float = 0.13
     concept_penalty: float = 0.3
     t_same: float = 0.15  # both name the same specific place
-    t_partial: float = 0.2  # one names a place, the other a part of it or none
+    t_partial: float = 0.15  # one names a place, the other a part of it or none
     t_none: float = 0.1  # neither names a place (same community)
     t_loose: float = 0.75  # no community known and no shared place: near-identical only
     place_bonus: float = 0.0  # both name the same specific place
