@@ -192,3 +192,43 @@ def test_stored_analyses_round_trip_and_old_formats_are_redone():
     assert Analysis.from_dict(d) == a
     old = {"v": 1, "text": "海达小区3栋楼道灯坏了", "grams": ["海达"]}
     assert Analysis.from_dict(old) == analyze("海达小区3栋楼道灯坏了")
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def test_cli_subjects_gazetteer_unknown_communities_and_explanations(tmp_path, capsys):
+    import csv
+
+    from civicbudget.textmatch.cli import main
+
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "id,community,subject,text\n"
+        "1,A,金鼎楼道灯,金鼎3栋楼道灯坏了\n"
+        "2,A,,金鼎3栋楼道太黑了，希望修一下楼道灯\n"
+        "3,,路灯,路灯坏了晚上太黑\n"
+        "4,,路灯,路灯不亮了很危险\n",
+        encoding="utf-8",
+    )
+    places = tmp_path / "places.txt"
+    places.write_text("# known places\n金鼎小区\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    rc = main(["cluster", str(src), "--text-column", "text", "--id-column", "id",
+               "--group-column", "community", "--subject-column", "subject",
+               "--places", str(places), "--admin", "美兰区", "--explain", "--out", str(out)])
+    assert rc == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4"]
+    assert rows[0]["cluster"] == rows[1]["cluster"]
+    assert rows[0]["place"] == "金鼎小区3栋" and "楼道" in rows[0]["phrases"]
+    # community unknown, no place, different wording: not grouped
+    assert rows[2]["cluster"] != rows[3]["cluster"]
+    bad = tmp_path / "long.txt"
+    bad.write_text("x" * 200 + "\n", encoding="utf-8")
+    assert main(["cluster", str(src), "--text-column", "text", "--places", str(bad),
+                 "--out", str(out)]) == 2
+    assert "line 1" in capsys.readouterr().err
+    assert main(["cluster", str(src), "--text-column", "text", "--subject-column", "nope",
+                 "--out", str(out)]) == 2
+    assert "no column 'nope'" in capsys.readouterr().err
