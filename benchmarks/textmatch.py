@@ -163,9 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="27405,300000")
     ap.add_argument("--shared", default=str(SHARED))
     ap.add_argument("--baseline", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--long", type=int, default=0, metavar="N",
+                    help="only: group N long messages in one batch with no community known")
     args = ap.parse_args(argv)
     if args.baseline:
         return _baseline_main(*args.baseline)
+    if args.long:
+        _long_batch(args.long)
+        return 0
 
     dev = Path(args.shared) / DEV
     if not dev.exists():
@@ -229,6 +234,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"regroup {n} from stored analyses: {t_re:.2f} s")
         _incremental(dev_rows)
     return 0
+
+
+def _long_batch(n: int) -> None:
+    """A city-wide portal's worst case: ``n`` long messages, one batch, no community known.
+
+    Messages are the stress set's (benchmarks/data/textmatch_stress.csv), each retold: one
+    sentence dropped, a tail added, so that no two are the same text.
+    """
+    import random
+    import resource
+    from collections import Counter
+
+    from civicbudget.textmatch import analyze, cluster_analyses
+
+    data = Path(__file__).resolve().parent / "data" / "textmatch_stress.csv"
+    with open(data, encoding="utf-8") as f:
+        pool = [r["text"] for r in csv.DictReader(f)]
+    rng = random.Random(1)
+    texts = []
+    while len(texts) < n:
+        parts = rng.choice(pool).split("。")
+        if len(parts) > 2:
+            parts.pop(rng.randrange(1, len(parts)))
+        tail = rng.choice(["", "谢谢！", "盼复。", "急！", f"第{rng.randint(1, 99)}次反映。"])
+        texts.append("。".join(parts) + tail)
+    t = time.perf_counter()
+    analyses = [analyze(x) for x in texts]
+    t_an = time.perf_counter() - t
+    t = time.perf_counter()
+    numbers = cluster_analyses(analyses, [None] * n)
+    t_gr = time.perf_counter() - t
+    largest = max(Counter(numbers).values())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{n} long messages, one batch, no community known: analyse {t_an:.1f} s, "
+          f"group {t_gr:.1f} s, largest group {largest} ({largest / n:.1%}), peak {peak:.0f} MB")
 
 
 def _incremental(dev_rows: list[dict[str, str]], district: int = 30_000, communities: int = 10,
