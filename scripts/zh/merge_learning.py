@@ -16,4 +16,5 @@ ZH = {
     "Similar wording": "措辞相近",
     "Move into “%(name)s”": "移入“%(name)s”",
     "%(n)s proposal already in a project": "%(n)s条已在项目中的提议",
+    "Show its proposals": "查看其中的提议",
 }
