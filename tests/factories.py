@@ -214,6 +214,22 @@ def advance_to_vote(cycle, admin, *, latest=None):
     return cycle
 
 
+def advance_to(cycle, kind, admin, *, start=None):
+    """Advance a cycle stage by stage, 400 days apart from ``start`` (default ten years from
+    now, so no stage's deadline interferes), until the stage ``kind`` runs; return it."""
+    from django.utils import timezone
+
+    from civicbudget.cycles.services import stage_advance
+
+    now = start or timezone.now() + dt.timedelta(days=3650)
+    cycle.refresh_from_db()
+    while cycle.current_stage is None or cycle.current_stage.kind != kind:
+        stage_advance(actor=admin, cycle=cycle, now=now)
+        now += dt.timedelta(days=400)
+        cycle.refresh_from_db()
+    return cycle
+
+
 def run_stage(cycle, kind):
     """Mark the stages before ``kind`` done and ``kind`` running, now; return the cycle."""
     from django.utils import timezone

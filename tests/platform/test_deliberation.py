@@ -39,6 +39,7 @@ from civicbudget.deliberation.services import (
 )
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
 
+from factories import advance_to as _advance_to
 from factories import make_cycle, make_project, staff
 
 LATER = timezone.now() + dt.timedelta(days=3650)
@@ -48,13 +49,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def advance_to(cycle, kind, admin):
-    now = LATER
-    cycle.refresh_from_db()
-    while cycle.current_stage is None or cycle.current_stage.kind != kind:
-        stage_advance(actor=admin, cycle=cycle, now=now)
-        now += dt.timedelta(days=400)
-        cycle.refresh_from_db()
-    return cycle
+    return _advance_to(cycle, kind, admin, start=LATER)
 
 
 def all_pass(criteria=MEILAN, **fails):

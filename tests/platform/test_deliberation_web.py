@@ -20,7 +20,7 @@ from civicbudget.deliberation.services import (
     screening_record,
 )
 
-from factories import make_cycle, make_project, staff, staff_login
+from factories import advance_to, make_cycle, make_project, staff, staff_login
 
 LATER = timezone.now() + dt.timedelta(days=3650)
 MEILAN = ["in_area", "public_benefit", "within_pool", "not_planned", "feasible", "lawful",
@@ -36,13 +36,7 @@ def _login(user) -> Client:
 @pytest.fixture
 def screening(world):
     cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida, world.fuan])
-    admin = staff(Role.DISTRICT_ADMIN, world.district)
-    now = LATER
-    while cycle.current_stage is None or cycle.current_stage.kind != "screen":
-        stage_advance(actor=admin, cycle=cycle, now=now)
-        now += dt.timedelta(days=400)
-        cycle.refresh_from_db()
-    return cycle
+    return advance_to(cycle, "screen", staff(Role.DISTRICT_ADMIN, world.district), start=LATER)
 
 
 @pytest.fixture

@@ -10,12 +10,11 @@ import pytest
 from django.utils import timezone, translation
 
 from civicbudget.accounts.models import Role
-from civicbudget.cycles.services import stage_advance
 from civicbudget.proposals import selectors
 from civicbudget.proposals.models import MatchDecision, MergeOperation, Project, Proposal
 from civicbudget.textmatch import SuggestedGroup, analyze
 
-from factories import make_cycle, staff
+from factories import advance_to, make_cycle, staff
 
 LATER = timezone.now() + dt.timedelta(days=3650)
 LIGHTS_3 = ["海达小区3栋楼道灯坏了", "3栋楼道太黑，希望装声控灯", "海达小区3栋楼道灯不亮了",
@@ -26,13 +25,7 @@ LIGHTS_7 = ["海达小区7栋楼道灯坏了", "7栋楼梯间没有灯"]
 def _screening(world):
     cycle = make_cycle(world.district, streets=[world.haidian, world.renmin],
                        communities=[world.haida, world.fuan, world.baisha])
-    admin = staff(Role.DISTRICT_ADMIN, world.district)
-    now = LATER
-    while cycle.current_stage is None or cycle.current_stage.kind != "screen":
-        stage_advance(actor=admin, cycle=cycle, now=now)
-        now += dt.timedelta(days=400)
-        cycle.refresh_from_db()
-    return cycle
+    return advance_to(cycle, "screen", staff(Role.DISTRICT_ADMIN, world.district), start=LATER)
 
 
 @pytest.fixture
