@@ -11,7 +11,14 @@ from django.utils.translation import gettext as _
 from civicbudget.cycles.models import Cycle
 from civicbudget.places.models import Community, District, Street
 from civicbudget.proposals.models import MatchDecision, MergeOperation, Project, Proposal
-from civicbudget.textmatch import Analysis, Gazetteer, SuggestedGroup, analyze, suggest_groups
+from civicbudget.textmatch import (
+    Analysis,
+    Gazetteer,
+    SuggestedGroup,
+    analyze,
+    suggest_for,
+    suggest_groups,
+)
 
 
 def proposal_by_code(code: str) -> Proposal | None:
@@ -226,17 +233,25 @@ def district_gazetteer(district_id: int) -> Gazetteer:
 
 def _reasons(group: SuggestedGroup, target: Project | None, kept_apart: bool) -> list[str]:
     """Why a suggestion was made, from what textmatch reports (any part may be empty)."""
+    place = group.place if group.request and group.place and group.place != "?" else None
+    return _why(request=group.request, place=place, phrases=group.phrases, score=group.score,
+                target=target, kept_apart=kept_apart)
+
+
+def _why(*, request: str | None, place: str | None, phrases, score: float,
+         target: Project | None, kept_apart: bool = False) -> list[str]:
+    """The explanation lines shared by the workbench and a single proposal's suggestions."""
     reasons = []
-    if group.request and group.place and group.place != "?":
-        place = _("the whole community") if group.place == "社区" else group.place
+    if place:
+        place = _("the whole community") if place == "社区" else place
         reasons.append(_("Same place: %(place)s") % {"place": place})
-    if group.request:
-        reasons.append(_("Same request: %(request)s") % {"request": group.request})
-    phrases = [p for p in group.phrases if not (group.request and p in group.request)]
+    if request:
+        reasons.append(_("Same request: %(request)s") % {"request": request})
+    phrases = [p for p in phrases if not (request and p in request)]
     if phrases:
         reasons.append(_("Shared key phrases: %(phrases)s") % {"phrases": "、".join(phrases)})
-    if group.score:
-        reasons.append(_("Similarity %(score).2f") % {"score": group.score})
+    if score:
+        reasons.append(_("Similarity %(score).2f") % {"score": score})
     if target is not None:
         reasons.append(_("Like the proposals already in project “%(name)s”") % {"name": target.name})
     if kept_apart:
@@ -262,3 +277,84 @@ def merge_history(cycle: Cycle, *, community_id: int | None = None,
     elif street_id:
         qs = qs.filter(street_id=street_id)
     return list(qs[:limit])
+
+
+@dataclass(frozen=True)
+class ProposalMatch:
+    """A group one proposal may belong with: an active project, or a loose proposal."""
+
+    target: Project | None  # None: ``proposals`` is one loose proposal
+    proposals: list[Proposal]  # the group's proposals of the community
+    score: float
+    place: str
+    same_place: bool
+    phrases: tuple[str, ...]
+    reasons: list[str]
+
+    @property
+    def explanation(self) -> str:
+        return " · ".join(self.reasons)
+
+
+def proposal_suggestions(proposal: Proposal, *, limit: int = 5) -> list[ProposalMatch]:
+    """Which projects or loose proposals of its community ``proposal`` may be the same as.
+
+    One pass of ``textmatch.suggest_for`` over the other proposals of the same cycle and
+    community (their stored analyses; a project's proposals form one group), not a
+    clustering of the community: cheap enough to run right after a proposal is entered.
+    Its own project is not suggested, and neither are the proposals an officer called
+    "not the same" as this one (nor the projects they are in), by operations not undone.
+    """
+    kept_apart = set()
+    for a, b in (MatchDecision.objects.filter(cycle_id=proposal.cycle_id,
+                                              operation__undone_at__isnull=True)
+                 .filter(Q(proposal_a_id=proposal.pk) | Q(proposal_b_id=proposal.pk))
+                 .values_list("proposal_a_id", "proposal_b_id")):
+        kept_apart.add(b if a == proposal.pk else a)
+    # Only the columns the comparison needs: a community may hold thousands of proposals.
+    rows = list(Proposal.objects
+                .filter(cycle_id=proposal.cycle_id, community_id=proposal.community_id)
+                .filter(Q(project__isnull=True) | Q(project__is_active=True))
+                .exclude(pk=proposal.pk)
+                .values_list("id", "project_id", "analysis", "text", "title"))
+    banned = {project_id for pk, project_id, *_rest in rows if pk in kept_apart and project_id}
+    rows = [r for r in rows if r[0] not in kept_apart and r[1] not in banned
+            and (r[1] is None or r[1] != proposal.project_id)]
+    if not rows:
+        return []
+    analyses = [_analysis(stored, text) for _pk, _pid, stored, text, _title in rows]
+    new = _analysis(proposal.analysis, proposal.text)
+    gazetteer = district_gazetteer(Cycle.objects.values_list("district_id", flat=True)
+                                   .get(pk=proposal.cycle_id))
+    matches = suggest_for(new, analyses, [r[1] for r in rows], gazetteer=gazetteer, limit=limit)
+    if not matches:
+        return []
+    projects = Project.objects.in_bulk([m.label for m in matches if m.label is not None])
+    shown = {rows[i][0] for m in matches for i in m.members}
+    loaded = (Proposal.objects.filter(pk__in=shown)
+              .only("id", "tracking_code", "title", "text", "project_id", "community_id", "cycle_id")
+              .in_bulk())
+    out = []
+    for m in matches:
+        target = projects.get(m.label) if m.label is not None else None
+        members = [loaded[rows[i][0]] for i in m.members if rows[i][0] in loaded]
+        if not members:  # deleted meanwhile
+            continue
+        # The request the group and the new proposal share, by the workbench's rule: the
+        # concept of more than half of them.
+        concepts = Counter(a.request.concept for a in [new, *(analyses[i] for i in m.members)]
+                           if a.request.concept)
+        request = None
+        if concepts:
+            top, count = concepts.most_common(1)[0]
+            request = top if count * 2 > len(m.members) + 1 else None
+        out.append(ProposalMatch(
+            target=target, proposals=members, score=m.score, place=m.place,
+            same_place=m.same_place, phrases=m.phrases,
+            reasons=_why(request=request, place=m.place if m.same_place else None,
+                         phrases=m.phrases, score=m.score, target=target)))
+    return out
+
+
+def _analysis(stored, text: str) -> Analysis:
+    return Analysis.from_dict(stored) if stored else analyze(text)
