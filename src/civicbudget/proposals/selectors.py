@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from civicbudget.cycles.models import Cycle
@@ -214,9 +215,18 @@ def district_gazetteer(district_id: int) -> Gazetteer:
     named by at least two proposals of one active project (the officer confirmed they are
     about the same place). There is no register of places beyond that.
     """
+    known = _admin_names(district_id)
+    return Gazetteer(places=_merged_places(district_id, known), admin=tuple(sorted(known)))
+
+
+def _admin_names(district_id: int) -> set[str]:
     admin = [name for name in District.objects.filter(pk=district_id).values_list("name", flat=True)]
     admin += Street.objects.filter(district_id=district_id).values_list("name", flat=True)
     admin += Community.objects.filter(street__district_id=district_id).values_list("name", flat=True)
+    return set(admin)
+
+
+def _merged_places(district_id: int, known: set[str]) -> tuple[str, ...]:
     named: dict[int, Counter] = {}
     # only the area mentions of the stored analyses are read, not the whole JSON
     for project_id, areas in (Proposal.objects
@@ -225,10 +235,9 @@ def district_gazetteer(district_id: int) -> Gazetteer:
         if isinstance(areas, list):
             names = {a[0] for a in areas if isinstance(a, list) and a and isinstance(a[0], str)}
             named.setdefault(project_id, Counter()).update(names)
-    known = set(admin)
     places = {name for counts in named.values() for name, n in counts.items()
               if n >= 2 and name not in known}
-    return Gazetteer(places=tuple(sorted(places)), admin=tuple(sorted(known)))
+    return tuple(sorted(places))
 
 
 def _reasons(group: SuggestedGroup, target: Project | None, kept_apart: bool) -> list[str]:
@@ -312,21 +321,23 @@ def proposal_suggestions(proposal: Proposal, *, limit: int = 5) -> list[Proposal
                  .values_list("proposal_a_id", "proposal_b_id")):
         kept_apart.add(b if a == proposal.pk else a)
     # Only the columns the comparison needs: a community may hold thousands of proposals.
+    # The texts come along to check the analyses this process keeps (see _analyses_of).
     rows = list(Proposal.objects
                 .filter(cycle_id=proposal.cycle_id, community_id=proposal.community_id)
                 .filter(Q(project__isnull=True) | Q(project__is_active=True))
                 .exclude(pk=proposal.pk)
-                .values_list("id", "project_id", "analysis", "text", "title"))
-    banned = {project_id for pk, project_id, *_rest in rows if pk in kept_apart and project_id}
+                .values_list("id", "project_id", "text"))
+    banned = {project_id for pk, project_id, _text in rows if pk in kept_apart and project_id}
     rows = [r for r in rows if r[0] not in kept_apart and r[1] not in banned
             and (r[1] is None or r[1] != proposal.project_id)]
     if not rows:
         return []
-    analyses = [_analysis(stored, text) for _pk, _pid, stored, text, _title in rows]
+    known = _analyses_of(proposal.cycle_id, proposal.community_id, rows)
+    analyses = [known[pk] for pk, _pid, _text in rows]
     new = _analysis(proposal.analysis, proposal.text)
-    gazetteer = district_gazetteer(Cycle.objects.values_list("district_id", flat=True)
-                                   .get(pk=proposal.cycle_id))
-    matches = suggest_for(new, analyses, [r[1] for r in rows], gazetteer=gazetteer, limit=limit)
+    district_id = Cycle.objects.values_list("district_id", flat=True).get(pk=proposal.cycle_id)
+    matches = suggest_for(new, analyses, [r[1] for r in rows], gazetteer=_gazetteer(district_id),
+                          limit=limit)
     if not matches:
         return []
     projects = Project.objects.in_bulk([m.label for m in matches if m.label is not None])
@@ -358,3 +369,63 @@ def proposal_suggestions(proposal: Proposal, *, limit: int = 5) -> list[Proposal
 
 def _analysis(stored, text: str) -> Analysis:
     return Analysis.from_dict(stored) if stored else analyze(text)
+
+
+# -- what one process keeps between suggestions ---------------------------------------------------
+# Reading and decoding a community's stored analyses costs more than comparing with them
+# (issue 14: 30,000 proposals, an answer in < 200 ms). The analyses are kept per community
+# (least recently used first out, at most CACHE_PROPOSALS in all: ~2.5 KB each) and each is
+# checked against its proposal's current text, so an edited or recreated proposal is
+# analysed again; the gazetteer's learnt places are kept per district with a stamp of the
+# operations and active projects they come from.
+
+CACHE_PROPOSALS = 40_000
+_lock = threading.Lock()
+_analyses: OrderedDict[tuple[int, int], dict[int, Analysis]] = OrderedDict()
+_places: dict[int, tuple[tuple, tuple[str, ...]]] = {}
+
+
+def suggestion_cache_clear() -> None:
+    with _lock:
+        _analyses.clear()
+        _places.clear()
+
+
+def _analyses_of(cycle_id: int, community_id: int, rows) -> dict[int, Analysis]:
+    """The analyses of ``rows`` (id, project id, text), from the cache or the database."""
+    key = (cycle_id, community_id)
+    with _lock:
+        kept = dict(_analyses.get(key) or {})
+    missing = [pk for pk, _pid, text in rows if pk not in kept or kept[pk].text != text]
+    for start in range(0, len(missing), 500):
+        for pk, stored, text in (Proposal.objects.filter(pk__in=missing[start:start + 500])
+                                 .values_list("id", "analysis", "text")):
+            kept[pk] = _analysis(stored, text)
+    current = {pk: kept[pk] for pk, _pid, _text in rows if pk in kept}
+    with _lock:
+        _analyses[key] = current
+        _analyses.move_to_end(key)
+        total = sum(len(v) for v in _analyses.values())
+        while total > CACHE_PROPOSALS and len(_analyses) > 1:
+            _key, dropped = _analyses.popitem(last=False)
+            total -= len(dropped)
+    return current
+
+
+def _gazetteer(district_id: int) -> Gazetteer:
+    """``district_gazetteer``, its learnt places recomputed only when merged proposals changed."""
+    known = _admin_names(district_id)
+    # Proposals enter and leave projects by workbench operations (an undo marks its own), and
+    # a project retires or comes back by its active flag: both small tables, cheap to stamp.
+    stamp = (tuple(MergeOperation.objects.filter(cycle__district_id=district_id)
+                   .aggregate(last=Max("id"), undone=Count("undone_at")).values())
+             + tuple(Project.objects.filter(cycle__district_id=district_id, is_active=True)
+                     .aggregate(n=Count("id"), ids=Sum("id")).values())
+             + (tuple(sorted(known)),))
+    with _lock:
+        hit = _places.get(district_id)
+    if hit is None or hit[0] != stamp:
+        hit = (stamp, _merged_places(district_id, known))
+        with _lock:
+            _places[district_id] = hit
+    return Gazetteer(places=hit[1], admin=tuple(sorted(known)))
