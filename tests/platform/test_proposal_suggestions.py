@@ -246,3 +246,19 @@ def test_api_merge_suggestions_and_dismiss(world, cycle, officer, staff_client):
         f"{base}/dismiss", data=json.dumps({"proposal_ids": [new.pk], "member_ids": [member.pk]}),
         content_type="application/json")
     assert response.status_code == 403 and response.json()["code"] == "token_scope"
+
+
+def test_a_street_project_offers_the_move_only_to_who_may_merge_at_the_street(
+        world, cycle, officer, staff_client):
+    street_project = Project.objects.create(cycle=cycle, street=world.haidian, community=None,
+                                            name="海甸楼道灯", level=Project.Level.STREET)
+    for p in _loose(cycle, world, LIGHTS_3):
+        p.project = street_project
+        p.save(update_fields=["project"])
+    [new] = _loose(cycle, world, [NEW])
+    url = f"/staff/cycles/{cycle.pk}/entry/?saved={new.pk}"
+    html = officer.get(url).content.decode()
+    assert "海甸楼道灯" in html and 'value="move"' not in html
+    street = staff_client(staff(Role.STREET_OFFICER, world.haidian))
+    html = street.get(url).content.decode()
+    assert f'name="project" value="{street_project.pk}"' in html and 'value="move"' in html

@@ -214,9 +214,12 @@ def _similar(request: HttpRequest, cycle: Cycle, proposal_id, *, back: str) -> d
     if proposal is None or not permission_check(request.user, "merge", proposal.community, cycle,
                                                  any_stage=True):
         return None
-    return {"proposal": proposal, "matches": selectors.proposal_suggestions(proposal),
-            "can_move": permission_check(request.user, "merge", proposal.community, cycle),
-            "back": back}
+    can_move = permission_check(request.user, "merge", proposal.community, cycle)
+    # A street-level project takes a proposal only from those who may merge at the street.
+    items = [(m, can_move and (m.target is None or m.target.community_id is not None
+                               or permission_check(request.user, "merge", m.target.street, cycle)))
+             for m in selectors.proposal_suggestions(proposal)]
+    return {"proposal": proposal, "items": items, "can_move": can_move, "back": back}
 
 
 @login_required
