@@ -27,6 +27,17 @@ class World:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_suggestion_cache():
+    # Ids come back after each test's rollback: what a process keeps between suggestions
+    # (proposals.selectors) must not outlive its test.
+    from civicbudget.proposals.selectors import suggestion_cache_clear
+
+    suggestion_cache_clear()
+    yield
+    suggestion_cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     # Real hashing costs ~0.3 s per account; the tests create hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -98,10 +98,15 @@ class Case:
     files: Callable | None = field(default=None)
     #: Stage kinds to try when the action's own rule does not say (e.g. a stage advance).
     at: tuple[str, ...] = ()
+    #: The role and place of ``action`` suffice, whatever the stage: seeing what one may do
+    #: later (merge suggestions while proposals are still collected).
+    any_stage: bool = False
 
     def stages(self) -> tuple[str, ...]:
         if self.at:
             return self.at
+        if self.any_stage:
+            return (OPEN_AT[self.action], CLOSED_AT[self.action])
         if self.action in STAGE_ACTIONS:
             return (OPEN_AT[self.action], CLOSED_AT[self.action])
         return ("screen",)
@@ -312,6 +317,19 @@ SPEC: dict[str, list[Case]] = {
     "POST /api/cycles/{cycle_id}/merge/split": [
         api("POST", "merge", "haida", lambda c: f"/api/cycles/{c.cycle.pk}/merge/split",
             lambda c: {"proposal_ids": [c.ph_proposal.pk]})],
+    # Merge suggestions: seen by those whose role may merge there at any stage (as on the
+    # workbench), dismissed ("not the same") only at a merge stage.
+    "GET /api/proposals/{proposal_id}/suggestions": [
+        api("GET", "merge", "haida", lambda c: f"/api/proposals/{c.loose.pk}/suggestions",
+            any_stage=True)],
+    "GET /api/cycles/{cycle_id}/communities/{community_id}/merge-suggestions": [
+        api("GET", "merge", "haida",
+            lambda c: f"/api/cycles/{c.cycle.pk}/communities/{c.world.haida.pk}/merge-suggestions",
+            any_stage=True)],
+    "POST /api/cycles/{cycle_id}/communities/{community_id}/merge-suggestions/dismiss": [
+        api("POST", "merge", "haida",
+            lambda c: f"/api/cycles/{c.cycle.pk}/communities/{c.world.haida.pk}/merge-suggestions/dismiss",
+            lambda c: {"proposal_ids": [c.loose.pk], "member_ids": [c.ph_proposal.pk]})],
     "POST /api/merge-operations/{operation_id}/undo": [
         api("POST", "merge", "haida", lambda c: f"/api/merge-operations/{c.operation.pk}/undo")],
     "POST /api/projects/{project_id}/screening": [
@@ -563,7 +581,7 @@ def _expected(role, where, case: Case, kind: str) -> bool:
     if role is None:  # anonymous or resident
         return False
     covers = OWN_COVERS[role] if where == "own" else OTHER_COVERS[role]
-    stage_ok = case.action not in STAGE_ACTIONS or case.action in SPEC_STAGE[kind]
+    stage_ok = case.any_stage or case.action not in STAGE_ACTIONS or case.action in SPEC_STAGE[kind]
     return case.action in SPEC_ROLE[role] and case.target in covers and stage_ok
 
 

@@ -75,11 +75,15 @@ def scopes_for(user: Any, action: str) -> list[str]:
     ]
 
 
-def _check(user: Any, action: str, place: Any, cycle: Any = None) -> str | None:
-    """Return why the action is refused, or None when it is allowed."""
+def _check(user: Any, action: str, place: Any, cycle: Any = None, *,
+           any_stage: bool = False) -> str | None:
+    """Return why the action is refused, or None when it is allowed.
+
+    ``any_stage``: role and place only, e.g. to see what one could do at a later stage
+    (the merge suggestions of a community while proposals are still collected)."""
     if getattr(user, "is_superuser", False) and user.is_active:
         # Operators set districts up; the stage still applies to them.
-        return _stage_check(action, cycle)
+        return None if any_stage else _stage_check(action, cycle)
     assignments = active_assignments(user)
     if not assignments:
         return _("Only staff with a role can do this.")
@@ -95,7 +99,7 @@ def _check(user: Any, action: str, place: Any, cycle: Any = None) -> str | None:
     if not any(path_contains(assignment_path(a), target) for a in granting):
         scopes = ", ".join(str(a.place) for a in granting)
         return _("Your role covers %(scopes)s, not %(place)s.") % {"scopes": scopes, "place": place}
-    return _stage_check(action, cycle)
+    return None if any_stage else _stage_check(action, cycle)
 
 
 def _stage_check(action: str, cycle: Any) -> str | None:
@@ -115,15 +119,16 @@ def _stage_check(action: str, cycle: Any) -> str | None:
     return None
 
 
-def permission_check(user: Any, action: str, place: Any, cycle: Any = None) -> bool:
+def permission_check(user: Any, action: str, place: Any, cycle: Any = None, *,
+                     any_stage: bool = False) -> bool:
     """Return whether ``user`` may do ``action`` at ``place`` (in ``cycle``)."""
-    return _check(user, action, place, cycle) is None
+    return _check(user, action, place, cycle, any_stage=any_stage) is None
 
 
 def permission_require(user: Any, action: str, place: Any, cycle: Any = None,
-                       target: Any = None) -> None:
+                       target: Any = None, *, any_stage: bool = False) -> None:
     """Raise ``PermissionDenied`` (and audit the refusal) unless the action is allowed."""
-    reason = _check(user, action, place, cycle)
+    reason = _check(user, action, place, cycle, any_stage=any_stage)
     if reason is None:
         return
     from civicbudget.audit.services import audit_record

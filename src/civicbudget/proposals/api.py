@@ -7,14 +7,15 @@ from typing import Annotated
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from civicbudget.api.auth import StaffAuth
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
-from civicbudget.errors import NotFound
+from civicbudget.errors import NotFound, ServiceError
 from civicbudget.proposals import selectors, services
-from civicbudget.proposals.models import Channel, MergeOperation, Project
+from civicbudget.proposals.models import Channel, MergeOperation, Project, Proposal
 from civicbudget.proposals.services import ProposalInput
 
 router = Router(tags=["proposals"])
@@ -242,3 +243,126 @@ def merge_split(request: HttpRequest, cycle_id: int, payload: SplitIn):
 def merge_undo(request: HttpRequest, operation_id: int):
     op = get_object_or_404(MergeOperation, pk=operation_id)
     return _op(services.merge_undo(actor=request.user, operation=op))
+
+
+# -- suggestions (merge workbench) -------------------------------------------------------------
+# Seeing suggestions takes a role that may merge at the community, at any stage (as on the
+# workbench and the quick-entry page); acting on them ("not the same") takes the merge stage.
+
+MAX_IDS = 500
+Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(max_length=MAX_IDS)]
+
+
+class ProjectName(Schema):
+    id: int
+    name: str
+
+
+class ProposalSuggestionOut(Schema):
+    project: ProjectName | None  # None: a loose proposal (``proposals`` holds its id)
+    proposals: list[int]
+    score: float
+    place: str
+    same_place: bool
+    phrases: list[str]
+    reasons: list[str]
+
+
+class MergeSuggestionOut(Schema):
+    key: str
+    name: str
+    project: ProjectName | None  # set: move ``proposals`` into it; None: make a project of them
+    proposals: list[int]  # the loose proposals
+    members: list[int]  # proposals of ``project`` they were found with
+    reasons: list[str]
+
+
+class MergeSuggestionPage(Schema):
+    total: int
+    items: list[MergeSuggestionOut]
+
+
+class DismissIn(Schema):
+    proposal_ids: Annotated[Ids, Field(min_length=1)]
+    member_ids: Ids = []
+
+
+def _see_merge(request: HttpRequest, community, cycle: Cycle) -> None:
+    from civicbudget.accounts.permissions import permission_require
+
+    permission_require(request.user, "merge", community, cycle, any_stage=True)
+
+
+def _ref(project: Project | None) -> dict | None:
+    return {"id": project.pk, "name": project.name} if project else None
+
+
+@router.get("/proposals/{proposal_id}/suggestions", response=list[ProposalSuggestionOut],
+            auth=StaffAuth("read"))
+def proposal_suggestions(request: HttpRequest, proposal_id: int):
+    """The projects and loose proposals of its community a proposal may be the same as
+    (best first, at most 5), for staff whose role may merge there."""
+    proposal = (Proposal.objects.select_related("cycle", "community__street__district")
+                .filter(pk=proposal_id).first())
+    if proposal is None:
+        raise NotFound(f"No proposal {proposal_id}.")
+    _see_merge(request, proposal.community, proposal.cycle)
+    return [{"project": _ref(m.target), "proposals": [p.pk for p in m.proposals],
+             "score": m.score, "place": m.place, "same_place": m.same_place,
+             "phrases": list(m.phrases), "reasons": m.reasons}
+            for m in selectors.proposal_suggestions(proposal)]
+
+
+def _community(cycle: Cycle, community_id: int):
+    community = (cycle.communities.select_related("street__district")
+                 .filter(pk=community_id).first())
+    if community is None:
+        raise NotFound(f"Community {community_id} does not take part in cycle {cycle.pk}.")
+    return community
+
+
+@router.get("/cycles/{cycle_id}/communities/{community_id}/merge-suggestions",
+            response=MergeSuggestionPage, auth=StaffAuth("read"))
+def merge_suggestions(request: HttpRequest, cycle_id: int, community_id: int,
+                      limit: Annotated[int, Field(ge=1, le=500)] = 100,
+                      offset: Annotated[int, Field(ge=0, le=10**9)] = 0):
+    """The workbench's suggested groups of one community, largest first."""
+    cycle = _cycle(cycle_id)
+    community = _community(cycle, community_id)
+    _see_merge(request, community, cycle)
+    found = selectors.merge_suggestions(cycle, community_id=community.pk)
+    return {"total": len(found), "items": [
+        {"key": s.key, "name": s.name, "project": _ref(s.target),
+         "proposals": [p.pk for p in s.proposals], "members": [p.pk for p in s.members],
+         "reasons": s.reasons}
+        for s in found[offset:offset + limit]]}
+
+
+@router.post("/cycles/{cycle_id}/communities/{community_id}/merge-suggestions/dismiss",
+             response={201: OperationOut}, auth=PROPOSALS_WRITE)
+def merge_suggestion_dismiss(request: HttpRequest, cycle_id: int, community_id: int,
+                             payload: DismissIn):
+    """"Not the same": ``proposal_ids`` (loose) are no longer suggested together, nor with the
+    project proposals ``member_ids`` (an undoable operation of the history)."""
+    from civicbudget.accounts.permissions import permission_require
+
+    cycle = _cycle(cycle_id)
+    community = _community(cycle, community_id)
+    permission_require(request.user, "merge", community, cycle)
+    for name, ids in (("proposal_ids", payload.proposal_ids), ("member_ids", payload.member_ids)):
+        found = set(Proposal.objects.filter(cycle=cycle, community=community, pk__in=ids)
+                    .values_list("pk", flat=True))
+        missing = sorted(set(ids) - found)
+        if missing:
+            raise ServiceError(
+                _("%(field)s: proposals %(ids)s are not proposals of this community in this cycle.")
+                % {"field": name, "ids": ", ".join(map(str, missing[:10]))}, field=name)
+    try:
+        op = services.suggestion_dismiss(actor=request.user, cycle=cycle,
+                                         proposal_ids=payload.proposal_ids,
+                                         member_ids=payload.member_ids)
+    except ServiceError as exc:
+        if exc.field == "proposals":  # the web form's name; here the body's
+            exc.field = "proposal_ids"
+        raise
+    return Status(201, _op(op))

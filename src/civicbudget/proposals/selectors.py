@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from civicbudget.cycles.models import Cycle
 from civicbudget.places.models import Community, District, Street
 from civicbudget.proposals.models import MatchDecision, MergeOperation, Project, Proposal
-from civicbudget.textmatch import Analysis, Gazetteer, SuggestedGroup, analyze, suggest_groups
+from civicbudget.textmatch import (
+    Analysis,
+    Gazetteer,
+    SuggestedGroup,
+    analyze,
+    suggest_for,
+    suggest_groups,
+)
 
 
 def proposal_by_code(code: str) -> Proposal | None:
@@ -207,9 +215,18 @@ def district_gazetteer(district_id: int) -> Gazetteer:
     named by at least two proposals of one active project (the officer confirmed they are
     about the same place). There is no register of places beyond that.
     """
+    known = _admin_names(district_id)
+    return Gazetteer(places=_merged_places(district_id, known), admin=tuple(sorted(known)))
+
+
+def _admin_names(district_id: int) -> set[str]:
     admin = [name for name in District.objects.filter(pk=district_id).values_list("name", flat=True)]
     admin += Street.objects.filter(district_id=district_id).values_list("name", flat=True)
     admin += Community.objects.filter(street__district_id=district_id).values_list("name", flat=True)
+    return set(admin)
+
+
+def _merged_places(district_id: int, known: set[str]) -> tuple[str, ...]:
     named: dict[int, Counter] = {}
     # only the area mentions of the stored analyses are read, not the whole JSON
     for project_id, areas in (Proposal.objects
@@ -218,25 +235,32 @@ def district_gazetteer(district_id: int) -> Gazetteer:
         if isinstance(areas, list):
             names = {a[0] for a in areas if isinstance(a, list) and a and isinstance(a[0], str)}
             named.setdefault(project_id, Counter()).update(names)
-    known = set(admin)
     places = {name for counts in named.values() for name, n in counts.items()
               if n >= 2 and name not in known}
-    return Gazetteer(places=tuple(sorted(places)), admin=tuple(sorted(known)))
+    return tuple(sorted(places))
 
 
 def _reasons(group: SuggestedGroup, target: Project | None, kept_apart: bool) -> list[str]:
     """Why a suggestion was made, from what textmatch reports (any part may be empty)."""
+    place = group.place if group.request and group.place and group.place != "?" else None
+    return _why(request=group.request, place=place, phrases=group.phrases, score=group.score,
+                target=target, kept_apart=kept_apart)
+
+
+def _why(*, request: str | None, place: str | None, phrases, score: float,
+         target: Project | None, kept_apart: bool = False) -> list[str]:
+    """The explanation lines shared by the workbench and a single proposal's suggestions."""
     reasons = []
-    if group.request and group.place and group.place != "?":
-        place = _("the whole community") if group.place == "社区" else group.place
+    if place:
+        place = _("the whole community") if place == "社区" else place
         reasons.append(_("Same place: %(place)s") % {"place": place})
-    if group.request:
-        reasons.append(_("Same request: %(request)s") % {"request": group.request})
-    phrases = [p for p in group.phrases if not (group.request and p in group.request)]
+    if request:
+        reasons.append(_("Same request: %(request)s") % {"request": request})
+    phrases = [p for p in phrases if not (request and p in request)]
     if phrases:
         reasons.append(_("Shared key phrases: %(phrases)s") % {"phrases": "、".join(phrases)})
-    if group.score:
-        reasons.append(_("Similarity %(score).2f") % {"score": group.score})
+    if score:
+        reasons.append(_("Similarity %(score).2f") % {"score": score})
     if target is not None:
         reasons.append(_("Like the proposals already in project “%(name)s”") % {"name": target.name})
     if kept_apart:
@@ -262,3 +286,146 @@ def merge_history(cycle: Cycle, *, community_id: int | None = None,
     elif street_id:
         qs = qs.filter(street_id=street_id)
     return list(qs[:limit])
+
+
+@dataclass(frozen=True)
+class ProposalMatch:
+    """A group one proposal may belong with: an active project, or a loose proposal."""
+
+    target: Project | None  # None: ``proposals`` is one loose proposal
+    proposals: list[Proposal]  # the group's proposals of the community
+    score: float
+    place: str
+    same_place: bool
+    phrases: tuple[str, ...]
+    reasons: list[str]
+
+    @property
+    def explanation(self) -> str:
+        return " · ".join(self.reasons)
+
+
+def proposal_suggestions(proposal: Proposal, *, limit: int = 5) -> list[ProposalMatch]:
+    """Which projects or loose proposals of its community ``proposal`` may be the same as.
+
+    One pass of ``textmatch.suggest_for`` over the other proposals of the same cycle and
+    community (their stored analyses; a project's proposals form one group), not a
+    clustering of the community: cheap enough to run right after a proposal is entered.
+    Its own project is not suggested, and neither are the proposals an officer called
+    "not the same" as this one (nor the projects they are in), by operations not undone.
+    """
+    kept_apart = set()
+    for a, b in (MatchDecision.objects.filter(cycle_id=proposal.cycle_id,
+                                              operation__undone_at__isnull=True)
+                 .filter(Q(proposal_a_id=proposal.pk) | Q(proposal_b_id=proposal.pk))
+                 .values_list("proposal_a_id", "proposal_b_id")):
+        kept_apart.add(b if a == proposal.pk else a)
+    # Only the columns the comparison needs: a community may hold thousands of proposals.
+    # The texts come along to check the analyses this process keeps (see _analyses_of).
+    rows = list(Proposal.objects
+                .filter(cycle_id=proposal.cycle_id, community_id=proposal.community_id)
+                .filter(Q(project__isnull=True) | Q(project__is_active=True))
+                .exclude(pk=proposal.pk)
+                .values_list("id", "project_id", "text"))
+    banned = {project_id for pk, project_id, _text in rows if pk in kept_apart and project_id}
+    rows = [r for r in rows if r[0] not in kept_apart and r[1] not in banned
+            and (r[1] is None or r[1] != proposal.project_id)]
+    if not rows:
+        return []
+    known = _analyses_of(proposal.cycle_id, proposal.community_id, rows)
+    analyses = [known[pk] for pk, _pid, _text in rows]
+    new = _analysis(proposal.analysis, proposal.text)
+    district_id = Cycle.objects.values_list("district_id", flat=True).get(pk=proposal.cycle_id)
+    matches = suggest_for(new, analyses, [r[1] for r in rows], gazetteer=_gazetteer(district_id),
+                          limit=limit)
+    if not matches:
+        return []
+    projects = Project.objects.in_bulk([m.label for m in matches if m.label is not None])
+    shown = {rows[i][0] for m in matches for i in m.members}
+    loaded = (Proposal.objects.filter(pk__in=shown)
+              .only("id", "tracking_code", "title", "text", "project_id", "community_id", "cycle_id")
+              .in_bulk())
+    out = []
+    for m in matches:
+        target = projects.get(m.label) if m.label is not None else None
+        members = [loaded[rows[i][0]] for i in m.members if rows[i][0] in loaded]
+        if not members:  # deleted meanwhile
+            continue
+        # The request the group and the new proposal share, by the workbench's rule: the
+        # concept of more than half of them.
+        concepts = Counter(a.request.concept for a in [new, *(analyses[i] for i in m.members)]
+                           if a.request.concept)
+        request = None
+        if concepts:
+            top, count = concepts.most_common(1)[0]
+            request = top if count * 2 > len(m.members) + 1 else None
+        out.append(ProposalMatch(
+            target=target, proposals=members, score=m.score, place=m.place,
+            same_place=m.same_place, phrases=m.phrases,
+            reasons=_why(request=request, place=m.place if m.same_place else None,
+                         phrases=m.phrases, score=m.score, target=target)))
+    return out
+
+
+def _analysis(stored, text: str) -> Analysis:
+    return Analysis.from_dict(stored) if stored else analyze(text)
+
+
+# -- what one process keeps between suggestions ---------------------------------------------------
+# Reading and decoding a community's stored analyses costs more than comparing with them
+# (issue 14: 30,000 proposals, an answer in < 200 ms). The analyses are kept per community
+# (least recently used first out, at most CACHE_PROPOSALS in all: ~2.5 KB each) and each is
+# checked against its proposal's current text, so an edited or recreated proposal is
+# analysed again; the gazetteer's learnt places are kept per district with a stamp of the
+# operations and active projects they come from.
+
+CACHE_PROPOSALS = 40_000
+_lock = threading.Lock()
+_analyses: OrderedDict[tuple[int, int], dict[int, Analysis]] = OrderedDict()
+_places: dict[int, tuple[tuple, tuple[str, ...]]] = {}
+
+
+def suggestion_cache_clear() -> None:
+    with _lock:
+        _analyses.clear()
+        _places.clear()
+
+
+def _analyses_of(cycle_id: int, community_id: int, rows) -> dict[int, Analysis]:
+    """The analyses of ``rows`` (id, project id, text), from the cache or the database."""
+    key = (cycle_id, community_id)
+    with _lock:
+        kept = dict(_analyses.get(key) or {})
+    missing = [pk for pk, _pid, text in rows if pk not in kept or kept[pk].text != text]
+    for start in range(0, len(missing), 500):
+        for pk, stored, text in (Proposal.objects.filter(pk__in=missing[start:start + 500])
+                                 .values_list("id", "analysis", "text")):
+            kept[pk] = _analysis(stored, text)
+    current = {pk: kept[pk] for pk, _pid, _text in rows if pk in kept}
+    with _lock:
+        _analyses[key] = current
+        _analyses.move_to_end(key)
+        total = sum(len(v) for v in _analyses.values())
+        while total > CACHE_PROPOSALS and len(_analyses) > 1:
+            _key, dropped = _analyses.popitem(last=False)
+            total -= len(dropped)
+    return current
+
+
+def _gazetteer(district_id: int) -> Gazetteer:
+    """``district_gazetteer``, its learnt places recomputed only when merged proposals changed."""
+    known = _admin_names(district_id)
+    # Proposals enter and leave projects by workbench operations (an undo marks its own), and
+    # a project retires or comes back by its active flag: both small tables, cheap to stamp.
+    stamp = (tuple(MergeOperation.objects.filter(cycle__district_id=district_id)
+                   .aggregate(last=Max("id"), undone=Count("undone_at")).values())
+             + tuple(Project.objects.filter(cycle__district_id=district_id, is_active=True)
+                     .aggregate(n=Count("id"), ids=Sum("id")).values())
+             + (tuple(sorted(known)),))
+    with _lock:
+        hit = _places.get(district_id)
+    if hit is None or hit[0] != stamp:
+        hit = (stamp, _merged_places(district_id, known))
+        with _lock:
+            _places[district_id] = hit
+    return Gazetteer(places=hit[1], admin=tuple(sorted(known)))

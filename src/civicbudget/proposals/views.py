@@ -192,11 +192,34 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
             request.session["entry_channel"] = d["channel"]
             messages.success(request, _("Saved %(code)s: %(title)s") % {
                 "code": proposal.tracking_code, "title": proposal.title})
-            return redirect("proposals:staff-entry", cycle_id=cycle.pk)
+            # Back to an empty form, with what the saved proposal may duplicate.
+            return redirect(reverse("proposals:staff-entry", kwargs={"cycle_id": cycle.pk})
+                            + f"?saved={proposal.pk}")
     recent = (selectors.proposals_in_scope(cycle).filter(entered_by=request.user)
               .order_by("-submitted_at")[:10])
-    return render(request, "proposals/staff_entry.html", {"cycle": cycle, "form": form,
-                                                           "recent": recent})
+    return render(request, "proposals/staff_entry.html", {
+        "cycle": cycle, "form": form, "recent": recent,
+        "similar": _similar(request, cycle, request.GET.get("saved"), back="entry")})
+
+
+def _similar(request: HttpRequest, cycle: Cycle, proposal_id, *, back: str) -> dict | None:
+    """One proposal's suggestions, for staff whose role may merge in its community.
+
+    Seeing them needs the role and place only (like the workbench's suggestions, also while
+    proposals are still collected); the "move" button needs the merge stage too. Others,
+    and ids of another cycle, get nothing (no hint that the proposal exists)."""
+    pk = _int_or_none(proposal_id)
+    proposal = (selectors.proposals_in_scope(cycle).select_related("community__street")
+                .filter(pk=pk).first()) if pk else None
+    if proposal is None or not permission_check(request.user, "merge", proposal.community, cycle,
+                                                 any_stage=True):
+        return None
+    can_move = permission_check(request.user, "merge", proposal.community, cycle)
+    # A street-level project takes a proposal only from those who may merge at the street.
+    items = [(m, can_move and (m.target is None or m.target.community_id is not None
+                               or permission_check(request.user, "merge", m.target.street, cycle)))
+             for m in selectors.proposal_suggestions(proposal)]
+    return {"proposal": proposal, "items": items, "can_move": can_move, "back": back}
 
 
 @login_required
@@ -243,8 +266,11 @@ def workbench(request: HttpRequest, cycle_id: int) -> HttpResponse:
     for p in selectors.proposals_in_scope(cycle, community_id=community.pk).filter(
             project__isnull=False).order_by("submitted_at") if community else []:
         members.setdefault(p.project_id, []).append(p)
+    similar = _similar(request, cycle, request.GET.get("suggest"), back="workbench") if community else None
+    if similar and similar["proposal"].community_id != community.pk:
+        similar = None
     return render(request, "proposals/workbench.html", {
-        "cycle": cycle, "communities": communities, "community": community,
+        "cycle": cycle, "communities": communities, "community": community, "similar": similar,
         "can_merge": can_merge, "suggestions": suggestions[:100],
         "suggestion_total": len(suggestions), "projects": projects,
         "street_projects": street_projects, "members": members, "loose": loose,
@@ -263,6 +289,9 @@ def workbench_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
     back = reverse("proposals:staff-workbench", kwargs={"cycle_id": cycle.pk})
     if is_number(request.POST.get("community")):
         back += f"?community={request.POST['community']}"
+    if request.POST.get("next") == "entry":
+        # the one-click move of the quick-entry page returns there (a fixed page, no open redirect)
+        back = reverse("proposals:staff-entry", kwargs={"cycle_id": cycle.pk})
     try:
         if action == "group":
             project = services.project_create(actor=request.user, cycle=cycle, proposal_ids=ids,
