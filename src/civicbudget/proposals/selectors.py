@@ -14,10 +14,10 @@ from civicbudget.places.models import Community, District, Street
 from civicbudget.proposals.models import MatchDecision, MergeOperation, Project, Proposal
 from civicbudget.textmatch import (
     Analysis,
+    CommunityIndex,
     Gazetteer,
     SuggestedGroup,
     analyze,
-    suggest_for,
     suggest_groups,
 )
 
@@ -325,19 +325,21 @@ def proposal_suggestions(proposal: Proposal, *, limit: int = 5) -> list[Proposal
     rows = list(Proposal.objects
                 .filter(cycle_id=proposal.cycle_id, community_id=proposal.community_id)
                 .filter(Q(project__isnull=True) | Q(project__is_active=True))
-                .exclude(pk=proposal.pk)
-                .values_list("id", "project_id", "text"))
+                .order_by("id").values_list("id", "project_id", "text"))
     banned = {project_id for pk, project_id, _text in rows if pk in kept_apart and project_id}
-    rows = [r for r in rows if r[0] not in kept_apart and r[1] not in banned
-            and (r[1] is None or r[1] != proposal.project_id)]
-    if not rows:
+    exclude = [i for i, (pk, pid, _text) in enumerate(rows)
+               if pk == proposal.pk or pk in kept_apart or pid in banned
+               or (pid is not None and pid == proposal.project_id)]
+    if len(exclude) == len(rows):
         return []
     known = _analyses_of(proposal.cycle_id, proposal.community_id, rows)
     analyses = [known[pk] for pk, _pid, _text in rows]
-    new = _analysis(proposal.analysis, proposal.text)
+    new = next((a for (pk, _pid, _t), a in zip(rows, analyses, strict=True) if pk == proposal.pk),
+               None) or _analysis(proposal.analysis, proposal.text)
     district_id = Cycle.objects.values_list("district_id", flat=True).get(pk=proposal.cycle_id)
-    matches = suggest_for(new, analyses, [r[1] for r in rows], gazetteer=_gazetteer(district_id),
-                          limit=limit)
+    index = _index_of(proposal.cycle_id, proposal.community_id, analyses,
+                      _gazetteer(district_id))
+    matches = index.suggest(new, [r[1] for r in rows], exclude=exclude, limit=limit)
     if not matches:
         return []
     projects = Project.objects.in_bulk([m.label for m in matches if m.label is not None])
@@ -383,12 +385,17 @@ CACHE_PROPOSALS = 40_000
 _lock = threading.Lock()
 _analyses: OrderedDict[tuple[int, int], dict[int, Analysis]] = OrderedDict()
 _places: dict[int, tuple[tuple, tuple[str, ...]]] = {}
+# A prepared textmatch index per community, valid while the same analyses (the same
+# objects, in the same order) and the same gazetteer go into it.
+_indexes: OrderedDict[tuple[int, int], tuple[tuple, Gazetteer, CommunityIndex]] = OrderedDict()
+MAX_INDEXES = 40
 
 
 def suggestion_cache_clear() -> None:
     with _lock:
         _analyses.clear()
         _places.clear()
+        _indexes.clear()
 
 
 def _analyses_of(cycle_id: int, community_id: int, rows) -> dict[int, Analysis]:
@@ -410,6 +417,26 @@ def _analyses_of(cycle_id: int, community_id: int, rows) -> dict[int, Analysis]:
             _key, dropped = _analyses.popitem(last=False)
             total -= len(dropped)
     return current
+
+
+def _index_of(cycle_id: int, community_id: int, analyses: list[Analysis],
+              gazetteer: Gazetteer) -> CommunityIndex:
+    """The community's prepared index, rebuilt when its proposals or the gazetteer changed."""
+    key = (cycle_id, community_id)
+    stamp = tuple(id(a) for a in analyses)
+    with _lock:
+        kept = _indexes.get(key)
+    if kept is not None and kept[0] == stamp and kept[1] == gazetteer:
+        with _lock:
+            _indexes.move_to_end(key)
+        return kept[2]
+    index = CommunityIndex(analyses, gazetteer=gazetteer)
+    with _lock:
+        _indexes[key] = (stamp, gazetteer, index)
+        _indexes.move_to_end(key)
+        while len(_indexes) > MAX_INDEXES:
+            _indexes.popitem(last=False)
+    return index
 
 
 def _gazetteer(district_id: int) -> Gazetteer:

@@ -13,6 +13,7 @@ among others. See docs/textmatch.md and docs/decisions/0016-textmatch-from-the-d
 from civicbudget.textmatch.core import DEFAULT as DEFAULT_PARAMS
 from civicbudget.textmatch.core import (
     Analysis,
+    CommunityIndex,
     Gazetteer,
     Match,
     Params,
@@ -32,6 +33,7 @@ from civicbudget.textmatch.normalize import normalize
 __all__ = [
     "DEFAULT_PARAMS",
     "Analysis",
+    "CommunityIndex",
     "Gazetteer",
     "Match",
     "Params",
