@@ -232,3 +232,20 @@ def test_cli_subjects_gazetteer_unknown_communities_and_explanations(tmp_path, c
     assert main(["cluster", str(src), "--text-column", "text", "--subject-column", "nope",
                  "--out", str(out)]) == 2
     assert "no column 'nope'" in capsys.readouterr().err
+
+
+def test_community_index_matches_suggest_for_and_honours_exclusions():
+    from civicbudget.textmatch import CommunityIndex
+
+    texts = ["海达小区3栋楼道灯坏了", "海达小区3栋楼道太黑", "海达小区7栋楼道灯坏了",
+             "建议开办长者食堂", "社区老人多，希望有个长者饭堂", "金鼎小区装充电桩"]
+    others = [analyze(t) for t in texts]
+    labels = ["P1", "P1", "P2", None, None, None]
+    new = analyze("3栋楼梯灯不亮了，请修一下楼道灯")
+    index = CommunityIndex(others)
+    assert index.suggest(new, labels) == suggest_for(new, others, labels)
+    assert index.suggest(new, labels, exclude=[0, 1]) == []
+    # a place the index has never seen is still a place: no match at another estate
+    assert index.suggest(analyze("青禾苑3栋楼道灯坏了"), labels) == []
+    with pytest.raises(ValueError):
+        index.suggest(new, ["P1"])
