@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import itertools
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-from civicbudget.textmatch.core import Gazetteer, analyze, suggest_groups
+from civicbudget.textmatch.core import MAX_PLACE_LEN, MAX_PLACES, Gazetteer, analyze, suggest_groups
 
 MAX_FIELD = 1_000_000
-MAX_PLACES = 100_000
-MAX_PLACE_LEN = 100
 
 
 def read_places(path: str) -> tuple[str, ...]:
@@ -114,7 +113,9 @@ def read_csv(path: str, required: list[str]) -> tuple[list[str], list[dict[str, 
     if not text.strip():
         raise InputError(f"{path}: the file is empty")
     csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(text.splitlines(keepends=True))
+    # csv splits lines itself: str.splitlines would also break rows at U+2028, U+0085,
+    # form feeds and other characters that are ordinary text inside a field
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
         header = [h.strip() for h in header]
@@ -171,8 +172,12 @@ def _cluster(args: argparse.Namespace) -> int:
     subjects = [r[args.subject_column] for r in rows] if args.subject_column else [""] * len(rows)
     gazetteer = Gazetteer(places=read_places(args.places) if args.places else (),
                           admin=tuple(a for a in args.admin if a.strip()))
-    analyses = [analyze(t, s) for t, s in zip(texts, subjects, strict=True)]
-    suggested = suggest_groups(texts, groups, analyses=analyses, min_size=1, gazetteer=gazetteer)
+    try:
+        analyses = [analyze(t, s) for t, s in zip(texts, subjects, strict=True)]
+        suggested = suggest_groups(texts, groups, analyses=analyses, min_size=1,
+                                   gazetteer=gazetteer)
+    except ValueError as e:  # a bound of the library (docs/textmatch.md, "Limits")
+        raise InputError(f"{args.input}: {e}") from None
     numbers = [0] * len(rows)
     why: dict[int, tuple[str, str, str]] = {}
     for g in suggested:
@@ -186,17 +191,20 @@ def _cluster(args: argparse.Namespace) -> int:
     except OSError as e:
         raise InputError(f"{args.out}: cannot write ({e.strerror})") from None
     try:
-        w = csv.writer(f)
-        w.writerow([*(header if replace else [*header, "cluster"]), *extra])
-        for i, (r, n) in enumerate(zip(rows, numbers, strict=True)):
-            more = list(why[i]) if extra else []
-            if replace:
-                w.writerow([*(n if h == "cluster" else r[h] for h in header), *more])
-            else:
-                w.writerow([*(r[h] for h in header), n, *more])
-    finally:
-        if f is not sys.stdout:
-            f.close()
+        try:
+            w = csv.writer(f)
+            w.writerow([*(header if replace else [*header, "cluster"]), *extra])
+            for i, (r, n) in enumerate(zip(rows, numbers, strict=True)):
+                more = list(why[i]) if extra else []
+                if replace:
+                    w.writerow([*(n if h == "cluster" else r[h] for h in header), *more])
+                else:
+                    w.writerow([*(r[h] for h in header), n, *more])
+        finally:
+            if f is not sys.stdout:
+                f.close()
+    except OSError as e:  # disk full (often seen only on close), pipe closed
+        raise InputError(f"{args.out}: cannot write ({e.strerror})") from None
     if out is None:
         n_clusters = len(set(numbers))
         print(f"{len(rows)} texts in {n_clusters} clusters -> {args.out}", file=sys.stderr)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import numbers
 import re
 import sys
 from collections import Counter, defaultdict
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from civicbudget.textmatch.lexicon import Request, find_request
+from civicbudget.textmatch.lexicon import BY_NAME, Request, find_request
 from civicbudget.textmatch.normalize import normalize
 from civicbudget.textmatch.places import (
     COMMUNITY,
@@ -67,6 +68,15 @@ _SHORE_RANK = {"公园": 0, "步道": 0, "海滩": 0, "沙滩": 0, "河": 1, "�
 # place words that name a place on their own when the community has only one of them
 _HEAD_ALONE = {"新苑", "新村", "宿舍", "老街", "公园", "渔港", "码头", "桥头", "步道", "市场", "学校",
                "小学", "中学", "海滩", "沙滩", "码头路", "夜市", "广场"}  # fmt: skip
+# Bounds on one call (docs/textmatch.md, "Limits"); far above real proposals, so that a
+# hostile or broken input costs bounded time and memory instead of hanging the caller.
+MAX_TEXT = 10_000  # characters of a text (or subject) that are analysed; the rest is ignored
+MAX_TEXTS = 200_000  # texts in one batch
+MAX_LINKS = 1_000_000  # must-link plus cannot-link pairs in one batch
+MAX_PLACES = 20_000  # gazetteer names (places plus admin)
+MAX_PLACE_LEN = 100  # characters of one gazetteer name
+_KINDS = frozenset({ESTATE, ROAD, SCHOOL, ORG, COMMUNITY, "facility", "water"})
+_SCOPES = frozenset({"site", "area", "service"})
 # A group larger than this keeps, for each text, only its best partners (memory, time).
 _DENSE_LIMIT = 4000
 _NEIGHBOURS = 40
@@ -129,24 +139,71 @@ class Analysis:
 
     @classmethod
     def from_dict(cls, d: dict) -> Analysis:
-        """Inverse of :meth:`to_dict`; re-analyses the text if the format is older."""
+        """Inverse of :meth:`to_dict`; re-analyses the text if the format is older.
+
+        Stored data may be from an older version, damaged or tampered with: anything that
+        is not exactly what :meth:`to_dict` writes is analysed again from its ``text``;
+        without a text string, ValueError.
+        """
+        if not isinstance(d, dict) or not isinstance(d.get("text"), str):
+            raise ValueError("not a stored analysis: expected a dict with a 'text' string")
         if d.get("v") != ANALYSIS_VERSION:
             return analyze(d["text"])
+        try:
+            return cls._from_current(d)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return analyze(d["text"])
+
+    @classmethod
+    def _from_current(cls, d: dict) -> Analysis:
+        def strs(v: object) -> tuple[str, ...]:
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise ValueError("expected a list of strings")
+            return tuple(v)
+
         concept, family, scope, score, scores = d["request"]
+        if concept is not None and concept not in BY_NAME or scope not in _SCOPES:
+            raise ValueError("unknown request")
+        if family is not None and not isinstance(family, str):
+            raise ValueError("family")
+        score = float(score)
+        scores = tuple((n, float(w)) for n, w in scores)
+        if not all(isinstance(n, str) and math.isfinite(w) for n, w in scores):
+            raise ValueError("scores")
+        areas = []
+        for m in d["areas"]:
+            name, stem, head, kind, pos = m
+            if not all(isinstance(x, str) for x in (name, stem, head)) or kind not in _KINDS:
+                raise ValueError("area")
+            if not isinstance(pos, int) or isinstance(pos, bool) or pos < 0:
+                raise ValueError("area position")
+            areas.append(AreaMention(name, stem, head, kind, pos))
+        terms = d["terms"]
+        if not isinstance(terms, dict):
+            raise ValueError("terms")
+        for g, c in terms.items():
+            # a count below 1 would make the log-weighted vectors NaN
+            if not isinstance(g, str) or not isinstance(c, int) or isinstance(c, bool) or c < 1:
+                raise ValueError("term count")
+        for key in ("normalized", "focus"):
+            if not isinstance(d[key], str):
+                raise ValueError(key)
+        if not isinstance(d["whole"], bool) or not math.isfinite(score):
+            raise ValueError("whole")
         return cls(
             text=d["text"],
             normalized=d["normalized"],
             focus=d["focus"],
-            request=Request(concept, family, scope, score, tuple((n, w) for n, w in scores)),
+            request=Request(concept, family, scope, score, scores),
             places=PlaceMention(
-                areas=tuple(AreaMention(*m) for m in d["areas"]),
-                buildings=tuple(d["buildings"]),
-                gates=tuple(d["gates"]),
-                lanes=tuple(d["lanes"]),
-                shores=tuple(d["shores"]),
+                areas=tuple(areas),
+                buildings=strs(d["buildings"]),
+                gates=strs(d["gates"]),
+                lanes=strs(d["lanes"]),
+                shores=strs(d["shores"]),
                 whole=d["whole"],
             ),
-            terms={sys.intern(g): int(c) for g, c in d["terms"].items()},
+            terms={sys.intern(g): c for g, c in terms.items()},
         )
 
 
@@ -226,10 +283,19 @@ class Similarity:
 def analyze(text: str, subject: str = "") -> Analysis:
     """Analyse one text (pure, cacheable: the platform stores it at submission).
 
-    ``subject`` is the message's subject line, when it has one apart from the text.
+    ``subject`` is the message's subject line, when it has one apart from the text. Only
+    the first ``MAX_TEXT`` characters of each are read (normalisation may lengthen them:
+    the result is cut again).
     """
-    norm = normalize(text)
-    subj = normalize(subject) if subject else ""
+    if text is None:
+        text = ""
+    if subject is None:
+        subject = ""
+    if not isinstance(text, str) or not isinstance(subject, str):
+        bad = text if not isinstance(text, str) else subject
+        raise ValueError(f"a text and its subject must be strings, not {type(bad).__name__}")
+    norm = normalize(text[:MAX_TEXT])[:MAX_TEXT]
+    subj = normalize(subject[:MAX_TEXT])[:MAX_TEXT] if subject else ""
     foc = focus(norm, subj)
     long = foc != norm
     request = find_request(foc)
@@ -287,13 +353,16 @@ class _Names:
         for k in keys:
             by_stem[(k[0], mentions[k].stem)].append(k)
             by_name[(k[0], k[1])].append(k)
+        # no key is longer than these: longer substrings cannot be found
+        stem_len = max((len(m.stem) for m in mentions.values()), default=0)
+        name_len = max((len(k[1]) for k in keys), default=0)
         for ki in keys:
             m = mentions[ki]
             cands: list[tuple[str, str]] = []
-            for sub in _substrings(m.stem):
+            for sub in _substrings(m.stem, stem_len):
                 cands.extend(by_stem.get((ki[0], sub), ()))
             if m.kind == ESTATE:
-                for sub in _substrings(m.name):
+                for sub in _substrings(m.name, name_len):
                     cands.extend(by_name.get((ki[0], sub), ()))
             for kj in cands:
                 if kj != ki and same_area(m, mentions[kj]):
@@ -397,8 +466,10 @@ class _Names:
         return seen
 
 
-def _substrings(s: str) -> set[str]:
-    return {s[i:j] for i in range(len(s)) for j in range(i + 1, len(s) + 1)}
+def _substrings(s: str, longest: int) -> set[str]:
+    """The substrings of ``s`` of at most ``longest`` characters."""
+    n = len(s)
+    return {s[i:j] for i in range(n) for j in range(i + 1, min(n, i + longest) + 1)}
 
 
 def _place(a: Analysis, names: _Names, use_lexicon: bool = True) -> Place:
@@ -760,7 +831,9 @@ class _Linkage:
             if m < 0:
                 continue
             if m < -neg - 1e-12:
-                heapq.heappush(heap, (-m, a, b))  # it got worse since: look again in order
+                # it got worse since: the merge that changed it pushed the pair again with
+                # its current margin, so this entry is stale (pushing it back again made
+                # copies that lived on, and a large sparse group took hours)
                 continue
             if self._forbidden(a, b):
                 continue
@@ -789,8 +862,12 @@ def _run(
     gazetteer: Gazetteer | None = None,
     params: Params = DEFAULT,
 ) -> _Result:
+    analyses = _analyses(analyses)
     n = len(analyses)
     gs = _groups_of(n, groups)
+    gazetteer = _gazetteer(gazetteer)
+    must_link = _links(must_link, n, "must_link", MAX_LINKS)
+    cannot_link = _links(cannot_link, n, "cannot_link", MAX_LINKS - len(must_link))
     x, vocab = _vectors(analyses)
     concept_ids: dict[str, int] = {}
     family_ids: dict[str, int] = {}
@@ -811,8 +888,6 @@ def _run(
     cannot_by: dict[Hashable, list[tuple[int, int]]] = defaultdict(list)
     for pairs, out in ((must_link, must_by), (cannot_link, cannot_by)):
         for a, b in pairs:
-            if not (0 <= a < n and 0 <= b < n):
-                raise ValueError(f"link ({a}, {b}) is outside the {n} texts")
             (ga, ka), (gb, kb) = local[a], local[b]
             if ga == gb:
                 out[ga].append((ka, kb))
@@ -871,15 +946,87 @@ def _run(
 def _groups_of(n: int, groups: Sequence[Hashable] | None) -> list[Hashable]:
     if groups is None:
         return [""] * n
+    if isinstance(groups, str | bytes) or not hasattr(groups, "__len__"):
+        raise ValueError("groups must be a list with one group per text")
     if len(groups) != n:
         raise ValueError(f"{n} texts but {len(groups)} groups")
-    return list(groups)
+    out = list(groups)
+    for i, g in enumerate(out):
+        try:
+            hash(g)
+        except TypeError:
+            raise ValueError(f"group {i} is a {type(g).__name__}, which cannot be a group "
+                             "(use a string or a number)") from None
+    return out
+
+
+def _sequence(items: object, what: str) -> list:
+    """``items`` as a list, after checking it is a list of at most ``MAX_TEXTS``."""
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise ValueError(f"{what} must be a list, not {type(items).__name__}")
+    out = list(items)
+    if len(out) > MAX_TEXTS:
+        raise ValueError(f"{len(out)} {what}: at most {MAX_TEXTS} in one batch")
+    return out
+
+
+def _analyses(items: object) -> list[Analysis]:
+    out = _sequence(items, "analyses")
+    for i, a in enumerate(out):
+        if not isinstance(a, Analysis):
+            raise ValueError(f"analysis {i} is a {type(a).__name__}, not an Analysis")
+    return out
+
+
+def _links(pairs: Iterable[tuple[int, int]], n: int, what: str, budget: int) -> list[tuple[int, int]]:
+    """Validated index pairs (each index an int within the ``n`` texts), duplicates dropped."""
+    if isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
+        raise ValueError(f"{what} must be a list of (i, j) pairs")
+    out: dict[tuple[int, int], None] = {}
+    for k, pair in enumerate(pairs):
+        if k >= budget:
+            raise ValueError(f"more than {MAX_LINKS} must- and cannot-link pairs")
+        try:
+            a, b = pair
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} {k}: {pair!r} is not a pair of indices") from None
+        if not all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in (a, b)):
+            raise ValueError(f"{what} {k}: ({a!r}, {b!r}) is not a pair of integer indices")
+        a, b = int(a), int(b)
+        if not (0 <= a < n and 0 <= b < n):
+            raise ValueError(f"link ({a}, {b}) is outside the {n} texts")
+        out[(a, b)] = None
+    return list(out)
+
+
+def _gazetteer(gazetteer: object) -> Gazetteer | None:
+    if gazetteer is None:
+        return None
+    if not isinstance(gazetteer, Gazetteer):
+        raise ValueError(f"gazetteer must be a Gazetteer, not {type(gazetteer).__name__}")
+    names = []
+    for field in ("places", "admin"):
+        value = getattr(gazetteer, field)
+        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            raise ValueError(f"gazetteer {field} must be a list of names")
+        value = list(value)
+        for name in value:
+            if not isinstance(name, str):
+                raise ValueError(f"gazetteer {field}: {name!r} is not a string")
+            if len(name) > MAX_PLACE_LEN:
+                raise ValueError(f"gazetteer {field}: a name of {len(name)} characters "
+                                 f"(at most {MAX_PLACE_LEN})")
+        names += value
+        if len(names) > MAX_PLACES:
+            raise ValueError(f"gazetteer: more than {MAX_PLACES} names")
+    return gazetteer
 
 
 def cluster_keys(
     analyses: Sequence[Analysis], groups: Sequence[Hashable] | None = None
 ) -> list[tuple]:
     """Cluster keys ``(group, cluster number)`` for pre-computed analyses."""
+    analyses = _analyses(analyses)
     gs = _groups_of(len(analyses), groups)
     return list(zip(gs, cluster_analyses(analyses, groups), strict=True))
 
@@ -918,6 +1065,7 @@ def cluster(
     cluster. Returns one cluster number per text, numbered 0, 1, ... in order of first
     appearance; deterministic.
     """
+    texts = _sequence(texts, "texts")
     return cluster_analyses([analyze(t) for t in texts], groups, gazetteer=gazetteer,
                             params=params)
 
@@ -981,10 +1129,19 @@ def suggest_groups(
     ``min_size`` are left out. Pass stored ``analyses`` (one per text) to skip the
     per-text work; links are pairs of indices.
     """
+    texts = _sequence(texts, "texts")
+    if ids is not None:
+        ids = _sequence(ids, "ids")
+        if len(ids) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(ids)} ids")
+    if not isinstance(min_size, int) or isinstance(min_size, bool):
+        raise ValueError(f"min_size must be an integer, not {type(min_size).__name__}")
     if analyses is None:
         analyses = [analyze(t) for t in texts]
-    elif len(analyses) != len(texts):
-        raise ValueError(f"{len(texts)} texts but {len(analyses)} analyses")
+    else:
+        analyses = _analyses(analyses)
+        if len(analyses) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(analyses)} analyses")
     res = _run(analyses, groups, must_link, cannot_link, gazetteer, params)
     members: dict[int, list[int]] = defaultdict(list)
     for i, c in enumerate(res.numbers):
@@ -1024,7 +1181,7 @@ def similarity(a: str, b: str, context: Sequence[str] = (), params: Params = DEF
     in this small batch, plus or minus the lexicon's opinion); ``same`` is whether grouping
     the texts with their context puts them together.
     """
-    analyses = [analyze(a), analyze(b), *(analyze(t) for t in context)]
+    analyses = [analyze(a), analyze(b), *(analyze(t) for t in _sequence(context, "context texts"))]
     aa, ab = analyses[0], analyses[1]
     res = _run(analyses, None, params=params)
     cos = float(res.x[0].multiply(res.x[1]).sum())
@@ -1078,7 +1235,8 @@ class CommunityIndex:
 
     def __init__(self, analyses: Sequence[Analysis], *, community_known: bool = True,
                  gazetteer: Gazetteer | None = None, params: Params = DEFAULT):
-        self.analyses = list(analyses)
+        self.analyses = _analyses(analyses)
+        gazetteer = _gazetteer(gazetteer)
         self.known, self.params = community_known, params
         self.x, vocab, self.idf = _vectors_idf(self.analyses)
         self.vocab = vocab
@@ -1116,6 +1274,7 @@ class CommunityIndex:
         n, p = len(self.analyses), self.params
         if labels is not None and len(labels) != n:
             raise ValueError(f"{n} texts but {len(labels)} labels")
+        _check_suggest(analysis, labels, n, limit)
         if n == 0:
             return []
         v = self._vector(analysis)
@@ -1197,8 +1356,17 @@ def suggest_for(
     place are never suggested. To compare many new texts with one community, build a
     :class:`CommunityIndex` once and call its ``suggest``.
     """
-    if labels is not None and len(labels) != len(others):
-        raise ValueError(f"{len(others)} texts but {len(labels)} labels")
+    others = _analyses(others)
+    _check_suggest(analysis, labels, len(others), limit)
     index = CommunityIndex(others, community_known=community_known, gazetteer=gazetteer,
                            params=params)
     return index.suggest(analysis, labels, limit=limit)
+
+
+def _check_suggest(analysis: object, labels: object, n: int, limit: object) -> None:
+    if not isinstance(analysis, Analysis):
+        raise ValueError(f"analysis must be an Analysis, not {type(analysis).__name__}")
+    if labels is not None:
+        _groups_of(n, labels)  # type: ignore[arg-type]  # one hashable label per text
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise ValueError(f"limit must be an integer of 0 or more, not {limit!r}")

@@ -16,6 +16,7 @@ the stems, e.g. 税务宿舍 ~ 老税务局宿舍, 二东路 ~ 海甸二东路).
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -139,6 +140,9 @@ _ORG = re.compile(
 _ORG_HEAD = {"有限责任公司": "公司", "有限公司": "公司"}
 _SHORE_DESC = re.compile(r"沿岸|沿线|沿江|沿海|滨水|滨河|边")
 _WEAK_ONE_CHAR = {"小区", "花园", "宿舍", "路", "街", "站", "市场", "广场", "公园"}
+# A longer run of name characters before a place word is not a name (real ones have a
+# dozen at most); tying names compares their substrings, quadratic in the length.
+MAX_STEM = 60
 
 
 def _split_area(raw: str, pos: int) -> AreaMention | None:
@@ -154,6 +158,8 @@ def _split_area(raw: str, pos: int) -> AreaMention | None:
         return None
     head = head_m.group(0)
     stem = text[: head_m.start()]
+    if len(stem) > MAX_STEM:
+        return None
     for lead in _LEAD:
         if stem.startswith(lead):
             stem = stem[len(lead) :]
@@ -218,8 +224,12 @@ def extract_places(text: str) -> PlaceMention:
     """All place mentions in normalised ``text``."""
     junctions = _junctions(text)
     areas: list[AreaMention] = [j for _, _, j in junctions]
+    # crossings do not overlap and come in order: the one that may hold a position is the
+    # last that starts at or before it (a scan over all of them is quadratic in long texts)
+    starts = [start for start, _, _ in junctions]
     for m in _PLACE.finditer(text):
-        if any(start <= m.start(1) < end for start, end, _ in junctions):
+        k = bisect.bisect_right(starts, m.start(1)) - 1
+        if k >= 0 and m.start(1) < junctions[k][1]:
             continue
         # A run may hold a compound (和平南路菜市场): keep it whole; descriptors go.
         area = _split_area(m.group(1), m.start(1))
@@ -240,7 +250,9 @@ def extract_places(text: str) -> PlaceMention:
     buildings: list[str] = []
     for m in _BUILDING.finditer(text):
         value = m.group("n") or m.group("l") or m.group("road") or m.group("en") or m.group("en2")
-        if m.group("n") and _COUNT_BEFORE.search(text[: m.start()]):
+        # the words are two characters at most, "$" may stand before a final newline:
+        # three characters suffice (searching the whole prefix is quadratic)
+        if m.group("n") and _COUNT_BEFORE.search(text[max(0, m.start() - 3) : m.start()]):
             continue
         value = value.lstrip("0") or "0"
         if value not in buildings:
