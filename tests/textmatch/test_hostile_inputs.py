@@ -351,3 +351,15 @@ def test_cli_write_error_is_one_line(tmp_path):
     src.write_text("id,text\n1,海达小区3栋灯坏了\n", encoding="utf-8")
     code = main(["cluster", str(src), "--text-column", "text", "--out", "/dev/full"])
     assert code == 2
+
+
+def test_gazetteer_lists_are_read_once_and_agree_with_tuples():
+    # a gazetteer is now read once, not once per community; lists and tuples agree
+    names = ["海达小区", "滨江花园", "和平南路"]
+    texts = ["海达3栋灯坏了", "海达小区3栋楼道灯坏了", "滨江东门垃圾", "滨江花园东门垃圾多"]
+    analyses = [analyze(t) for t in texts]
+    groups = ["a", "a", "b", "b"]
+    as_list = cluster_analyses(analyses, groups, gazetteer=Gazetteer(places=names, admin=[]))
+    as_tuple = cluster_analyses(analyses, groups, gazetteer=Gazetteer(places=tuple(names)))
+    assert as_list == as_tuple
+    assert suggest_for(analyses[0], analyses[1:2], gazetteer=Gazetteer(places=names))
