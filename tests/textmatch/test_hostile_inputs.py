@@ -363,3 +363,33 @@ def test_gazetteer_lists_are_read_once_and_agree_with_tuples():
     as_tuple = cluster_analyses(analyses, groups, gazetteer=Gazetteer(places=tuple(names)))
     assert as_list == as_tuple
     assert suggest_for(analyses[0], analyses[1:2], gazetteer=Gazetteer(places=names))
+
+
+def _cli(tmp_path: Path, *argv: str, files: dict[str, str]) -> tuple[int, str]:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "civicbudget.textmatch.cli", *argv],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    return r.returncode, r.stderr
+
+
+def test_cli_refuses_what_would_silently_corrupt_the_output(tmp_path):
+    # a stray quote used to swallow the rest of the file into one text
+    rc, err = _cli(tmp_path, "cluster", "a.csv", "--text-column", "text", "--out", "o.csv",
+                   files={"a.csv": 'id,text\n1,"海达小区\n2,滨江花园\n'})
+    assert rc == 2 and "quoted field" in err and len(err.strip().splitlines()) == 1
+    # two columns of one name: the output used to repeat the second one's values
+    rc, err = _cli(tmp_path, "cluster", "b.csv", "--text-column", "text", "--out", "o.csv",
+                   files={"b.csv": "id,text,text\n1,a,b\n"})
+    assert rc == 2 and "line 1" in err and "'text' appears twice" in err
+    # unnamed columns at the end of rows (spreadsheets) still pass
+    rc, err = _cli(tmp_path, "cluster", "c.csv", "--text-column", "text", "--out", "o.csv",
+                   files={"c.csv": "id,text,,\n1,a,,\n"})
+    assert rc == 0, err
+    # a repeated id in the prediction used to be scored silently (the last one won)
+    rc, err = _cli(tmp_path, "score", "g.csv", "p.csv",
+                   files={"g.csv": "id,cluster\n1,0\n2,0\n", "p.csv": "id,cluster\n1,0\n1,1\n"})
+    assert rc == 2 and "p.csv: line 3: id '1' repeats line 2" in err
+    rc, err = _cli(tmp_path, "cluster", "c.csv", "--text-column", "text", "--places", ".",
+                   "--out", "o.csv", files={})
+    assert rc == 2 and "not a file" in err

@@ -34,7 +34,7 @@ def read_places(path: str) -> tuple[str, ...]:
     """Known place names, one per line; blank lines and ``#`` comments are skipped."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: {'not a file' if p.exists() else 'no such file'}")
     try:
         text = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -117,8 +117,14 @@ def read_csv(path: str, required: list[str]) -> tuple[list[str], list[dict[str, 
     # form feeds and other characters that are ordinary text inside a field
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
+        _check_quotes(path, text)
         header = next(reader)
         header = [h.strip() for h in header]
+        twice = next((h for h in header if h and header.count(h) > 1), None)
+        if twice is not None:
+            # rows are read by column name: the second column would silently win (unnamed
+            # columns, as spreadsheets leave at the end of rows, are let through)
+            raise InputError(f"{path}: line 1: column {twice!r} appears twice")
         missing = [c for c in required if c not in header]
         if missing:
             raise InputError(
@@ -141,6 +147,31 @@ def read_csv(path: str, required: list[str]) -> tuple[list[str], list[dict[str, 
     return header, rows
 
 
+def _check_quotes(path: str, text: str) -> None:
+    # a stray opening quote makes the rest of the file one field, silently
+    strict = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for _ in strict:
+            pass
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            raise InputError(
+                f"{path}: line {strict.line_num}: a quoted field is still open at the end of "
+                "the file (a stray '\"'?)"
+            ) from None
+
+
+def _unique(path: str, rows: list[dict[str, str]], column: str) -> None:
+    seen: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        key = r[column]
+        if key in seen:
+            raise InputError(
+                f"{path}: line {n}: id {key!r} repeats line {seen[key]} (column {column!r})"
+            )
+        seen[key] = n
+
+
 def _cluster(args: argparse.Namespace) -> int:
     required = [args.text_column]
     for c in (args.id_column, args.group_column):
@@ -154,15 +185,7 @@ def _cluster(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.id_column:
-        seen: dict[str, int] = {}
-        for n, r in enumerate(rows, start=2):
-            key = r[args.id_column]
-            if key in seen:
-                raise InputError(
-                    f"{args.input}: line {n}: id {key!r} repeats line {seen[key]} "
-                    f"(column {args.id_column!r})"
-                )
-            seen[key] = n
+        _unique(args.input, rows, args.id_column)
     for c in [args.subject_column] if args.subject_column else []:
         if c not in header:
             raise InputError(f"{args.input}: line 1: no column {c!r} (columns: {', '.join(header)})")
@@ -238,6 +261,8 @@ def pairwise_scores(
 def _score(args: argparse.Namespace) -> int:
     _, gold_rows = read_csv(args.gold, [args.id_column, args.gold_column])
     _, pred_rows = read_csv(args.predicted, [args.id_column, args.pred_column])
+    _unique(args.gold, gold_rows, args.id_column)
+    _unique(args.predicted, pred_rows, args.id_column)
     has_group = args.group_column in gold_rows[0]
     gold = {
         r[args.id_column]: (r[args.group_column] if has_group else "", r[args.gold_column])
