@@ -393,3 +393,21 @@ def test_cli_refuses_what_would_silently_corrupt_the_output(tmp_path):
     rc, err = _cli(tmp_path, "cluster", "c.csv", "--text-column", "text", "--places", ".",
                    "--out", "o.csv", files={})
     assert rc == 2 and "not a file" in err
+
+
+def test_community_index_checks_its_arguments():
+    from civicbudget.textmatch import CommunityIndex
+
+    a = analyze("海达小区3栋灯坏了")
+    with pytest.raises(ValueError, match="Analysis"):
+        CommunityIndex(["海达小区3栋灯坏了"])
+    with pytest.raises(ValueError, match="characters"):
+        CommunityIndex([a], gazetteer=Gazetteer(places=("海" * 500 + "小区",)))
+    index = CommunityIndex([a, analyze("海达小区3栋楼道灯不亮")])
+    with pytest.raises(ValueError, match="Analysis"):
+        index.suggest("海达小区3栋灯坏了")
+    with pytest.raises(ValueError, match="limit"):
+        index.suggest(a, limit="5")
+    with pytest.raises(ValueError, match="labels"):
+        index.suggest(a, labels=[1])
+    assert index.suggest(a, labels=[7, 7])[0].label == 7
