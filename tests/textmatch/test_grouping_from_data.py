@@ -249,3 +249,15 @@ def test_community_index_matches_suggest_for_and_honours_exclusions():
     assert index.suggest(analyze("青禾苑3栋楼道灯坏了"), labels) == []
     with pytest.raises(ValueError):
         index.suggest(new, ["P1"])
+
+
+def test_a_mass_posted_text_is_one_group_quickly():
+    texts = ["海达小区3栋楼道灯坏了"] * 6000 + ["金鼎小区没有充电桩"] * 3000 + ["东湖小区学位不足"]
+    t = time.perf_counter()
+    numbers = cluster(texts, ["a"] * len(texts))
+    assert time.perf_counter() - t < 30  # generous; identical texts are one node
+    assert len(set(numbers)) == 3
+    # an officer's split between two identical texts still holds
+    analyses = [analyze(t) for t in ["海达小区3栋楼道灯坏了"] * 3]
+    split = cluster_analyses(analyses, cannot_link=[(0, 2)])
+    assert split[0] != split[2]

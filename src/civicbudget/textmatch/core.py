@@ -727,18 +727,23 @@ class _Linkage:
     """Average linkage over sparse pair scores, with place, must- and cannot-link rules."""
 
     def __init__(self, g: _Group, rows, cols, vals, p: Params,
-                 must: Iterable[tuple[int, int]], cannot: Iterable[tuple[int, int]]):
+                 must: Iterable[tuple[int, int]], cannot: Iterable[tuple[int, int]],
+                 weights: Sequence[int] | None = None):
         n = len(g.idx)
         self.p, self.known = p, g.known
         self.parent = list(range(n))
-        self.size = [1] * n
+        # a node may stand for several identical texts: it weighs as many
+        self.size = list(weights) if weights is not None else [1] * n
         self.area, self.sub, self.named = list(g.area), list(g.sub), list(g.named)
         self.k, self.related, self.length = g.k, g.related, g.length
-        self.intra = [0.0] * n
+        size = self.size
+        # identical texts score 1 with each other
+        self.intra = [m * (m - 1) / 2 for m in size]
         self.links: list[dict[int, float] | None] = [{} for _ in range(n)]
         for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
             if self._conflict(r, c):
                 continue
+            v *= size[r] * size[c]
             lr, lc = self.links[r], self.links[c]
             lr[c] = lr.get(c, 0.0) + v  # type: ignore[union-attr]
             lc[r] = lc.get(r, 0.0) + v  # type: ignore[union-attr]
@@ -902,7 +907,27 @@ def _run(
     root_cohesion: dict[int, float] = {}
     own: list[Place] = [NOWHERE] * n
     merged: list[Place] = [NOWHERE] * n
-    for g, idx in by_group.items():
+    for g, all_idx in by_group.items():
+        # Identical texts are one node of the linkage, weighing as many (a mass-posted
+        # complaint must not cost quadratic time nor fall apart); texts an officer kept
+        # apart stay nodes of their own.
+        kept_apart = {k for pair in cannot_by[g] for k in pair}
+        first: dict[str, int] = {}
+        node_of: list[int] = []
+        reps: list[int] = []
+        for k, i in enumerate(all_idx):
+            key = analyses[i].normalized
+            if not analyses[i].terms:
+                kept_apart.add(k)  # an empty text is not a request: it stays alone
+            if k not in kept_apart and key in first:
+                node_of.append(first[key])
+                continue
+            if k not in kept_apart:
+                first[key] = len(reps)
+            node_of.append(len(reps))
+            reps.append(k)
+        weights = Counter(node_of)
+        idx = [all_idx[k] for k in reps]
         members = [analyses[i] for i in idx]
         names = _Names(members, gazetteer)
         places = [_place(a, names, params.use_lexicon) for a in members]
@@ -928,14 +953,18 @@ def _run(
         )
         sel = np.asarray(idx)
         rows, cols, vals = _pair_scores(x[sel], concept[sel], family[sel], group, params)
-        link = _Linkage(group, rows, cols, vals, params, must_by[g], cannot_by[g])
+        must = [(node_of[a], node_of[b]) for a, b in must_by[g]]
+        cannot = [(node_of[a], node_of[b]) for a, b in cannot_by[g]]
+        link = _Linkage(group, rows, cols, vals, params, must, cannot,
+                        weights=[weights[j] for j in range(len(reps))])
         link.run()
         areas = {v: k for k, v in area_ids.items()}
         subs = {v: k for k, v in sub_ids.items()}
-        for k, i in enumerate(idx):
-            r = link.find(k)
+        for k, i in enumerate(all_idx):
+            node = node_of[k]
+            r = link.find(node)
             root_of[i] = idx[r]
-            own[i] = places[k]
+            own[i] = places[node]
             merged[i] = Place(areas.get(link.area[r]), subs.get(link.sub[r]))
         for k in range(len(idx)):
             if link.parent[k] == k and link.size[k] > 1:
