@@ -72,7 +72,7 @@ _HEAD_ALONE = {"新苑", "新村", "宿舍", "老街", "公园", "渔港", "码�
 # Bounds on one call (docs/textmatch.md, "Limits"); far above real proposals, so that a
 # hostile or broken input costs bounded time and memory instead of hanging the caller.
 MAX_TEXT = 10_000  # characters of a text (or subject) that are analysed; the rest is ignored
-MAX_TEXTS = 200_000  # texts in one batch
+MAX_TEXTS = 500_000  # texts in one batch (300,000 take about 1.3 GB)
 MAX_LINKS = 1_000_000  # must-link plus cannot-link pairs in one batch
 MAX_PLACES = 20_000  # gazetteer names (places plus admin)
 MAX_PLACE_LEN = 100  # characters of one gazetteer name
