@@ -2,7 +2,7 @@
 
 ZH = {
     "Voting": "投票", "polling point": "固定投票点", "mobile ballot box": "流动票箱",
-    "school session": "学校投票", "waiting for the second entry": "等待第二次录入",
+    "school session": "学校投票点", "waiting for the second entry": "等待第二次录入",
     "matched and logged": "两次录入一致，已记入", "entries differ: in the review queue": "两次录入不一致，待复核",
     "resolved by review": "已复核", "ballot number": "选票编号",
     "Voting is not open (current stage: %(stage)s).": "现在不能投票（当前阶段：%(stage)s）。",
@@ -94,7 +94,7 @@ ZH.update({
     "Choose the poll book file of the box.": "请选择票箱的签到簿文件。",
     "Synced: %(accepted)d check-ins, %(conflicts)d conflicts for review, %(already_synced)d synced before.": "已同步：签到%(accepted)d条，待复核冲突%(conflicts)d条，此前已同步%(already_synced)d条。",
     "Conflict settled.": "冲突已处理。", "Sync an offline poll book": "同步离线签到簿",
-    "CSV or XLSX from a box used offline; columns client_id, doc_type, doc_number, birth_date, community, basis, at. Check-ins count from their own time; a voter who voted meanwhile goes to the review queue.": "离线使用的票箱导出的CSV或XLSX；列为 client_id、doc_type、doc_number、birth_date、community、basis、at。签到按其本身时间计算；期间已投票的选民进入复核队列。",
+    "CSV or XLSX from a box used offline; columns <code>client_id, doc_type, doc_number, birth_date, community, basis, at</code>. Check-ins count from their own time; a voter who voted meanwhile goes to the review queue.": "离线使用的票箱导出的CSV或XLSX；列为 <code>client_id, doc_type, doc_number, birth_date, community, basis, at</code>。签到按其本身时间计算；期间已投票的选民进入复核队列。",
     "Sync": "同步", "Offline conflicts": "离线冲突", "voted before via": "此前已通过以下方式投票：",
     "e.g. one ballot set aside unopened": "例如：一张选票未拆封作废", "Settle": "处理",
     "No such voter in this cycle.": "本期项目中没有该选民。", "Chosen:": "已选：",

@@ -68,7 +68,9 @@ def _manage(argv: list[str]) -> int:
 
 
 def _demo(argv: list[str]) -> int:
-    _setup_django(argv)
+    if not {"-h", "--help"} & set(argv):
+        # Help is printed before Django starts: asking for it creates no data directory.
+        _setup_django(argv)
     from civicbudget.demo.runner import run_demo
 
     return run_demo(argv)

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from civicbudget.api.endpoints import api
 from civicbudget.web import account_views, views
+from civicbudget.web.favicon import favicon
 from civicbudget.web.health import healthz
 
 web_patterns = [
@@ -45,4 +46,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
 ]

@@ -67,9 +67,15 @@ def test_officer_screens_a_project_and_publishes_the_ballot(screening_cycle, liv
     page.wait_for_url("**/deliberation/")
     page.get_by_role("link", name="楼道声控灯").click()
 
-    # Screening: every criterion defaults to "yes"; the officer saves.
+    # Screening: nothing is chosen at first, and the browser will not send the form so; the
+    # officer answers "yes" to every criterion and saves.
     form = page.locator("form.screening")
     assert form.locator("tr[data-criterion]").count() == 7
+    assert form.locator("input[type=radio]:checked").count() == 0
+    assert form.evaluate("f => f.checkValidity()") is False
+    yes = form.locator('input[type=radio][value="1"]')
+    for i in range(yes.count()):
+        yes.nth(i).check()
     form.get_by_role("button", name="保存筛选结果").click()
     page.wait_for_load_state()
     assert "筛选结果已保存：通过。" in page.locator(".messages").inner_text()

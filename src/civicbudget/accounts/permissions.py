@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicbudget.accounts.models import Role, RoleAssignment
 from civicbudget.cycles.stages import ACTION_LABELS, STAGE_ACTIONS
@@ -23,6 +24,15 @@ from civicbudget.places.paths import path_contains, place_path
 
 #: Back-office actions that do not depend on the stage.
 CONFIG_ACTIONS = ("view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit")
+
+#: The back-office actions in words, for refusals ("your role does not allow you to ...").
+CONFIG_LABELS = {
+    "view_staff": gettext_lazy("use the back-office"),
+    "configure_places": gettext_lazy("edit streets and communities"),
+    "manage_staff": gettext_lazy("manage staff accounts"),
+    "manage_cycles": gettext_lazy("create and run cycles"),
+    "view_audit": gettext_lazy("read the audit trail"),
+}
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.DISTRICT_ADMIN: frozenset(
@@ -91,7 +101,7 @@ def _check(user: Any, action: str, place: Any, cycle: Any = None, *,
     if not granting:
         roles = ", ".join(sorted({str(a.get_role_display()) for a in assignments}))
         return _("Your role (%(roles)s) does not allow you to %(action)s.") % {
-            "roles": roles, "action": ACTION_LABELS.get(action, action.replace("_", " ")),
+            "roles": roles, "action": ACTION_LABELS.get(action) or CONFIG_LABELS.get(action, action),
         }
     target = place_path(place)
     if cycle is not None and not path_contains(f"d{cycle.district_id}/", target):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from django.utils.translation import get_language
+
 from civicbudget.cycles.stages import KIND_ACTIONS
 
 TEMPLATES_FILE = Path(__file__).with_name("data") / "templates.json"
@@ -19,6 +21,10 @@ class StageSpec:
     name_en: str
     days: int
 
+    @property
+    def display_name(self) -> str:
+        return self.name_en if _english() else self.name
+
 
 @dataclass(frozen=True)
 class CycleTemplate:
@@ -26,8 +32,22 @@ class CycleTemplate:
     name: str
     name_en: str
     source: str
+    source_zh: str
     config: dict
     stages: tuple[StageSpec, ...]
+
+    @property
+    def display_name(self) -> str:
+        return self.name_en if _english() else self.name
+
+    @property
+    def display_source(self) -> str:
+        return self.source if _english() or not self.source_zh else self.source_zh
+
+
+def _english() -> bool:
+    # Templates ship both languages side by side, like a cycle's name and name_en.
+    return (get_language() or "").startswith("en")
 
 
 @cache
@@ -42,6 +62,7 @@ def templates() -> dict[str, CycleTemplate]:
             raise ValueError(f"template {key}: unknown stage kinds {unknown}")
         result[key] = CycleTemplate(
             key=key, name=spec["name"], name_en=spec["name_en"], source=spec.get("source", ""),
+            source_zh=spec.get("source_zh", ""),
             config=spec.get("config", {}), stages=stages,
         )
     return result

@@ -166,7 +166,8 @@ def staff_project(request: HttpRequest, project_id: int) -> HttpResponse:
         return HttpResponseForbidden(_("This project is outside your roles."))
     screening = getattr(project, "screening", None) if hasattr(project, "screening") else None
     results = screening.results if screening else {}
-    criteria = [{**c, "passed": results.get(c["key"], {}).get("passed", True),
+    # Nothing is pre-chosen: an officer who saves without looking gets an error, not a pass.
+    criteria = [{**c, "passed": results.get(c["key"], {}).get("passed"),
                  "reason": results.get(c["key"], {}).get("reason", "")} for c in _criteria(cycle)]
     return render(request, "deliberation/staff/project.html", {
         "cycle": cycle, "project": project, "screening": screening, "criteria": criteria,
@@ -188,11 +189,13 @@ def staff_project_action(request: HttpRequest, project_id: int) -> HttpResponse:
     action = request.POST.get("action")
     try:
         if action == "screen":
-            results = {c: (request.POST.get(f"pass_{c}") == "1", request.POST.get(f"reason_{c}", ""))
-                       for c in services.screening_criteria(project.cycle)}
+            # A criterion left unanswered is left out: the service names it in its refusal.
+            results = {c: (request.POST[f"pass_{c}"] == "1", request.POST.get(f"reason_{c}", ""))
+                       for c in services.screening_criteria(project.cycle)
+                       if request.POST.get(f"pass_{c}") in ("0", "1")}
             s = services.screening_record(actor=request.user, project=project, results=results)
             messages.success(request, _("Screening saved: passed.") if s.is_passed
-                             else _("Screening saved: screened out (%(reason)s).")
+                             else _("Screening saved: screened out (criterion not met: %(reason)s).")
                              % {"reason": criterion_label(s.reason_code)})
         elif action == "route":
             departments = list(Department.objects.filter(

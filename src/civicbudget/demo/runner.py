@@ -14,12 +14,24 @@ from django.core.management import call_command
 
 def run_demo(argv: list[str]) -> int:
     started = time.monotonic()
-    parser = argparse.ArgumentParser(prog="civicbudget demo",
-                                     description="Start the platform with demo data.")
-    parser.add_argument("--port", type=int, default=8000)
+    parser = argparse.ArgumentParser(
+        prog="civicbudget demo",
+        description="Start the platform with demo data: migrate, load the demo district once "
+                    "(reused on later runs), print the staff logins and serve on 127.0.0.1.",
+        epilog="The database is the one in DATABASE_URL when it is set, else a SQLite file in "
+               "the data directory. The demo refuses to run in production or on a database "
+               "that holds other districts or accounts.")
+    # Read by civicbudget.cli before Django starts (it picks the database); listed here so
+    # --help shows it.
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where the SQLite database, uploads and keys live "
+                             "(default: ./civicbudget-data)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port to serve on, 1-65535 (default: 8000)")
     parser.add_argument("--no-serve", action="store_true",
                         help="prepare the data, print the logins and exit")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="web server worker processes (default: 2)")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from civicbudget.cycles.models import Cycle
 from civicbudget.opendata import charts
+from civicbudget.opendata.labels import described_tables
 from civicbudget.opendata.pabulib import scope_filename, scope_pb
 from civicbudget.opendata.selectors import district_statistics
 from civicbudget.opendata.tables import BY_NAME, TABLES
@@ -23,7 +24,8 @@ def _cycle(cycle_id: int) -> Cycle:
 def open_data(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = _cycle(cycle_id)
     scopes = [(s, scope_filename(s)) for s in VotingScope.objects.filter(cycle=cycle).order_by("key")]
-    return render(request, "opendata/index.html", {"cycle": cycle, "tables": TABLES, "scopes": scopes})
+    return render(request, "opendata/index.html", {"cycle": cycle, "tables": described_tables(TABLES),
+                                                   "scopes": scopes})
 
 
 def table_download(request: HttpRequest, cycle_id: int, name: str, fmt: str) -> HttpResponse:

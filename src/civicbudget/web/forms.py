@@ -42,7 +42,7 @@ class CycleForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template_key"].choices = [(t.key, t.name) for t in templates().values()]
+        self.fields["template_key"].choices = [(t.key, t.display_name) for t in templates().values()]
 
 
 class AdvanceForm(forms.Form):

@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.utils.datastructures import MultiValueDictKeyError
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
@@ -59,20 +59,41 @@ class OutOfRangeIdMiddleware:
 
 class PermissionDeniedMiddleware:
     """A refusal raised by a service (role, place or stage) is a 403 with its reason, never a
-    500 and never a redirect that looks like success. The service has audited it already."""
+    500 and never a redirect that looks like success. The service has audited it already.
+
+    A page answers with ``web/403.html``: the reason, the user's roles and a way back to the
+    back-office. Views that answer ``HttpResponseForbidden(reason)`` themselves get the same
+    page here, so no officer meets a bare line of text. The API keeps its own JSON errors.
+    """
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (response.status_code == 403 and not request.path.startswith("/api/")
+                and not getattr(response, "streaming", False)
+                and response.get("Content-Type", "").startswith("text/html")
+                and not response.content.lstrip().startswith(b"<")):
+            return forbidden_page(request, response.content.decode("utf-8", "replace"))
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         from civicbudget.errors import PermissionDenied
 
         if isinstance(exception, PermissionDenied):
-            return HttpResponseForbidden(exception.message, content_type="text/plain; charset=utf-8")
+            if request.path.startswith("/api/"):
+                return HttpResponseForbidden(exception.message, content_type="text/plain; charset=utf-8")
+            return forbidden_page(request, exception.message)
         return None
+
+
+def forbidden_page(request: HttpRequest, message: str) -> HttpResponse:
+    """The 403 page: why (``message``), the user's roles, and where to go instead."""
+    from django.template.loader import render_to_string
+
+    html = render_to_string("web/403.html", {"message": message.strip()[:300]}, request=request)
+    return HttpResponse(html, status=403)
 
 
 class ContentSecurityPolicyMiddleware:

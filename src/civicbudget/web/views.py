@@ -91,7 +91,15 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         return denied
     districts = _visible_districts(request.user)
     cycles = [c for c in cycle_selectors.cycle_list() if c.district in districts]
-    return render(request, "web/staff/home.html", {"districts": districts, "cycles": cycles})
+    # Links only to what this user may use: the same checks the linked views make.
+    return render(request, "web/staff/home.html", {
+        "districts": [(d, permission_check(request.user, "manage_cycles", d)) for d in districts],
+        "cycles": cycles, "can_audit": _can_read_audit(request.user),
+    })
+
+
+def _can_read_audit(user) -> bool:
+    return bool(user.is_superuser or scopes_for(user, "view_audit"))
 
 
 @login_required
@@ -210,8 +218,14 @@ def staff_cycle(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "participating_communities": participating_communities,
         "can_configure": permission_check(request.user, "configure", cycle.district, cycle),
         "can_advance": permission_check(request.user, "manage_cycles", cycle.district),
+        # voting.views.phone_watch asks for manage_cycles, whatever the stage.
+        "can_watch_phones": permission_check(request.user, "manage_cycles", cycle.district),
         "advance_form": AdvanceForm(),
         "kind_actions": {k: sorted(v) for k, v in KIND_ACTIONS.items()},
+        # Each stage's open actions and the template in words, not their codes.
+        "stage_actions": {s.pk: ", ".join(str(ACTION_LABELS[a]) for a in sorted(s.allowed_actions))
+                          for s in cycle.ordered_stages()},
+        "template": templates().get(cycle.template_key),
         "pools_total": cycle_selectors.cycle_total_pools_yuan(cycle),
     })
 
@@ -284,7 +298,7 @@ def staff_cycle_advance(request: HttpRequest, cycle_id: int) -> HttpResponse:
 def staff_audit(request: HttpRequest) -> HttpResponse:
     if (denied := _staff_only(request)) is not None:
         return denied
-    if not scopes_for(request.user, "view_audit") and not request.user.is_superuser:
+    if not _can_read_audit(request.user):
         audit_record(request.user, "view_audit", None, outcome="denied", message=request.path)
         return HttpResponseForbidden(_("Only observers, auditors and district admins read the audit trail."))
     events = audit_event_list(request.user, action=request.GET.get("action") or None,
