@@ -150,13 +150,14 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     staff("observer", "林代表", Role.OBSERVER, district)
 
     # 2017: finished, every stage stamped on its historical date.
+    # The description says what the cycle is, never how it came out: figures (projects,
+    # voters, implemented) come from the data, one selector for cards and statistics.
     c2017 = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",
                          name="2017 双创微实事", name_en="2017 Civilised-City Micro-Projects",
                          year=2017, starts_on=dt.date(2017, 3, 1), total_budget_yuan=6_000_000)
     Cycle.objects.filter(pk=c2017.pk).update(description=(
         "海口市美兰区首个完整的参与式预算项目：海甸、人民路两个街道、13个社区，"
         "每个街道105万元用于街道层面项目，每个社区30万元用于社区层面项目。"
-        "据区里介绍：居民提议4,362条，参与投票28,484人（投票率约28.2%），确定实施74个项目。"
     ))
     _configure(operator, c2017, streets[:2], [communities[c] for c in first], 1_050_000, 300_000)
     _run_stages(operator, c2017, _at(2017, 3, 1), until="screen")
@@ -177,7 +178,6 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
                          year=2018, starts_on=dt.date(2018, 3, 1), total_budget_yuan=12_000_000)
     Cycle.objects.filter(pk=c2018.pk).update(description=(
         "第二季：海甸、人民路、白龙、和平南四个街道，24个社区，投入资金1,200万元，覆盖人口21.9万。"
-        "据区里介绍：居民提议27,405条，参与投票41,352人（投票率23.55%），确定实施194个项目。"
     ))
     _configure(operator, c2018, streets[:4], [communities[c] for c in first + added],
                1_050_000, 325_000)
