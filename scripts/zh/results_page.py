@@ -35,10 +35,11 @@ ZH = {
     "%(n)s voters on this ballot · %(w)s of %(p)s projects selected": "本选票%(n)s人投票 · %(p)s个项目中%(w)s个入选",
     "Budget used: %(used)s of %(budget)s yuan": "已用预算：%(used)s元，共%(budget)s元",
     "Rank": "排名",
+    "Cost": "造价",
     "Votes": "得票",
     "not selected": "落选",
-    "Percentages are of the voters on this ballot; each voter could support several projects.":
-        "百分比是占本选票投票人数的比例；每位投票人可以支持多个项目。",
+    "Every project on each ballot, ranked by votes. Percentages are of the voters on that ballot; each voter could support several projects.":
+        "每张选票上的全部项目按得票排列。百分比是占该选票投票人数的比例；每位投票人可以支持多个项目。",
     "Technical details (for checking)": "技术细节（供核验）",
     "Rule": "规则代码",
     "Counting program": "计票程序",

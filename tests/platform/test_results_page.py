@@ -45,7 +45,7 @@ def test_results_page_names_every_project_with_votes_result_and_why(after, clien
         row = rows[str(p[key].pk)]
         assert f'href="/projects/{p[key].pk}/"' in row and p[key].name in row
         assert re.search(rf'class="num votes"[^>]*>{votes} <span class="muted">\({re.escape(share)}\)', row), key
-        assert f">{cost}</td>" in row
+        assert f'>{cost}<span class="unit">元</span></td>' in row
         assert f'class="badge {"done" if badge == "入选" else "lost"}">{badge}</span>' in row
         assert why in row, (key, row)
     # The bar is the share of the votes; the budget used against the ballot's budget.

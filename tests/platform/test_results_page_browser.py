@@ -64,3 +64,20 @@ def test_results_page_fits_a_phone_in_chinese_and_names_every_project(demo, live
     page.reload()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     page.screenshot(path=str(SCREENSHOTS / "results-desktop.png"), full_page=True)
+
+
+def test_the_demo_vote_reads_as_a_real_window_in_local_time(demo, live_server, page):
+    import re
+
+    from django.utils import timezone
+
+    from civicbudget.cycles.models import Cycle
+
+    voting = Cycle.objects.get(year=2018)
+    page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    page.goto(f"{live_server.url}/cycles/{voting.pk}/")
+    when = page.locator('ol.timeline li[data-kind="vote"] .when').inner_text()
+    start, end = re.fullmatch(r"(\d+月\d+日 \d\d:\d\d) – (\d+月\d+日 \d\d:\d\d)", when.strip()).groups()
+    stage = voting.stages.get(kind="vote")
+    opened = timezone.localtime(stage.started_at)
+    assert start == f"{opened.month}月{opened.day}日 {opened:%H:%M}" and end != start
