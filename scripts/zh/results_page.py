@@ -50,4 +50,5 @@ ZH = {
     "%(n)s selected": "%(n)s个入选",
     "%(n)s implemented": "%(n)s个已完工",
     "voting under way": "投票进行中",
+    "from %(start)s": "%(start)s起",
 }

@@ -82,21 +82,37 @@ def test_cards_and_statistics_count_projects_from_one_selector(after, world, cli
     assert "入选" not in card and "已完工" not in card
 
 
-def test_a_stage_entered_late_keeps_its_length_and_shows_local_dates_and_hours(world, client):
+def test_stage_windows_show_local_dates_and_hours_and_never_a_reversed_range(world, client):
+    from civicbudget.cycles.services import stage_reschedule
+
     admin = staff(Role.DISTRICT_ADMIN, world.district)
     cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida],
                        starts_on=dt.date(2030, 1, 1))
-    planned = {s.kind: s.closes_at - s.opens_at for s in cycle.ordered_stages()}
-    # 01:00 UTC is 09:00 in Haikou, long after every planned close.
+    # 01:00 UTC is 09:00 in Haikou (settings.TIME_ZONE), long after the vote's planned close.
     late = dt.datetime(2031, 5, 21, 1, 0, tzinfo=dt.UTC)
     walk_to(cycle, admin, "vote", now=late)
     vote = cycle.stages.get(kind="vote")
-    assert vote.started_at == late and vote.closes_at - vote.started_at == planned["vote"]
-    end = timezone.localtime(vote.closes_at)
+    assert vote.closes_at < vote.started_at
     html = client.get(f"/cycles/{cycle.pk}/").content.decode()
-    window = f"5月21日 09:00 – {end.month}月{end.day}日 {end:%H:%M}"
-    assert window in html
-    assert end.date() > dt.date(2031, 5, 21)
+    assert '<div class="when">5月21日 09:00起</div>' in html
+    # Given a new close (10:00 UTC is 18:00 local), the window is a real range.
+    stage_reschedule(actor=admin, stage=vote, opens_at=late,
+                     closes_at=dt.datetime(2031, 5, 27, 10, 0, tzinfo=dt.UTC))
+    html = client.get(f"/cycles/{cycle.pk}/").content.decode()
+    assert '<div class="when">5月21日 09:00 – 5月27日 18:00</div>' in html
+    # A stage crossing a new year names the years.
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from civicbudget.web.templatetags.civic import stage_window
+
+    crossing = SimpleNamespace(started_at=dt.datetime(2031, 12, 20, 1, 0, tzinfo=dt.UTC), finished_at=None,
+                               opens_at=None, closes_at=dt.datetime(2032, 1, 10, 10, 0, tzinfo=dt.UTC))
+    with translation.override("zh-hans"):
+        assert stage_window(crossing) == "2031年12月20日 09:00 – 2032年1月10日 18:00"
+    with translation.override("en"):
+        assert stage_window(crossing) == "20 Dec 2031 09:00 – 10 Jan 2032 18:00"
 
 
 def test_tracking_page_shows_the_submission_in_local_time(world, client):

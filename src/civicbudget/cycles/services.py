@@ -294,13 +294,7 @@ def stage_advance(*, actor, cycle: Cycle, reason: str = "", now: dt.datetime | N
                 current.save(update_fields=["finished_at"])
             if entering is not None:
                 entering.started_at = now
-                fields = ["started_at"]
-                if entering.opens_at and entering.closes_at and now > entering.opens_at:
-                    # A stage entered late keeps its planned length: a vote opened on the day it
-                    # was to close would otherwise show (and allow) a window of no time at all.
-                    entering.closes_at = now + (entering.closes_at - entering.opens_at)
-                    fields.append("closes_at")
-                entering.save(update_fields=fields)
+                entering.save(update_fields=["started_at"])
             if current is not None:
                 for hook in _HOOKS.get(("leave", current.kind), []):
                     hook(cycle, current, now)

@@ -27,6 +27,7 @@ from civicbudget.cycles.services import (
     cycle_set_participants,
     pool_set,
     stage_advance,
+    stage_reschedule,
 )
 from civicbudget.deliberation.models import Ballot
 from civicbudget.demo.after_data import load_demo_after
@@ -187,6 +188,11 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     load_demo_deliberation(c2018, seed=2018, actor=operator, start=dt.date(2018, 4, 20), finished=True)
     # Voting is under way: online and at polling points (haidian-polling runs 海甸街道's).
     vote = _run_stages(operator, c2018, _at(2018, 3, 1), until="vote")
+    # The ballots were frozen after the planned close of the vote, so the district publishes
+    # a new week-long window, as it would: "opens 5月21日 09:00, closes 5月28日 18:00".
+    closes = (vote.started_at.astimezone(ZoneInfo(settings.TIME_ZONE)) + dt.timedelta(days=7)).replace(
+        hour=18, minute=0, second=0, microsecond=0)
+    vote = stage_reschedule(actor=operator, stage=vote, opens_at=vote.started_at, closes_at=closes)
     load_demo_votes(c2018, max(100, int(6_000 * proposal_scale)), seed=2018, start=vote.started_at,
                     hours=3 * 24)
     return logins
