@@ -99,7 +99,7 @@ ZH = {
     "Participatory budgeting": "参与式预算", "Micro-projects · participatory budgeting": "微实事 · 参与式预算",
     "Back-office": "后台管理", "API": "接口", "Language": "语言", "Switch": "切换", "Log out": "退出",
     "Staff login": "工作人员登录",
-    "civicbudget: residents decide how a slice of public money is spent.": "civicbudget：由居民决定一部分公共资金怎么花。",
+    "civicbudget: residents decide how a slice of public money is spent.": "参与式预算：由居民决定一部分公共资金怎么花。",
     "yuan in budget pools": "资金池总额（元）", "streets take part": "个街道参与",
     "communities take part": "个社区参与", "residents covered": "覆盖人口", "Stages": "阶段",
     "Stage timeline": "阶段时间线", "now": "进行中", "planned": "计划中", "Open now:": "当前可进行：",

@@ -27,6 +27,7 @@ from civicbudget.cycles.services import (
     cycle_set_participants,
     pool_set,
     stage_advance,
+    stage_reschedule,
 )
 from civicbudget.deliberation.models import Ballot
 from civicbudget.demo.after_data import load_demo_after
@@ -150,13 +151,14 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     staff("observer", "林代表", Role.OBSERVER, district)
 
     # 2017: finished, every stage stamped on its historical date.
+    # The description says what the cycle is, never how it came out: figures (projects,
+    # voters, implemented) come from the data, one selector for cards and statistics.
     c2017 = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",
                          name="2017 双创微实事", name_en="2017 Civilised-City Micro-Projects",
                          year=2017, starts_on=dt.date(2017, 3, 1), total_budget_yuan=6_000_000)
     Cycle.objects.filter(pk=c2017.pk).update(description=(
         "海口市美兰区首个完整的参与式预算项目：海甸、人民路两个街道、13个社区，"
         "每个街道105万元用于街道层面项目，每个社区30万元用于社区层面项目。"
-        "据区里介绍：居民提议4,362条，参与投票28,484人（投票率约28.2%），确定实施74个项目。"
     ))
     _configure(operator, c2017, streets[:2], [communities[c] for c in first], 1_050_000, 300_000)
     _run_stages(operator, c2017, _at(2017, 3, 1), until="screen")
@@ -177,7 +179,6 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
                          year=2018, starts_on=dt.date(2018, 3, 1), total_budget_yuan=12_000_000)
     Cycle.objects.filter(pk=c2018.pk).update(description=(
         "第二季：海甸、人民路、白龙、和平南四个街道，24个社区，投入资金1,200万元，覆盖人口21.9万。"
-        "据区里介绍：居民提议27,405条，参与投票41,352人（投票率23.55%），确定实施194个项目。"
     ))
     _configure(operator, c2018, streets[:4], [communities[c] for c in first + added],
                1_050_000, 325_000)
@@ -187,6 +188,11 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     load_demo_deliberation(c2018, seed=2018, actor=operator, start=dt.date(2018, 4, 20), finished=True)
     # Voting is under way: online and at polling points (haidian-polling runs 海甸街道's).
     vote = _run_stages(operator, c2018, _at(2018, 3, 1), until="vote")
+    # The ballots were frozen after the planned close of the vote, so the district publishes
+    # a new week-long window, as it would: "opens 5月21日 09:00, closes 5月28日 18:00".
+    closes = (vote.started_at.astimezone(ZoneInfo(settings.TIME_ZONE)) + dt.timedelta(days=7)).replace(
+        hour=18, minute=0, second=0, microsecond=0)
+    vote = stage_reschedule(actor=operator, stage=vote, opens_at=vote.started_at, closes_at=closes)
     load_demo_votes(c2018, max(100, int(6_000 * proposal_scale)), seed=2018, start=vote.started_at,
                     hours=3 * 24)
     return logins

@@ -8,17 +8,35 @@ from civicbudget.cycles.models import BudgetPool, Cycle
 from civicbudget.places.models import District
 
 
+def project_counts(cycle: Cycle) -> dict:
+    """How many projects a cycle put to the vote, selected and implemented: the ONE source of
+    these figures for the cycle cards and the statistics table (a card once quoted its free-text
+    description instead, and disagreed with the table).
+
+    ``selected`` is the winners of the count, or the projects given an implementation where a
+    body decided without a resident vote; ``implemented`` counts finished works only.
+    """
+    from civicbudget.delivery.models import Implementation
+    from civicbudget.voting.models import ScopeResult, VotingScope
+
+    on_ballot = sum(len(spec.get("projects", []))
+                    for spec in VotingScope.objects.filter(cycle=cycle).values_list("spec", flat=True))
+    winners = sum(len(w) for w in ScopeResult.objects.filter(scope__cycle=cycle).values_list("winners", flat=True))
+    impl = Implementation.objects.filter(cycle=cycle)
+    return {"on_ballot": on_ballot, "counted": ScopeResult.objects.filter(scope__cycle=cycle).exists(),
+            "selected": max(winners, impl.count()), "implemented": impl.filter(step="done").count()}
+
+
 def cycle_figures(cycle: Cycle) -> dict:
     """One row of the Meilan table for ``cycle``."""
     from civicbudget.delivery.selectors import money_totals, participation_cost, satisfaction
     from civicbudget.proposals.models import Proposal
-    from civicbudget.voting.models import ScopeResult
     from civicbudget.voting.selectors import turnout
 
     communities = list(cycle.communities.all())
     population = sum(c.population for c in communities)
     t = turnout(cycle)
-    winners = sum(len(w) for w in ScopeResult.objects.filter(scope__cycle=cycle).values_list("winners", flat=True))
+    counts = project_counts(cycle)
     money = money_totals(cycle)
     rate = t["rate"] if t["voters"] else None
     return {
@@ -26,7 +44,7 @@ def cycle_figures(cycle: Cycle) -> dict:
         "funds": BudgetPool.objects.filter(cycle=cycle).aggregate(s=Sum("amount_yuan"))["s"] or 0,
         "population": population, "proposals": Proposal.objects.filter(cycle=cycle).count(),
         "voters": t["voters"], "turnout": rate, "turnout_base": t["base"], "turnout_base_kind": t["base_kind"],
-        "projects": max(winners, money["projects"]), "money": money, "turnout_detail": t,
+        "projects": counts["selected"], "project_counts": counts, "money": money, "turnout_detail": t,
         "satisfaction": satisfaction(cycle), "cost": participation_cost(cycle),
     }
 

@@ -7,6 +7,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicbudget.cycles.models import Cycle
@@ -39,7 +40,7 @@ class TrackStep:
 
 def proposal_timeline(proposal: Proposal) -> list[TrackStep]:
     """Where a proposal stands, step by step, for its proposer."""
-    steps = [TrackStep(_("Received"), proposal.submitted_at.strftime("%Y-%m-%d %H:%M"), True)]
+    steps = [TrackStep(_("Received"), timezone.localtime(proposal.submitted_at).strftime("%Y-%m-%d %H:%M"), True)]
     if proposal.project_id:
         steps.append(TrackStep(_("Merged into a project"), proposal.project.name, True))
     else:

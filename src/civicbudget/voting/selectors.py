@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from django.db.models import Count
 
 from civicbudget.cycles.models import Cycle
@@ -141,3 +143,131 @@ def phone_watch(cycle: Cycle, *, now=None, hours: int = 24, prefix: int = 10) ->
         "alerts": list(AuditEvent.objects.filter(action=SMS_BUDGET_ACTION, object_type="cycles.cycle",
                                                  object_id=str(cycle.pk)).order_by("-at")[:20]),
     }
+
+
+# -- the public results tables -------------------------------------------------------------------
+
+
+def money_words(yuan) -> str:
+    """An amount of yuan as a resident says it: 20000 -> "2万元" in Chinese, "20,000 yuan" otherwise."""
+    from django.utils.translation import get_language
+    from django.utils.translation import gettext as _
+
+    yuan = int(yuan)
+    if (get_language() or "").startswith("zh") and yuan >= 10_000:
+        wan = f"{yuan / 10_000:.2f}".rstrip("0").rstrip(".")
+        return f"{wan}万元"
+    return _("%(n)s yuan") % {"n": f"{yuan:,}"}
+
+
+def rule_sentence(rule: dict) -> str:
+    """The counting rule of a ballot in one sentence a resident understands."""
+    from django.utils.translation import gettext as _
+
+    code = rule.get("rule")
+    if code == "greedy":
+        if rule.get("no_skip"):
+            return _("Projects are funded in order of votes, from most to fewest, until the budget runs "
+                     "out; counting stops at the first project that no longer fits.")
+        return _("Projects are funded in order of votes, from most to fewest, until the budget runs "
+                 "out; a project that no longer fits is skipped.")
+    if code == "mes":
+        sentence = _("The budget is shared out equally among the voters; a project is funded when its "
+                     "supporters can pay for it together from their shares, the project that costs each "
+                     "supporter least coming first.")
+        if str(rule.get("completion", "")).endswith("greedy"):
+            sentence += " " + _("Money left over then funds the remaining projects in order of votes.")
+        return sentence
+    if code == "phragmen":
+        return _("Round by round, the project is funded whose supporters, sharing its cost with what "
+                 "they already carry, end up carrying least; counting stops when the next project does "
+                 "not fit the budget.")
+    if code == "max-welfare":
+        return _("Of all the sets of projects that fit the budget, the one with the most votes in total "
+                 "is funded.")
+    return _("Projects are selected by the rule published with the ballot.")
+
+
+def _why(reason: str, details: dict, rank: int) -> str:
+    """Why a project won or lost, in plain words, from the explanation the count stored."""
+    from django.utils.translation import gettext as _
+
+    d = details or {}
+    left, cost = d.get("budget_left_before"), d.get("cost")
+    if reason == "selected" and "budget_left_before" in d:
+        return _("ranked %(rank)d by votes, the budget left was enough: selected") % {"rank": rank}
+    if reason == "selected-by-completion":
+        return _("ranked %(rank)d by votes, funded from the money left over: selected") % {"rank": rank}
+    if reason == "selected" and "supporters" in d:
+        return _("its supporters could pay for it from their equal shares (round %(round)s): selected") % {
+            "round": d.get("round", "?")}
+    if reason == "selected" and "round" in d:
+        return _("funded in round %(round)s: selected") % {"round": d["round"]}
+    if reason == "selected":
+        return _("part of the set of projects with the most votes that fits the budget: selected")
+    if reason == "does-not-fit" and left is not None and cost is not None:
+        return _("ranked %(rank)d by votes, not enough budget left (%(left)s left, %(cost)s needed): "
+                 "not selected") % {"rank": rank, "left": money_words(left), "cost": money_words(cost)}
+    if reason == "does-not-fit":
+        return _("ranked %(rank)d by votes, it did not fit the budget left: not selected") % {"rank": rank}
+    if reason == "stopped":
+        return _("ranked %(rank)d by votes, counting had stopped before it: not selected") % {"rank": rank}
+    if reason == "no-support":
+        return _("no votes: not selected")
+    if reason == "below-threshold":
+        return _("fewer votes than the minimum required: not selected")
+    if reason == "not-affordable":
+        return _("its supporters' remaining shares (%(have)s) fell short of its cost (%(cost)s): "
+                 "not selected") % {"have": money_words(d.get("supporters_money_left", 0)),
+                                    "cost": money_words(cost or 0)}
+    if reason == "not-in-optimum":
+        return _("not part of the set of projects with the most votes that fits the budget: not selected")
+    return _("ranked %(rank)d by votes: not selected") % {"rank": rank}
+
+
+def result_tables(cycle: Cycle) -> list[dict]:
+    """Every counted ballot of ``cycle`` with every project on it, ranked by votes.
+
+    Everything comes from what the count stored (``ScopeResult``: winners, explanations, cost)
+    and the frozen ballot (names, costs, budget); nothing is counted again. Only a rule whose
+    explanation carries no vote count (max-welfare) has its votes read from the public log.
+    """
+    tables = []
+    for result in results(cycle):
+        spec = result.scope.spec
+        explained = {e["project_id"]: e for e in result.explanations}
+        votes = {}
+        for p in spec["projects"]:
+            d = explained.get(p["id"], {}).get("details") or {}
+            votes[p["id"]] = d.get("votes", d.get("supporters"))
+        if any(v is None for v in votes.values()):
+            from civicbudget.ledger.entry import parse_entry
+
+            counted = dict.fromkeys(votes, 0)
+            for data in LogEntry.objects.filter(scope=result.scope).values_list("data", flat=True):
+                for pid in parse_entry(data.encode()).projects():
+                    counted[str(pid)] = counted.get(str(pid), 0) + 1
+            votes = {pid: counted.get(pid, 0) if v is None else v for pid, v in votes.items()}
+        winners = set(result.winners)
+        ordered = sorted(spec["projects"], key=lambda p: (-int(votes[p["id"]]), p["id"] not in winners,
+                                                          p["name"]))
+        rows, rank = [], 0
+        for i, p in enumerate(ordered, start=1):
+            n = int(votes[p["id"]])
+            if i == 1 or n != int(votes[ordered[i - 2]["id"]]):
+                rank = i  # equal votes share a rank: 1, 2, 2, 4
+            e = explained.get(p["id"], {"reason": "not-selected", "details": {}})
+            won = p["id"] in winners
+            rows.append({
+                "rank": rank, "project_id": int(p["id"]), "name": p["name"], "votes": n,
+                "cost": int(Fraction(p["cost"])), "won": won,
+                "percent": 100 * n / result.num_votes if result.num_votes else 0.0,
+                "why": _why(e["reason"], e.get("details") or {}, rank),
+            })
+        budget = int(Fraction(spec["budget"]))
+        tables.append({
+            "result": result, "rows": rows, "budget": budget, "used": result.total_cost_yuan,
+            "used_percent": 100 * result.total_cost_yuan / budget if budget else 0.0,
+            "rule_sentence": rule_sentence(result.rule), "won": sum(r["won"] for r in rows),
+        })
+    return tables

@@ -225,15 +225,9 @@ def receipt_page(request: HttpRequest, cycle_id: int, receipt: str | None = None
 def results_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """Live turnout; results only once voting has closed and been counted."""
     cycle = _cycle(cycle_id)
-    results = selectors.results(cycle)
-    names = {}
-    for r in results:
-        for p in r.scope.spec["projects"]:
-            names[(r.scope_id, p["id"])] = (p["name"], p["cost"])
-    rows = [{"result": r, "winners": [(pid, *names.get((r.scope_id, pid), (pid, "?"))) for pid in r.winners]}
-            for r in results]
     return render(request, "voting/results.html", {"cycle": cycle, "turnout": selectors.turnout(cycle),
-                                                   "rows": rows, "has_log": hasattr(cycle, "ballot_log")})
+                                                   "tables": selectors.result_tables(cycle),
+                                                   "has_log": hasattr(cycle, "ballot_log")})
 
 
 def ledger_download(request: HttpRequest, cycle_id: int) -> HttpResponse:
