@@ -245,3 +245,24 @@ def run_stage(cycle, kind):
     cycle.refresh_from_db()
     return cycle
 
+
+
+def loose_proposals(cycle, world, texts):
+    """Paper proposals of 海达社区 typed in during collection, not yet in a project, with the
+    textmatch analysis stored as at submission."""
+    from civicbudget.proposals.models import Proposal
+    from civicbudget.textmatch import analyze
+
+    return [Proposal.objects.create(cycle=cycle, street=world.haidian, community=world.haida,
+                                    tracking_code=f"L{Proposal.objects.count():07d}", title=t[:30],
+                                    text=t, proposer_name="居民", channel="paper",
+                                    analysis=analyze(t).to_dict())
+            for t in texts]
+
+
+def workbench_do(client, cycle, world, **data):
+    """Post one action to the merge workbench of 海达社区; it must redirect."""
+    response = client.post(f"/staff/cycles/{cycle.pk}/workbench/do/",
+                           {"community": world.haida.pk, **data})
+    assert response.status_code == 302
+    return response

@@ -11,10 +11,10 @@ from django.utils import timezone, translation
 
 from civicbudget.accounts.models import Role
 from civicbudget.proposals import selectors
-from civicbudget.proposals.models import MatchDecision, MergeOperation, Project, Proposal
-from civicbudget.textmatch import SuggestedGroup, analyze
+from civicbudget.proposals.models import MatchDecision, MergeOperation, Project
+from civicbudget.textmatch import SuggestedGroup
 
-from factories import advance_to, make_cycle, staff
+from factories import advance_to, loose_proposals, make_cycle, staff, workbench_do
 
 LATER = timezone.now() + dt.timedelta(days=3650)
 LIGHTS_3 = ["海达小区3栋楼道灯坏了", "3栋楼道太黑，希望装声控灯", "海达小区3栋楼道灯不亮了",
@@ -38,20 +38,10 @@ def officer(world, staff_client):
     return staff_client(staff(Role.COMMUNITY_OFFICER, world.haida))
 
 
-def _loose(cycle, world, texts):
-    # Paper proposals typed in during collection, with the analysis stored as at submission.
-    return [Proposal.objects.create(cycle=cycle, street=world.haidian, community=world.haida,
-                                    tracking_code=f"L{Proposal.objects.count():07d}", title=t[:30],
-                                    text=t, proposer_name="居民", channel="paper",
-                                    analysis=analyze(t).to_dict())
-            for t in texts]
+_loose = loose_proposals
 
 
-def _do(client, cycle, world, **data):
-    response = client.post(f"/staff/cycles/{cycle.pk}/workbench/do/",
-                           {"community": world.haida.pk, **data})
-    assert response.status_code == 302
-    return response
+_do = workbench_do
 
 
 def _page(client, cycle, world) -> str:

@@ -13,30 +13,18 @@ from civicbudget.accounts.tokens import token_create
 from civicbudget.audit.models import AuditEvent
 from civicbudget.proposals import selectors
 from civicbudget.proposals.models import MatchDecision, Project, Proposal
-from civicbudget.textmatch import analyze
 
-from factories import make_cycle, run_stage, staff
+from factories import loose_proposals, make_cycle, run_stage, staff, workbench_do
 
 LIGHTS_3 = ["海达小区3栋楼道灯坏了", "3栋楼道太黑，希望装声控灯", "海达小区3栋楼道灯不亮了"]
 GATE = ["东门监控坏了，晚上不安全", "东门的监控摄像头不亮，请修一下"]
 NEW = "海达小区3栋楼道的灯又坏了，晚上看不见"
 
 
-def _loose(cycle, world, texts):
-    # Proposals typed in earlier, with the analysis stored as at submission (as in
-    # test_merge_learning).
-    return [Proposal.objects.create(cycle=cycle, street=world.haidian, community=world.haida,
-                                    tracking_code=f"L{Proposal.objects.count():07d}", title=t[:30],
-                                    text=t, proposer_name="居民", channel="paper",
-                                    analysis=analyze(t).to_dict())
-            for t in texts]
+_loose = loose_proposals
 
 
-def _do(client, cycle, world, **data):
-    response = client.post(f"/staff/cycles/{cycle.pk}/workbench/do/",
-                           {"community": world.haida.pk, **data})
-    assert response.status_code == 302
-    return response
+_do = workbench_do
 
 
 @pytest.fixture
