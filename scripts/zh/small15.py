@@ -38,4 +38,6 @@ ZH = {
     "number of ratings": "评价数", "approved at": "批准时间", "percent": "百分比",
     "Each ballot scope as an anonymised pabulib file: check the count with <code>civicbudget tally FILE.pb</code> or <code>pabutools</code>.":
         "每个投票范围一份匿名化的pabulib文件：可用 <code>civicbudget tally FILE.pb</code> 或 <code>pabutools</code> 复核计票。",
+    # the separator between the items of a list
+    ", ": "、",
 }

@@ -250,3 +250,16 @@ def test_the_school_channel_does_not_double_a_word():
         text = _("You voted on %(when)s via %(channel)s.") % {
             "when": "5月21日", "channel": VotingChannel.SCHOOL.label}
     assert text == "您已于5月21日通过学校投票点投票。"
+
+
+def test_lists_read_as_lists_in_each_language():
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from civicbudget.wording import listing
+
+    with translation.override("zh-hans"):
+        assert listing(["征集提议", "合并提议"]) == "征集提议、合并提议"
+        assert Template("{% load civic %}{{ xs|listing }}").render(Context({"xs": ["甲", "乙"]})) == "甲、乙"
+    with translation.override("en"):
+        assert listing(["submit proposals", "merge proposals"]) == "submit proposals, merge proposals"

@@ -21,6 +21,7 @@ from civicbudget.accounts.models import Role, RoleAssignment
 from civicbudget.cycles.stages import ACTION_LABELS, STAGE_ACTIONS
 from civicbudget.errors import PermissionDenied
 from civicbudget.places.paths import path_contains, place_path
+from civicbudget.wording import listing
 
 #: Back-office actions that do not depend on the stage.
 CONFIG_ACTIONS = ("view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit")
@@ -99,7 +100,7 @@ def _check(user: Any, action: str, place: Any, cycle: Any = None, *,
         return _("Only staff with a role can do this.")
     granting = [a for a in assignments if action in ROLE_ACTIONS[a.role]]
     if not granting:
-        roles = ", ".join(sorted({str(a.get_role_display()) for a in assignments}))
+        roles = listing(sorted({str(a.get_role_display()) for a in assignments}))
         return _("Your role (%(roles)s) does not allow you to %(action)s.") % {
             "roles": roles, "action": ACTION_LABELS.get(action) or CONFIG_LABELS.get(action, action),
         }
@@ -107,7 +108,7 @@ def _check(user: Any, action: str, place: Any, cycle: Any = None, *,
     if cycle is not None and not path_contains(f"d{cycle.district_id}/", target):
         return _("%(place)s is not part of this cycle's district.") % {"place": place}
     if not any(path_contains(assignment_path(a), target) for a in granting):
-        scopes = ", ".join(str(a.place) for a in granting)
+        scopes = listing(str(a.place) for a in granting)
         return _("Your role covers %(scopes)s, not %(place)s.") % {"scopes": scopes, "place": place}
     return None if any_stage else _stage_check(action, cycle)
 

@@ -30,6 +30,7 @@ from civicbudget.places.models import Community, District, Street
 from civicbudget.places.paths import path_contains
 from civicbudget.places.selectors import district_tree
 from civicbudget.web.forms import AdvanceForm, CommunityForm, CycleForm, ImportForm, StreetForm
+from civicbudget.wording import listing
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -223,7 +224,7 @@ def staff_cycle(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "advance_form": AdvanceForm(),
         "kind_actions": {k: sorted(v) for k, v in KIND_ACTIONS.items()},
         # Each stage's open actions and the template in words, not their codes.
-        "stage_actions": {s.pk: ", ".join(str(ACTION_LABELS[a]) for a in sorted(s.allowed_actions))
+        "stage_actions": {s.pk: listing(ACTION_LABELS[a] for a in sorted(s.allowed_actions))
                           for s in cycle.ordered_stages()},
         "template": templates().get(cycle.template_key),
         "pools_total": cycle_selectors.cycle_total_pools_yuan(cycle),

@@ -15,6 +15,14 @@ def thousands(value) -> str:
 
 
 @register.filter
+def listing(items) -> str:
+    """Items joined as the language joins a list: "a, b" in English, "a、b" in Chinese."""
+    from civicbudget.wording import listing as join
+
+    return join(items)
+
+
+@register.filter
 def get_item(mapping, key):
     """Return ``mapping[key]`` (or an empty list): dictionaries keyed by id in templates."""
     try:
