@@ -19,5 +19,5 @@ demo:
 	$(VENV_BIN)/civicbudget demo
 
 messages:
-	cd src/civicbudget && $(abspath $(VENV_BIN))/django-admin makemessages -l zh_Hans --add-location file --no-obsolete --settings=civicbudget.settings -i "tally/*" -i "textmatch/*" -i "ledger/*"
+	cd src/civicbudget && CIVICBUDGET_DATA_DIR=$${CIVICBUDGET_DATA_DIR:-$(abspath civicbudget-data)} $(abspath $(VENV_BIN))/django-admin makemessages -l zh_Hans --add-location file --no-obsolete --settings=civicbudget.settings -i "tally/*" -i "textmatch/*" -i "ledger/*"
 	$(VENV_BIN)/python scripts/messages.py
