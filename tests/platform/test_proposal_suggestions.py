@@ -250,3 +250,26 @@ def test_a_street_project_offers_the_move_only_to_who_may_merge_at_the_street(
     street = staff_client(staff(Role.STREET_OFFICER, world.haidian))
     html = street.get(url).content.decode()
     assert f'name="project" value="{street_project.pk}"' in html and 'value="move"' in html
+
+
+def test_the_tracking_page_tells_a_proposer_which_project_theirs_may_join(world, cycle, officer, client):
+    """The proposer sees the public project theirs repeats and how many neighbours' loose
+    proposals ask the same, never those neighbours' texts."""
+    from django.core.cache import cache
+
+    cache.clear()
+    lights, _gate = _projects(cycle, world, officer)
+    neighbour = _loose(cycle, world, ["海达小区3栋楼道里的灯坏了好几天"])[0]
+    [mine] = _loose(cycle, world, [NEW])
+    page = client.get(f"/track/{mine.tracking_code}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "邻居们也提了类似的诉求" in html
+    assert f'href="/projects/{lights.pk}/"' in html or f"/projects/{lights.pk}/" in html
+    assert "另有 1 条提议诉求相似" in html
+    assert neighbour.text not in html and neighbour.tracking_code not in html
+    # Once merged, the page says which project it is in, and suggests nothing more.
+    cache.clear()
+    _do(officer, cycle, world, action="move", proposals=[mine.pk], project=lights.pk)
+    html = client.get(f"/track/{mine.tracking_code}/").content.decode()
+    assert "邻居们也提了类似的诉求" not in html

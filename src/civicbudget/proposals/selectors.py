@@ -6,6 +6,7 @@ import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,6 +62,36 @@ def proposal_timeline(proposal: Proposal) -> list[TrackStep]:
             x for x in (str(outcome.get_state_display()), outcome.project.name if outcome.project else "",
                         outcome.reason) if x), True))
     return steps
+
+
+@dataclass(frozen=True)
+class SimilarForProposer:
+    """What a proposer may see of the proposals like theirs: public projects, and a count."""
+
+    projects: list[tuple[int, str]]
+    others: int
+
+
+def similar_for_proposer(proposal: Proposal) -> SimilarForProposer | None:
+    """Projects and proposals of the same community that ask for the same, for the tracking page.
+
+    Only while the proposal waits for a project: the proposer learns that neighbours asked the
+    same and which public project it may join. Other residents' loose proposals are counted,
+    never shown (their text is theirs until an officer merges it into a public project).
+    Cached for ten minutes: the tracking page is reloaded far more often than the community's
+    proposals change.
+    """
+    if proposal.project_id:
+        return None
+    key = f"similar-for-proposer:{proposal.pk}"
+    cached = cache.get(key)
+    if cached is None:
+        matches = proposal_suggestions(proposal, limit=5)
+        cached = SimilarForProposer(
+            projects=[(m.target.pk, m.target.name) for m in matches if m.target is not None][:3],
+            others=sum(len(m.proposals) for m in matches if m.target is None))
+        cache.set(key, cached, 600)
+    return cached if (cached.projects or cached.others) else None
 
 
 def project_list(cycle: Cycle, *, community_id: int | None = None,

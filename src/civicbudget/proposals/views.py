@@ -103,6 +103,7 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "proposals/track.html", {
         "proposal": proposal, "steps": selectors.proposal_timeline(proposal),
         "just_sent": just_sent, "project_count": count,
+        "similar": selectors.similar_for_proposer(proposal),
     })
 
 
