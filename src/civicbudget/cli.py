@@ -19,6 +19,7 @@ commands:
   serve      run the production server (gunicorn)
   manage     run a Django management command (civicbudget manage help)
   tally      compute the winners of a pabulib .pb election
+  portion    divide a budget between themes from each voter's own division
   textmatch  group near-duplicate proposals
   ledger     verify (or export) a cycle's public ballot log
   export     write a cycle's open data: --cycle ID --format csv|json|pb DIR
@@ -108,6 +109,12 @@ def _ledger(argv: list[str]) -> int:
     return ledger_main(argv)
 
 
+def _portion(argv: list[str]) -> int:
+    from civicbudget.tally.portion_cli import main as portion_main
+
+    return portion_main(argv)
+
+
 def _textmatch(argv: list[str]) -> int:
     from civicbudget.textmatch.cli import main as textmatch_main
 
@@ -119,6 +126,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "serve": _serve,
     "manage": _manage,
     "tally": _tally,
+    "portion": _portion,
     "textmatch": _textmatch,
     "ledger": _ledger,
     "export": _export,
