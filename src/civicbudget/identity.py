@@ -60,6 +60,15 @@ def keyed_hash(value: str, purpose: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def document_hash(doc_type: str, raw: str, *, field: str = "doc_number") -> str:
+    """The keyed hash that stands for a document everywhere (voters, group lists).
+
+    Canonicalises first (:func:`canonical_document`), so every spelling of one document, in
+    any script's digits, has one hash; raises IdentifierError as that does.
+    """
+    return keyed_hash(f"{doc_type}:{canonical_document(doc_type, raw, field=field)}", "document")
+
+
 def _separator(ch: str) -> bool:
     category = unicodedata.category(ch)
     return category in ("Zs", "Zl", "Zp", "Pd", "Cf") or ch in _DASHES or ch in "\t\n\r\v\f"

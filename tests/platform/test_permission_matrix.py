@@ -291,6 +291,11 @@ SPEC: dict[str, list[Case]] = {
             files=lambda c: {"file": _upload("places.csv", "street,community,population\n"
                                              "新街道,,100\n")}),
     ],
+    # Before the vote (the list is frozen once it starts).
+    "POST /api/cycles/{cycle_id}/group-members": [
+        api("POST", "manage_cycles", "district", lambda c: f"/api/cycles/{c.cycle.pk}/group-members",
+            files=lambda c: {"file": _upload("members.csv", "doc_number\n110101199003074514\n")},
+            at=("collect",))],
     "POST /api/cycles/{cycle_id}/advance": [
         api("POST", "manage_cycles", "district", lambda c: f"/api/cycles/{c.cycle.pk}/advance",
             lambda c: {"reason": "matrix test"}, at=("collect",))],

@@ -168,6 +168,20 @@ def district_places_import(request: HttpRequest, district_id: int, file: File[Up
     return report.as_dict()
 
 
+@api.post("/cycles/{cycle_id}/group-members", response={200: dict, **ERRORS},
+          auth=StaffAuth("cycles:write"), tags=["cycles"])
+def cycle_group_members_import(request: HttpRequest, cycle_id: int, file: File[UploadedFile],
+                               replace: bool = False):
+    """Import a group electorate's members (CSV or XLSX, column doc_number 证件号码, optional
+    doc_type): all rows or none; with ``replace`` the list becomes exactly the file's."""
+    from civicbudget.voting.electorate import members_import
+
+    cycle = get_object_or_404(Cycle, pk=cycle_id)
+    data = file.read(10 * 1024 * 1024 + 1)
+    return members_import(actor=request.user, cycle=cycle, data=data, filename=file.name or "",
+                          replace=replace).as_dict()
+
+
 @api.get("/cycles", response=list[CycleOut], tags=["cycles"])
 def cycles_list(request: HttpRequest, district_id: int | None = None):
     """List cycles (newest first) with their current stage."""

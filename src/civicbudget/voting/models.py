@@ -359,3 +359,20 @@ class OfflineCheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station_id}/{self.client_id}"
+
+
+class GroupMember(models.Model):
+    """One member of a group electorate (a budget decided by a group, not by a place).
+
+    Only the document's keyed hash, as voters keep it: the list says who may vote, never who
+    anyone is. See ``voting.electorate``.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="group_members")
+    doc_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "doc_hash"], name="one_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}:{self.doc_hash[:8]}"

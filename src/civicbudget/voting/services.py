@@ -35,12 +35,19 @@ from civicbudget.errors import (
     RateLimited,
     ServiceError,
 )
-from civicbudget.identity import IdentifierError, canonical_document, canonical_phone, keyed_hash
+from civicbudget.identity import (
+    IdentifierError,
+    canonical_document,
+    canonical_phone,
+    document_hash,
+    keyed_hash,
+)
 from civicbudget.ledger import EntryError, parse_entry, validate_ballot
 from civicbudget.ledger.export import scope_election
 from civicbudget.places.models import Community
 from civicbudget.tally import tally
 from civicbudget.voting import logstore
+from civicbudget.voting.electorate import member_require
 from civicbudget.voting.idcard import age_band, age_on, parse_id_number
 from civicbudget.voting.models import (
     BallotLog,
@@ -141,7 +148,9 @@ def voter_check(*, cycle: Cycle, doc_type: str, doc_number: str, community_id, b
                            field="community") from None
     if check_age:
         _age_check(cycle, birth_date, timezone.localdate(now))
-    doc_hash = keyed_hash(f"{doc_type}:{number}", "document")
+    doc_hash = document_hash(doc_type, number)
+    # A group's budget: only the documents on its list (every channel comes through here).
+    member_require(cycle, doc_hash)
     phone_hash = ""
     if phone:
         try:

@@ -25,6 +25,7 @@ from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
 from civicbudget.params import is_number, parse_int
 from civicbudget.voting import logstore, selectors, services
+from civicbudget.voting.electorate import group_name
 from civicbudget.voting.idcard import DOC_TYPES
 from civicbudget.voting.models import (
     Participation,
@@ -108,6 +109,7 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "data": data, "doc_types": [(d, DOC_LABELS[d]) for d in DOC_TYPES],
         "communities": _communities(cycle),
         "min_age": cycle.config.get("min_voter_age", 15), "phone_limit": services.phone_limit(cycle),
+        "group": group_name(cycle),
     })
 
 
