@@ -211,16 +211,22 @@ def _officer(walk: Walk, collecting, admin) -> None:
     login("haidian-officer")
     walk.check("staff-home")
     advance_to(collecting, "screen", admin)
+    # The resident's proposal waits loose in the workbench: the officer makes it a project,
+    # then screens the project.
     walk.goto("workbench", f"/staff/cycles/{collecting.pk}/workbench/")
-    suggestion = page.locator("form.suggestion").first
-    if suggestion.count():
-        suggestion.locator("input[name=name]").fill("海达小区3栋楼道照明")
-        suggestion.locator("button").first.click()
-        page.wait_for_load_state()
-        walk.check("workbench-merged")
-    project = Project.objects.filter(cycle=collecting).first() or \
-        Project.objects.filter(cycle=voting, street__name="海甸街道").first()
+    loose = page.locator("form:has(ul.loose)")
+    loose.locator("ul.loose input[name=proposals]").first.check()
+    loose.locator("input[name=name]").fill("海达小区3栋楼道照明")
+    loose.locator("button[value=group]").click()
+    page.wait_for_load_state()
+    project = Project.objects.get(cycle=collecting)
+    assert project.proposals.count() == 1
     walk.goto("screening", f"/staff/deliberation/projects/{project.pk}/")
+    for radio in page.locator("form.screening input[type=radio][value='1']").all():
+        radio.check()
+    page.locator("form.screening button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("span.badge.done").count() == 1  # passed
     walk.goto("replies", f"/staff/cycles/{finished.pk}/replies/")
     login("haidian-polling")
     walk.goto("paper-desk", f"/staff/cycles/{voting.pk}/polling/")
