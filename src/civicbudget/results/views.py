@@ -20,7 +20,7 @@ from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.params import is_number
 from civicbudget.proposals.selectors import proposal_by_code
 from civicbudget.results import selectors, services
-from civicbudget.results.models import FinalState, Objection, Publication
+from civicbudget.results.models import FinalState, Objection, OutboxMessage, Publication
 
 
 def _cycle(cycle_id: int) -> Cycle:
@@ -73,6 +73,8 @@ def reply_desk(request: HttpRequest, cycle_id: int) -> HttpResponse:
     return render(request, "results/desk.html", {
         "cycle": cycle, "counts": selectors.outcome_counts(cycle), "states": FinalState.choices,
         "outbox": selectors.outbox_counts(cycle), "objections": selectors.objections(cycle),
+        # the outbox counts are keyed by stored codes; the page shows their names
+        "channels": dict(OutboxMessage.Channel.choices), "statuses_shown": dict(OutboxMessage.Status.choices),
         "communities": cycle.communities.select_related("street").order_by("street__name", "name")})
 
 
