@@ -42,7 +42,7 @@ def test_rivest_published_sample():
 def test_ticket_is_sha256_of_seed_comma_counter():
     seed = "12345678901234567890"
     for counter in (1, 2, 99):
-        digest = hashlib.sha256(f"{seed},{counter}".encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(f"{seed},{counter}".encode()).hexdigest()
         assert ticket_index(seed, counter, 1000) == int(digest, 16) % 1000 + 1
 
 
@@ -153,12 +153,12 @@ def test_overstatement_and_p_values():
     a = Assertion("A", "B", 100, False)
     A, B, AB = frozenset({"A"}), frozenset({"B"}), frozenset({"A", "B"})
     paper = 1000
-    clean = evaluate([a], paper, [(A, A)] * 10)
+    clean = evaluate([a], paper, [(A, A)] * 61)
     assert clean.results[0].overstatements == {}
-    two = evaluate([a], paper, [(A, B)] + [(A, A)] * 9)
-    one = evaluate([a], paper, [(A, AB)] + [(A, A)] * 9)
-    missing = evaluate([a], paper, [(A, None)] + [(A, A)] * 9)
-    under = evaluate([a], paper, [(B, A)] + [(A, A)] * 9)
+    two = evaluate([a], paper, [(A, B)] + [(A, A)] * 60)
+    one = evaluate([a], paper, [(A, AB)] + [(A, A)] * 60)
+    missing = evaluate([a], paper, [(A, None)] + [(A, A)] * 60)
+    under = evaluate([a], paper, [(B, A)] + [(A, A)] * 60)
     assert two.results[0].overstatements == {"2": 1} and one.results[0].overstatements == {"1": 1}
     assert missing.results[0].overstatements == {"2": 1}  # a(A) = 1, a missing sheet counts 0
     assert under.results[0].overstatements == {"-2": 1}
