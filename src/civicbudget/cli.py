@@ -22,6 +22,7 @@ commands:
   textmatch  group near-duplicate proposals
   ledger     verify (or export) a cycle's public ballot log
   export     write a cycle's open data: --cycle ID --format csv|json|pb DIR
+  audit      audit the paper count: start|sample|record|status --cycle ID ...; check FILE
 
 Every platform command works on the same data: --data-dir DIR (default
 ./civicbudget-data) or the database in DATABASE_URL when it is set.
@@ -108,6 +109,18 @@ def _ledger(argv: list[str]) -> int:
     return ledger_main(argv)
 
 
+def _audit(argv: list[str]) -> int:
+    if argv and argv[0] == "check":
+        # Re-checking a published audit needs only the file.
+        from civicbudget.rla.cli import main as check_main
+
+        return check_main(argv[1:])
+    _setup_django(argv)
+    from civicbudget.paperaudit.cli import main as audit_main
+
+    return audit_main(argv)
+
+
 def _textmatch(argv: list[str]) -> int:
     from civicbudget.textmatch.cli import main as textmatch_main
 
@@ -122,6 +135,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "textmatch": _textmatch,
     "ledger": _ledger,
     "export": _export,
+    "audit": _audit,
 }
 
 
