@@ -18,6 +18,7 @@ from civicbudget.paperaudit.models import PaperAudit
 from civicbudget.rla.cli import main as check_cli
 from civicbudget.voting import services
 from civicbudget.voting.idcard import id_check_char
+
 from factories import advance_to_vote, make_cycle, staff
 
 SEED = "31415926535897932384 62643383279502884197"

@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
             print(f"civicbudget: {args.file} is larger than 64 MB", file=sys.stderr)
             return 2
         data = json.loads(args.file.read_text(encoding="utf-8"))
-        audits = data["audits"] if "audits" in data else [data]
+        audits = data.get("audits", [data])
         failed = 0
         for audit in audits:
             problems = check_audit(audit)
