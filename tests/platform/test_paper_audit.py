@@ -3,7 +3,9 @@ sheets, confirm or call for a full count, publish, and re-check from the publish
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import pytest
 from django.test import Client
@@ -12,6 +14,7 @@ from django.utils import timezone
 from civicbudget.accounts.models import Role
 from civicbudget.cycles.services import stage_advance
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
+from civicbudget.ledger.cli import main as ledger_cli
 from civicbudget.paperaudit import services as audits
 from civicbudget.paperaudit.cli import main as audit_cli
 from civicbudget.paperaudit.models import PaperAudit
@@ -77,7 +80,8 @@ def counted(world, settings, tmp_path):
     return cycle, haida, fuan, (a, fa), sheets, admin
 
 
-def test_correct_records_are_confirmed_published_and_rechecked(counted, world, staff_client, tmp_path):
+def test_correct_records_are_confirmed_published_and_rechecked(counted, world, staff_client, tmp_path,
+                                                               capsys):
     cycle, haida, _fuan, (officer, _fa), sheets, _admin = counted
     client = staff_client(officer)
     desk = f"/staff/cycles/{cycle.pk}/paper-audit/"
@@ -110,6 +114,20 @@ def test_correct_records_are_confirmed_published_and_rechecked(counted, world, s
     path = tmp_path / "audit.json"
     path.write_text(json.dumps(published, ensure_ascii=False), encoding="utf-8")
     assert check_cli([str(path)]) == 0
+    # Against the verified ballot log: sheets, margins and recorded ballots agree with it.
+    zipped = Client().get(f"/cycles/{cycle.pk}/ledger.zip")
+    zipfile.ZipFile(io.BytesIO(zipped.content)).extractall(tmp_path / "log")
+    log_dir = str(tmp_path / "log" / f"cycle-{cycle.pk}-ledger")
+    assert ledger_cli(["verify", log_dir, "--audit", str(path)]) == 0
+    assert "audit community:" in capsys.readouterr().out
+    mine["assertions"][0]["margin"] += 2
+    mine["comparisons"][0]["recorded"] = ["2", "3"]  # no paper ballot of the log reads so
+    path.write_text(json.dumps(published, ensure_ascii=False), encoding="utf-8")
+    assert ledger_cli(["verify", log_dir, "--audit", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "the log gives 12" in out and "not a paper ballot of the log" in out
+    mine["assertions"][0]["margin"] -= 2
+    mine["comparisons"][0]["recorded"] = [c for c in audit.comparisons.values_list("recorded", flat=True)][0]
     # A published sample that the seed does not give is caught.
     mine["draws"][0]["number"] = mine["draws"][0]["number"] % 30 + 1
     path.write_text(json.dumps(published, ensure_ascii=False), encoding="utf-8")

@@ -56,6 +56,37 @@ def check_audit(audit: dict) -> list[str]:
     return problems
 
 
+def check_against_log(audit: dict, ballots: list[tuple[str, frozenset[str]]]) -> list[str]:
+    """Return what in a published audit disagrees with the scope's verified ballot log.
+
+    ``ballots``: (channel, projects) of every logged ballot of the scope. The paper sheets
+    counted must be the log's paper ballots, each assertion's margin the log's vote
+    difference, and each compared sheet's recorded ballot one of the log's paper ballots.
+    """
+    problems = []
+    paper = [projects for channel, projects in ballots if channel == "paper"]
+    if audit["paper_sheets"] != len(paper):
+        problems.append(f"{audit['paper_sheets']} paper sheets audited, the log holds {len(paper)}")
+    votes: dict[str, int] = {}
+    for _channel, projects in ballots:
+        for p in projects:
+            votes[p] = votes.get(p, 0) + 1
+    for a in audit["assertions"]:
+        margin = votes.get(a["winner"], 0) - votes.get(a["loser"], 0)
+        if margin != a["margin"]:
+            problems.append(f"assertion {a['winner']}>{a['loser']}: margin {a['margin']}, the log gives {margin}")
+    available: dict[frozenset[str], int] = {}
+    for projects in paper:
+        available[projects] = available.get(projects, 0) + 1
+    for c in audit["comparisons"]:
+        recorded = frozenset(c["recorded"])
+        if not available.get(recorded):
+            problems.append(f"{c['box']} sheet {c['number']}: its recorded ballot is not a paper ballot of the log")
+        else:
+            available[recorded] -= 1
+    return problems
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="civicbudget audit check",
                                      description="Re-derive a published audit's sample and p-values.")
