@@ -142,7 +142,10 @@ def _draw(audit: PaperAudit) -> int:
 
 
 def pending_sheets(audit: PaperAudit) -> list[tuple[PollingStation, int, int]]:
-    """Drawn sheets not compared yet: (station, number, times drawn), by box and number."""
+    """Drawn sheets not compared yet: (station, number, times drawn), by box and number;
+    none once the audit has concluded."""
+    if audit.state != PaperAudit.State.SAMPLING:
+        return []
     done = set(audit.comparisons.values_list("station_id", "number"))
     counts: dict[tuple[int, int], int] = {}
     for sid, n in audit.draws.values_list("station_id", "number"):
@@ -165,6 +168,8 @@ def audit_record_sheet(*, officer, audit: PaperAudit, station: PollingStation, n
     """Record how the officers read a sampled sheet (or that it was not in its box)."""
     scope = audit.scope
     permission_require(officer, ACTION, scope_place(scope), scope.cycle)
+    if audit.state != PaperAudit.State.SAMPLING:
+        raise PreconditionFailed(_("This audit has concluded: %(state)s.") % {"state": audit.get_state_display()})
     if not audit.draws.filter(station=station, number=number).exists():
         raise ServiceError(_("Sheet %(n)d of %(box)s is not in the sample.") % {"n": number, "box": station.name},
                            field="number")
