@@ -22,6 +22,7 @@ from civicbudget.rla.cli import main as check_cli
 from civicbudget.voting import services
 from civicbudget.voting.idcard import id_check_char
 
+from browser_support import ARTIFACTS, needs_chromium
 from factories import advance_to_vote, make_cycle, staff
 
 SEED = "31415926535897932384 62643383279502884197"
@@ -41,6 +42,10 @@ def _spec(key, projects, budget, rule="greedy"):
 
 @pytest.fixture
 def counted(world, settings, tmp_path):
+    return _counted(world, settings, tmp_path)
+
+
+def _counted(world, settings, tmp_path):
     """60 paper ballots of 海达 (1+3: 36, 2: 24) and 10 of 福安 (counted by MES), entered twice."""
     settings.DATA_DIR = tmp_path
     cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida, world.fuan])
@@ -105,6 +110,7 @@ def test_correct_records_are_confirmed_published_and_rechecked(counted, world, s
         audit.refresh_from_db()
     assert audit.state == "confirmed" and audit.comparisons.filter(matches=False).count() == 0
     assert audit.evaluation["assertions"][0]["p_value"] <= 0.05
+    assert "3栋楼道灯 &gt; 东门监控" in client.get(desk).content.decode()
     page = Client().get(f"/cycles/{cycle.pk}/results/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "抽样核查：已确认（风险限度5%）" in page
     published = Client().get(f"/cycles/{cycle.pk}/audit.json").json()
@@ -230,3 +236,62 @@ def test_no_audit_before_the_count(world, settings, tmp_path):
     with pytest.raises(PreconditionFailed):
         audits.audit_start(officer=staff(Role.POLLING_OFFICER, world.haida), scope=scope, seed=SEED,
                            rolling="公开掷骰")
+
+
+# The page's text without <code> (seeds, commands): what a resident reads.
+TEXT_OUTSIDE_CODE = """() => {
+  const copy = document.body.cloneNode(true);
+  copy.querySelectorAll('code, script, style').forEach(e => e.remove());
+  return copy.textContent;
+}"""
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_an_officer_audits_on_a_phone_and_residents_read_the_conclusion(transactional_db, world, settings,
+                                                                        tmp_path, live_server, page):
+    import re
+
+    from factories import PASSWORD
+
+    cycle, haida, _fuan, (officer, _fa), sheets, _admin = _counted(world, settings, tmp_path)
+    page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(live_server.url + "/staff/login/")
+    page.fill("input[name=username]", officer.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server.url}/staff/cycles/{cycle.pk}/paper-audit/")
+    form = page.locator(f"section[data-scope='{haida.key}'] form.start")
+    form.locator("input[name=seed]").fill(SEED)
+    form.locator("textarea[name=rolling]").fill("陈代表掷骰子，李提议人监督")
+    form.get_by_role("button", name="开始核查").click()
+    page.wait_for_selector("form.sheet")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for _ in range(2):  # two sheets read through the page, as an officer does
+        sheet = page.locator("form.sheet").first
+        station = int(sheet.locator("input[name=station]").get_attribute("value"))
+        number = int(sheet.locator("input[name=number]").get_attribute("value"))
+        for pid in sheets[(station, number)]:
+            sheet.locator(f"input[name=projects][value='{pid}']").check()
+        sheet.get_by_role("button", name="记录选票上的标记").click()
+        page.wait_for_load_state()
+        assert "与录入记录一致" in page.locator(".messages").inner_text()
+    audit = PaperAudit.objects.get(scope=haida)
+    while audit.state == "sampling":  # the rest as the test's officer types them
+        for station, number, _t in audits.pending_sheets(audit):
+            audits.audit_record_sheet(officer=officer, audit=audit, station=station, number=number,
+                                      choices=sheets[(station.pk, number)])
+        audit.refresh_from_db()
+    assert audit.state == "confirmed"
+    page.goto(f"{live_server.url}/staff/cycles/{cycle.pk}/paper-audit/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(ARTIFACTS / "paper-audit-desk-375.png"), full_page=True)
+    page.context.clear_cookies()  # as a resident, not signed in
+    page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    page.goto(f"{live_server.url}/cycles/{cycle.pk}/results/")
+    assert "抽样核查：已确认（风险限度5%）" in page.locator(".audit-line").first.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    words = re.findall(r"[A-Za-z]{2,}", page.evaluate(TEXT_OUTSIDE_CODE))
+    assert words == [], words[:20]
+    page.screenshot(path=str(ARTIFACTS / "paper-audit-results-375.png"), full_page=True)

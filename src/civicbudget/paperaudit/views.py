@@ -52,7 +52,8 @@ def desk(request: HttpRequest, cycle_id: int) -> HttpResponse:
         rows.append({"scope": scope, "audit": audit, "may": may,
                      "pending": services.pending_sheets(audit) if audit else [],
                      "compared": list(audit.comparisons.select_related("station")) if audit else [],
-                     "projects": scope.spec["projects"]})
+                     "projects": scope.spec["projects"],
+                     "names": {p["id"]: p["name"] for p in scope.spec["projects"]}})
     return render(request, "paperaudit/desk.html", {"cycle": cycle, "rows": rows})
 
 
