@@ -91,10 +91,17 @@ def test_correct_records_are_confirmed_published_and_rechecked(counted, world, s
     client = staff_client(officer)
     desk = f"/staff/cycles/{cycle.pk}/paper-audit/"
     assert "开始核查" in client.get(desk, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    response = client.post(desk + "do/", {"action": "start", "scope": haida.key, "seed": SEED,
-                                          "rolling": "陈代表掷骰子，李提议人监督", "risk_limit": "5"})
+    start = {"action": "start", "scope": haida.key, "seed": SEED, "rolling": "陈代表掷骰子，李提议人监督",
+             "risk_limit": "5"}
+    boxes = sorted({sid for sid, _n in sheets})
+    # Without the boxes' counts, or with a box holding sheets nobody entered, nothing starts.
+    client.post(desk + "do/", start)
+    client.post(desk + "do/", {**start, f"count_{boxes[0]}": "31", f"count_{boxes[1]}": "30"})
+    assert not PaperAudit.objects.exists()
+    response = client.post(desk + "do/", {**start, f"count_{boxes[0]}": "30", f"count_{boxes[1]}": "30"})
     assert response.status_code == 302
     audit = PaperAudit.objects.get(scope=haida)
+    assert audit.box_counts == {str(boxes[0]): 30, str(boxes[1]): 30}
     assert audit.method == "assertions" and audit.seed == SEED.replace(" ", "")
     assert audit.assertions == [{"winner": "1", "loser": "2", "margin": 12, "tie_favours_winner": True}]
     assert audit.paper_count == 60 and 0 < audit.target_size <= 60
@@ -143,8 +150,12 @@ def test_correct_records_are_confirmed_published_and_rechecked(counted, world, s
 def test_altered_records_call_for_a_full_count(counted, world, capsys):
     cycle, haida, _fuan, (officer, _fa), sheets, _admin = counted
     # The sheets in the boxes say 2 where the records say 1 and 3: the count is wrong.
+    boxes = sorted({sid for sid, _n in sheets})
     assert audit_cli(["start", "--cycle", str(cycle.pk), "--scope", haida.key, "--seed", SEED,
-                      "--rolling", "公开掷骰", "--officer", officer.username]) == 0
+                      "--rolling", "公开掷骰", "--officer", officer.username, "--box-count", "x=1"]) == 1
+    assert audit_cli(["start", "--cycle", str(cycle.pk), "--scope", haida.key, "--seed", SEED,
+                      "--rolling", "公开掷骰", "--officer", officer.username,
+                      "--box-count", f"{boxes[0]}=30", "--box-count", f"{boxes[1]}=29"]) == 0
     audit = PaperAudit.objects.get(scope=haida)
     while audit.state == "sampling":
         for station, number, _t in audits.pending_sheets(audit):
@@ -238,6 +249,23 @@ def test_no_audit_before_the_count(world, settings, tmp_path):
                            rolling="公开掷骰")
 
 
+def test_box_counts_must_cover_every_box_and_never_exceed_the_records(counted):
+    _cycle, haida, _fuan, (officer, _fa), sheets, _admin = counted
+    boxes = sorted({sid for sid, _n in sheets})
+    for counts in ({boxes[0]: 30}, {boxes[0]: 30, boxes[1]: -1}, {boxes[0]: 30, boxes[1]: True},
+                   {boxes[0]: 30, boxes[1]: 30, 999999: 1}, [30, 30]):
+        with pytest.raises(ServiceError) as bad:
+            audits.audit_start(officer=officer, scope=haida, seed=SEED, rolling="公开掷骰", box_counts=counts)
+        assert bad.value.field == "box_counts"
+    with pytest.raises(PreconditionFailed):
+        audits.audit_start(officer=officer, scope=haida, seed=SEED, rolling="公开掷骰",
+                           box_counts={boxes[0]: 30, boxes[1]: 31})
+    assert not PaperAudit.objects.exists()
+    audit = audits.audit_start(officer=officer, scope=haida, seed=SEED, rolling="公开掷骰",
+                               box_counts={boxes[0]: 30, boxes[1]: 28})
+    assert audits.public_json(audit)["box_counts"] == {f"{boxes[0]} 大厅": 30, f"{boxes[1]} 流动票箱": 28}
+
+
 # The page's text without <code> (seeds, commands): what a resident reads.
 TEXT_OUTSIDE_CODE = """() => {
   const copy = document.body.cloneNode(true);
@@ -265,6 +293,8 @@ def test_an_officer_audits_on_a_phone_and_residents_read_the_conclusion(transact
     form = page.locator(f"section[data-scope='{haida.key}'] form.start")
     form.locator("input[name=seed]").fill(SEED)
     form.locator("textarea[name=rolling]").fill("陈代表掷骰子，李提议人监督")
+    for box in form.locator("input[name^=count_]").all():
+        box.fill("30")
     form.get_by_role("button", name="开始核查").click()
     page.wait_for_selector("form.sheet")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

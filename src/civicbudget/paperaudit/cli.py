@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--seed", required=True, help="20 or more digits rolled with dice")
     start.add_argument("--rolling", required=True, help="who rolled the dice, where, who watched")
     start.add_argument("--risk-limit", type=int, default=5, help="per cent (default 5)")
+    start.add_argument("--box-count", action="append", default=[], metavar="STATION=N",
+                       help="sheets of this ballot counted in a box (one per box)")
     record.add_argument("--station", type=int, required=True, help="the box's polling station id")
     record.add_argument("--number", type=int, required=True, help="the sheet's ballot number")
     marks = record.add_mutually_exclusive_group(required=True)
@@ -82,8 +84,15 @@ def main(argv: list[str]) -> int:
         if cycle is None:
             raise ServiceError(f"no cycle {args.cycle}")
         if args.command == "start":
+            counts = {}
+            for item in args.box_count:
+                sid, _eq, n = item.partition("=")
+                if not (sid.strip().isdigit() and n.strip().isdigit()):
+                    raise ServiceError(f"--box-count {item[:40]}: write STATION=N, e.g. 3=1500")
+                counts[int(sid)] = int(n)
             audit = services.audit_start(officer=_officer(args.officer), scope=_scope(cycle, args.scope),
-                                         seed=args.seed, rolling=args.rolling, risk_limit_pct=args.risk_limit)
+                                         seed=args.seed, rolling=args.rolling, risk_limit_pct=args.risk_limit,
+                                         box_counts=counts or None)
             _print_pending(audit, args.json)
         elif args.command == "sample":
             _print_pending(services.audit_for(_scope(cycle, args.scope)), args.json)

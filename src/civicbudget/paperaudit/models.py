@@ -40,6 +40,8 @@ class PaperAudit(models.Model):
     method_note = models.TextField(blank=True)
     # [[station id, box label, [ballot numbers]], ...] in sampling order.
     manifest = models.JSONField()
+    # Station id -> sheets of this ballot the officers counted in the box ({} = not counted).
+    box_counts = models.JSONField(default=dict)
     assertions = models.JSONField(default=list)
     target_size = models.PositiveIntegerField(default=0)
     # Fixed method: the share of wrong records (per cent) detected with 95% confidence.

@@ -86,9 +86,40 @@ def _plan(scope: VotingScope, result: ScopeResult) -> tuple[str, str, list[rla.A
     return PaperAudit.Method.ASSERTIONS, "", assertions
 
 
+def _check_box_counts(manifest: list[list], box_counts) -> dict[str, int]:
+    """Check the officers' count of each box's sheets against its logged ballots.
+
+    The manifest must describe the sheets, not only the records: a box holding more
+    sheets than were logged has sheets the count never saw, which no sample of records can
+    find, so the audit waits until they are entered. Fewer sheets than records is allowed:
+    a sampled record without its sheet counts as the worst case.
+    """
+    if box_counts is None:
+        return {}
+    logged = {sid: (label, len(numbers)) for sid, label, numbers in manifest}
+    if not isinstance(box_counts, dict) or set(box_counts) - set(logged):
+        raise ServiceError(_("Count the sheets of this ballot's boxes only."), field="box_counts")
+    counts = {}
+    for sid, (label, n) in logged.items():
+        counted = box_counts.get(sid)
+        if not isinstance(counted, int) or isinstance(counted, bool) or not 0 <= counted <= 1_000_000:
+            raise ServiceError(_("Give the number of sheets counted in box %(box)s.") % {"box": label},
+                               field="box_counts")
+        if counted > n:
+            raise PreconditionFailed(
+                _("Box %(box)s holds %(counted)d sheets but %(n)d are recorded: enter the missing "
+                  "sheets (twice, as usual) before the audit.") % {"box": label, "counted": counted, "n": n})
+        counts[str(sid)] = counted
+    return counts
+
+
 def audit_start(*, officer, scope: VotingScope, seed: str, rolling: str, risk_limit_pct: int = 5,
-                fixed_rate_pct: int = 1) -> PaperAudit:
-    """Start the audit of a counted scope with the seed rolled in public."""
+                fixed_rate_pct: int = 1, box_counts: dict[int, int] | None = None) -> PaperAudit:
+    """Start the audit of a counted scope with the seed rolled in public.
+
+    ``box_counts``: station id -> sheets of this ballot the officers counted in that box;
+    see :func:`_check_box_counts`.
+    """
     permission_require(officer, ACTION, scope_place(scope), scope.cycle)
     try:
         seed = rla.check_seed(seed)
@@ -108,6 +139,7 @@ def audit_start(*, officer, scope: VotingScope, seed: str, rolling: str, risk_li
     manifest = manifest_of(scope)
     if not manifest:
         raise PreconditionFailed(_("%(scope)s has no logged paper ballot to audit.") % {"scope": scope})
+    counted = _check_box_counts(manifest, box_counts)
     method, note, assertions = _plan(scope, result)
     paper = sum(len(m[2]) for m in manifest)
     if method == PaperAudit.Method.ASSERTIONS:
@@ -121,7 +153,7 @@ def audit_start(*, officer, scope: VotingScope, seed: str, rolling: str, risk_li
             cycle=scope.cycle, scope=scope, seed=seed, rolling=rolling, risk_limit_pct=risk_limit_pct,
             method=method, method_note=note, manifest=manifest,
             assertions=[a.to_json() for a in assertions], target_size=target,
-            fixed_rate_pct=fixed_rate_pct, started_by=officer)
+            fixed_rate_pct=fixed_rate_pct, box_counts=counted, started_by=officer)
         audit_record(officer, "paper_audit_start", audit,
                      after={"scope": scope.key, "seed": seed, "risk_limit_pct": risk_limit_pct,
                             "method": method, "target": target}, place=scope_place(scope))
@@ -266,6 +298,7 @@ def public_json(audit: PaperAudit) -> dict:
         "sampler": "Rivest sampler.py (2011): position = int(sha256(seed + ',' + str(i)), 16) % N + 1, with replacement",
         "manifest": [{"box": label, "station": sid, "numbers": numbers} for sid, label, numbers in audit.manifest],
         "paper_sheets": audit.paper_count,
+        "box_counts": {stations.get(int(sid), sid): n for sid, n in audit.box_counts.items()},
         "assertions": audit.assertions,
         "draws": [{"counter": d.counter, "position": d.position, "box": stations.get(d.station_id),
                    "number": d.number} for d in audit.draws.all()],

@@ -49,7 +49,9 @@ def desk(request: HttpRequest, cycle_id: int) -> HttpResponse:
         scope = result.scope
         audit = PaperAudit.objects.filter(scope=scope).first()
         may = permission_check(request.user, services.ACTION, services.scope_place(scope), cycle)
-        rows.append({"scope": scope, "audit": audit, "may": may,
+        boxes = [] if audit or not may else [
+            (sid, label, len(numbers)) for sid, label, numbers in services.manifest_of(scope)]
+        rows.append({"scope": scope, "audit": audit, "may": may, "boxes": boxes,
                      "pending": services.pending_sheets(audit) if audit else [],
                      "compared": list(audit.comparisons.select_related("station")) if audit else [],
                      "projects": scope.spec["projects"],
@@ -73,10 +75,13 @@ def action(request: HttpRequest, cycle_id: int) -> HttpResponse:
         what = request.POST.get("action")
         if what == "start":
             risk = request.POST.get("risk_limit", "5")
+            # The desk asks for every box's count: the web never starts an audit without them.
+            counts = {int(k[6:]): int(v) if is_number(v) else -1 for k, v in list(request.POST.items())[:200]
+                      if k.startswith("count_") and is_number(k[6:])}
             audit = services.audit_start(
                 officer=request.user, scope=scope, seed=request.POST.get("seed", "")[:400],
                 rolling=request.POST.get("rolling", "")[:4000],
-                risk_limit_pct=int(risk) if is_number(risk) else -1)
+                risk_limit_pct=int(risk) if is_number(risk) else -1, box_counts=counts)
             messages.success(request, _("Audit started: pull the %(n)d sampled sheets listed below.")
                              % {"n": audit.draws.count()})
         elif what == "record":
