@@ -106,7 +106,21 @@ def _ledger(argv: list[str]) -> int:
         return ledger_export_main(argv[1:])
     from civicbudget.ledger.cli import main as ledger_main
 
-    return ledger_main(argv)
+    audit = _pop_option(argv, "--audit") if argv and argv[0] == "verify" else None
+    code = ledger_main(argv)
+    if audit is None or code != 0:
+        return code
+    # The published audit of the paper count, against the log just verified (pure code:
+    # the ledger package itself stays free of it).
+    import argparse
+
+    from civicbudget.rla.cli import verify_with_log
+
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("directory")
+    where.add_argument("--key")
+    where.add_argument("--checkpoints")
+    return verify_with_log(where.parse_known_args(argv[1:])[0].directory, audit)
 
 
 def _audit(argv: list[str]) -> int:

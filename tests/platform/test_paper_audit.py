@@ -12,9 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from civicbudget.accounts.models import Role
+from civicbudget.cli import main as civicbudget_cli
 from civicbudget.cycles.services import stage_advance
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
-from civicbudget.ledger.cli import main as ledger_cli
 from civicbudget.paperaudit import services as audits
 from civicbudget.paperaudit.cli import main as audit_cli
 from civicbudget.paperaudit.models import PaperAudit
@@ -131,12 +131,12 @@ def test_correct_records_are_confirmed_published_and_rechecked(counted, world, s
     zipped = Client().get(f"/cycles/{cycle.pk}/ledger.zip")
     zipfile.ZipFile(io.BytesIO(zipped.content)).extractall(tmp_path / "log")
     log_dir = str(tmp_path / "log" / f"cycle-{cycle.pk}-ledger")
-    assert ledger_cli(["verify", log_dir, "--audit", str(path)]) == 0
+    assert civicbudget_cli(["ledger", "verify", log_dir, "--audit", str(path)]) == 0
     assert "audit community:" in capsys.readouterr().out
     mine["assertions"][0]["margin"] += 2
     mine["comparisons"][0]["recorded"] = ["2", "3"]  # no paper ballot of the log reads so
     path.write_text(json.dumps(published, ensure_ascii=False), encoding="utf-8")
-    assert ledger_cli(["verify", log_dir, "--audit", str(path)]) == 1
+    assert civicbudget_cli(["ledger", "verify", log_dir, "--audit", str(path)]) == 1
     out = capsys.readouterr().out
     assert "the log gives 12" in out and "not a paper ballot of the log" in out
     mine["assertions"][0]["margin"] -= 2

@@ -28,9 +28,9 @@ USAGE = """usage: civicbudget ledger verify DIR [--key KEY] [--checkpoints FILE]
              digits): without it the export is checked against the key it carries.
   --checkpoints FILE  signed checkpoints collected while voting was open (one JSON
              line each, as in checkpoints.jsonl): each must match the exported log.
-  --audit FILE  the published audit of the paper count (/cycles/<id>/audit.json): its
-             sample is re-derived from the seed, its p-values recomputed, and its margins
-             and recorded ballots checked against the verified log (docs/audit.md).
+  --audit FILE  the published audit of the paper count (/cycles/<id>/audit.json), checked
+             after the log by civicbudget.rla (docs/audit.md): its sample re-derived from
+             the seed, its p-values recomputed, its margins and records against the log.
 """
 
 
@@ -50,7 +50,6 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("directory")
     v.add_argument("--key")
     v.add_argument("--checkpoints")
-    v.add_argument("--audit")
     pr = sub.add_parser("proof", add_help=False)
     pr.add_argument("directory")
     pr.add_argument("receipt")
@@ -65,29 +64,6 @@ def _load_key(text: str | None) -> PublicKey | None:
     if len(text) != 64 and path.is_file():
         return PublicKey.load(path.read_bytes())
     return PublicKey.load(text)
-
-
-def _check_audit(directory: str, key: PublicKey | None, audit_file: str) -> int:
-    """Re-check the published audit against the verified export; return the exit code."""
-    from civicbudget.rla.cli import check_against_log, check_audit
-
-    try:
-        data = json.loads(Path(audit_file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"civicbudget ledger: --audit: cannot read {audit_file}: {exc}", file=sys.stderr)
-        return 2
-    export = read_export(directory, key)
-    failed = False
-    for audit in data.get("audits", [data]):
-        ballots = [(e.channel, frozenset(e.projects())) for e in export.parsed_entries
-                   if e.scope == audit["scope"]]
-        problems = check_audit(audit) + check_against_log(audit, ballots)
-        print(f"audit {audit['scope']}: {'OK' if not problems else 'FAILED'}: {len(audit['draws'])} picks "
-              f"re-derived, {len(audit['comparisons'])} comparisons against the log, state {audit['state']}")
-        for p in problems:
-            print(f"  {p}")
-        failed = failed or bool(problems)
-    return 1 if failed else 0
 
 
 def main(argv: list[str]) -> int:
@@ -110,7 +86,7 @@ def main(argv: list[str]) -> int:
             known = read_checkpoints_file(args.checkpoints) if args.checkpoints else []
             result = verify_export(args.directory, key, known, args.checkpoints or "")
             print(result.summary())
-            return _check_audit(args.directory, key, args.audit) if args.audit else 0
+            return 0
         export = read_export(args.directory, key)
         print(json.dumps(check_receipt(export, args.receipt), indent=1, ensure_ascii=False))
         return 0

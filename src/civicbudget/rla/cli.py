@@ -87,6 +87,32 @@ def check_against_log(audit: dict, ballots: list[tuple[str, frozenset[str]]]) ->
     return problems
 
 
+def verify_with_log(directory: str, audit_file: str) -> int:
+    """Check a published audit against an export that ``ledger verify`` has just verified;
+    print one line per audit and return the exit code (0 all agree, 1 not, 2 unreadable)."""
+    from civicbudget.ledger.export import read_export
+
+    try:
+        data = json.loads(Path(audit_file).read_text(encoding="utf-8"))
+        audits = data.get("audits", [data])
+        export = read_export(directory)
+        failed = False
+        for audit in audits:
+            ballots = [(e.channel, frozenset(e.projects())) for e in export.parsed_entries
+                       if e.scope == audit["scope"]]
+            problems = check_audit(audit) + check_against_log(audit, ballots)
+            print(f"audit {audit['scope']}: {'OK' if not problems else 'FAILED'}: {len(audit['draws'])} "
+                  f"picks re-derived, {len(audit['comparisons'])} comparisons against the log, "
+                  f"state {audit['state']}")
+            for p in problems:
+                print(f"  {p}")
+            failed = failed or bool(problems)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(f"civicbudget ledger: --audit: cannot check {audit_file}: {exc!r}"[:300], file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="civicbudget audit check",
                                      description="Re-derive a published audit's sample and p-values.")
