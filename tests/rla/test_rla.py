@@ -247,3 +247,29 @@ def test_an_unconfirmed_audit_grows_before_it_gives_up():
     capped = evaluate([a], PAPER, pairs, cap=50)
     assert capped.decision == "full_count"
     assert Fraction(1, 2) == a.assorter(frozenset())
+
+
+def test_online_ballots_enter_the_margins_exactly_and_only_paper_is_sampled():
+    """3,000 online ballots (B ahead by 100) and 2,000 paper sheets (A ahead by 300 in the
+    records, by 96 on the sheets): the true total is B by 4, the records say A by 200."""
+    rng = random.Random(5)
+    online = [frozenset({"A"})] * 1450 + [frozenset({"B"})] * 1550
+    records = [frozenset({"A"})] * 1150 + [frozenset({"B"})] * 850
+    rng.shuffle(records)
+    truth, moved = list(records), 0
+    for i, b in enumerate(truth):
+        if moved < 102 and b == frozenset({"A"}):
+            truth[i], moved = frozenset({"B"}), moved + 1
+    reported = _votes(online + records, COSTS)
+    real = _votes(online + truth, COSTS)
+    assert reported["A"] - reported["B"] == 200 and real["A"] - real["B"] == -4
+    winners = greedy_replay(COSTS, 100, reported, RANK)
+    assertions = greedy_assertions(COSTS, 100, reported, winners, RANK)
+    assert [a.margin for a in assertions] == [200]
+    manifest = [("box", list(range(1, 2001)))]
+    clean = run_audit("1" * 24, manifest, lambda b, k: records[k - 1], lambda b, k: records[k - 1], assertions)
+    assert clean.decision == "confirmed" and clean.evaluation.compared < 120
+    escalated = sum(
+        run_audit(str(10 ** 23 + 7919 * t), manifest, lambda b, k: records[k - 1],
+                  lambda b, k: truth[k - 1], assertions).decision == "full_count" for t in range(400))
+    assert escalated / 400 >= 0.95
