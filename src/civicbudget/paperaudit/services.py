@@ -6,7 +6,7 @@ ballot is the log entry its two matching readings produced (``PaperEntry.receipt
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from civicbudget import rla
@@ -146,19 +146,23 @@ def audit_start(*, officer, scope: VotingScope, seed: str, rolling: str, risk_li
         target = rla.initial_sample_size(assertions, paper, risk_limit_pct / 100)
     else:
         target = rla.fixed_sample_size(fixed_rate_pct / 100, FIXED_CONFIDENCE)
-    with transaction.atomic():
-        if PaperAudit.objects.select_for_update().filter(scope=scope).exists():
-            raise ServiceError(_("%(scope)s has an audit already.") % {"scope": scope}, code="duplicate")
-        audit = PaperAudit.objects.create(
-            cycle=scope.cycle, scope=scope, seed=seed, rolling=rolling, risk_limit_pct=risk_limit_pct,
-            method=method, method_note=note, manifest=manifest,
-            assertions=[a.to_json() for a in assertions], target_size=target,
-            fixed_rate_pct=fixed_rate_pct, box_counts=counted, started_by=officer)
-        audit_record(officer, "paper_audit_start", audit,
-                     after={"scope": scope.key, "seed": seed, "risk_limit_pct": risk_limit_pct,
-                            "method": method, "target": target}, place=scope_place(scope))
-        _draw(audit)
-        _evaluate(audit)
+    duplicate = ServiceError(_("%(scope)s has an audit already.") % {"scope": scope}, code="duplicate")
+    if PaperAudit.objects.filter(scope=scope).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            audit = PaperAudit.objects.create(
+                cycle=scope.cycle, scope=scope, seed=seed, rolling=rolling, risk_limit_pct=risk_limit_pct,
+                method=method, method_note=note, manifest=manifest,
+                assertions=[a.to_json() for a in assertions], target_size=target,
+                fixed_rate_pct=fixed_rate_pct, box_counts=counted, started_by=officer)
+            audit_record(officer, "paper_audit_start", audit,
+                         after={"scope": scope.key, "seed": seed, "risk_limit_pct": risk_limit_pct,
+                                "method": method, "target": target}, place=scope_place(scope))
+            _draw(audit)
+            _evaluate(audit)
+    except IntegrityError:  # started by someone else a moment ago: one audit per scope
+        raise duplicate from None
     return audit
 
 
@@ -223,7 +227,11 @@ def audit_record_sheet(*, officer, audit: PaperAudit, station: PollingStation, n
         if omega:
             over[a.name] = int(omega * 2)
     with transaction.atomic():
-        PaperAudit.objects.select_for_update().get(pk=audit.pk)
+        # Another officer may have recorded a sheet (and grown or ended the sample) meanwhile:
+        # evaluate on the row as it is now, one recording at a time.
+        audit = PaperAudit.objects.select_for_update().select_related("scope").get(pk=audit.pk)
+        if audit.state != PaperAudit.State.SAMPLING:
+            raise PreconditionFailed(_("This audit has concluded: %(state)s.") % {"state": audit.get_state_display()})
         if audit.comparisons.filter(station=station, number=number).exists():
             raise ServiceError(_("Sheet %(n)d of %(box)s is compared already.")
                                % {"n": number, "box": station.name}, code="duplicate", field="number")
