@@ -123,6 +123,9 @@ def test_wrong_winners_are_refused():
     {"rule": "max-welfare", "utility": None, "vote_type": "approval"},
     {"rule": "greedy", "utility": None, "vote_type": "cumulative"},
     {"rule": "greedy", "utility": "cost", "vote_type": "approval", "threshold": 5},
+    {"rule": "greedy", "utility": "cost", "vote_type": "approval", "no_skip": True},
+    {"rule": "greedy", "utility": "cost", "vote_type": "approval", "fund_unsupported": False},
+    {"rule": "greedy", "utility": "cardinality", "vote_type": "approval"},
 ])
 def test_rules_without_a_reduction_say_so(kwargs):
     with pytest.raises(NotReducible):

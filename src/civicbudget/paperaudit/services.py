@@ -67,7 +67,8 @@ def _plan(scope: VotingScope, result: ScopeResult) -> tuple[str, str, list[rla.A
     try:
         rla.assertions.check_rule(rule=spec.rule.rule, utility=spec.rule.utility,
                                   vote_type=spec.vote_type, threshold=spec.rule.threshold,
-                                  no_skip=spec.rule.no_skip)
+                                  no_skip=spec.rule.no_skip,
+                                  fund_unsupported=spec.rule.fund_unsupported)
         entries = [parse_entry(d.encode()) for d in
                    LogEntry.objects.filter(scope=scope).order_by("seq").values_list("data", flat=True)]
         election = scope_election("audit", spec, entries)

@@ -71,7 +71,7 @@ class Assertion:
 
 
 def check_rule(*, rule: str, utility: str | None, vote_type: str, threshold: Any = None,
-               no_skip: bool = False) -> None:
+               no_skip: bool = False, fund_unsupported: bool = True) -> None:
     """Raise :class:`NotReducible` (saying why) unless the rule is greedy by votes on
     approval ballots, which is what the reduction covers."""
     if rule != "greedy":
@@ -84,6 +84,9 @@ def check_rule(*, rule: str, utility: str | None, vote_type: str, threshold: Any
         raise NotReducible("greedy with a vote threshold has no reduction here yet")
     if no_skip:
         raise NotReducible("greedy that stops at the first project that does not fit has no reduction here yet")
+    if not fund_unsupported:
+        # A winner with no true vote would drop out, which no pairwise assertion covers.
+        raise NotReducible("greedy that leaves out projects without votes has no reduction here yet")
 
 
 def _order(votes: Mapping[str, int], tie_rank: Mapping[str, Any]) -> list[str]:
