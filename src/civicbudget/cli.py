@@ -23,6 +23,7 @@ commands:
   textmatch  group near-duplicate proposals
   ledger     verify (or export) a cycle's public ballot log
   export     write a cycle's open data: --cycle ID --format csv|json|pb DIR
+  audit      audit the paper count: start|sample|record|status --cycle ID ...; check FILE
 
 Every platform command works on the same data: --data-dir DIR (default
 ./civicbudget-data) or the database in DATABASE_URL when it is set.
@@ -106,7 +107,33 @@ def _ledger(argv: list[str]) -> int:
         return ledger_export_main(argv[1:])
     from civicbudget.ledger.cli import main as ledger_main
 
-    return ledger_main(argv)
+    audit = _pop_option(argv, "--audit") if argv and argv[0] == "verify" else None
+    code = ledger_main(argv)
+    if audit is None or code != 0:
+        return code
+    # The published audit of the paper count, against the log just verified (pure code:
+    # the ledger package itself stays free of it).
+    import argparse
+
+    from civicbudget.rla.cli import verify_with_log
+
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("directory")
+    where.add_argument("--key")
+    where.add_argument("--checkpoints")
+    return verify_with_log(where.parse_known_args(argv[1:])[0].directory, audit)
+
+
+def _audit(argv: list[str]) -> int:
+    if argv and argv[0] == "check":
+        # Re-checking a published audit needs only the file.
+        from civicbudget.rla.cli import main as check_main
+
+        return check_main(argv[1:])
+    _setup_django(argv)
+    from civicbudget.paperaudit.cli import main as audit_main
+
+    return audit_main(argv)
 
 
 def _portion(argv: list[str]) -> int:
@@ -130,6 +157,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "textmatch": _textmatch,
     "ledger": _ledger,
     "export": _export,
+    "audit": _audit,
 }
 
 

@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "civicbudget.results",
     "civicbudget.delivery",
     "civicbudget.opendata",
+    "civicbudget.paperaudit",
     "civicbudget.web",
     "civicbudget.demo",
 ]

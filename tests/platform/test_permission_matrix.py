@@ -45,7 +45,7 @@ PUBLIC_PAGES = {
     "proposals:propose", "proposals:projects", "proposals:project", "proposals:track-lookup",
     "proposals:track", "deliberation:public", "deliberation:ballot", "voting:start",
     "voting:verify", "voting:ballot", "voting:receipt-lookup", "voting:receipt", "voting:results",
-    "voting:ledger-download", "results:publication", "delivery:cycle", "delivery:project",
+    "voting:ledger-download", "paperaudit:json", "results:publication", "delivery:cycle", "delivery:project",
     "delivery:photo", "opendata:index", "opendata:table", "opendata:ballot", "opendata:dashboard",
     "set_language", "healthz", "favicon",
     # The API's own pages; its operations are declared one by one below.
@@ -243,6 +243,13 @@ SPEC: dict[str, list[Case]] = {
         page("voting:polling-action", "POST", "vote", "haida", label="station",
              body=lambda c: {"action": "station", "community": c.world.haida.pk,
                              "name": "二号投票点", "kind": "polling"}),
+    ],
+    "paperaudit:desk": [page("paperaudit:desk", "GET", "view_staff", "in_district")],
+    "paperaudit:action": [
+        # Nothing is counted in this world: allowed officers get a message, effect-free.
+        page("paperaudit:action", "POST", "paper_audit", "haida", label="start",
+             body=lambda c: {"action": "start", "scope": f"community:{c.world.haida.pk}",
+                             "seed": "12345678901234567890", "rolling": "公开掷骰"}, effect=False),
     ],
     "results:desk": [page("results:desk", "GET", "view_staff", "in_district")],
     "results:desk-action": [

@@ -16,7 +16,7 @@ from civicbudget.ledger.export import ExportError, read_export
 from civicbudget.ledger.signing import KeyFormatError, PublicKey
 from civicbudget.ledger.verify import check_receipt, read_checkpoints_file, verify_export
 
-USAGE = """usage: civicbudget ledger verify DIR [--key KEY] [--checkpoints FILE]
+USAGE = """usage: civicbudget ledger verify DIR [--key KEY] [--checkpoints FILE] [--audit FILE]
        civicbudget ledger proof DIR RECEIPT [--key KEY]
 
   verify  check an exported ballot log: manifest hashes and signature, checkpoint
@@ -28,6 +28,9 @@ USAGE = """usage: civicbudget ledger verify DIR [--key KEY] [--checkpoints FILE]
              digits): without it the export is checked against the key it carries.
   --checkpoints FILE  signed checkpoints collected while voting was open (one JSON
              line each, as in checkpoints.jsonl): each must match the exported log.
+  --audit FILE  the published audit of the paper count (/cycles/<id>/audit.json), checked
+             after the log by civicbudget.rla (docs/audit.md): its sample re-derived from
+             the seed, its p-values recomputed, its margins and records against the log.
 """
 
 

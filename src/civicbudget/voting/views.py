@@ -226,9 +226,15 @@ def receipt_page(request: HttpRequest, cycle_id: int, receipt: str | None = None
 
 def results_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """Live turnout; results only once voting has closed and been counted."""
+    from civicbudget.paperaudit.models import PaperAudit
+
     cycle = _cycle(cycle_id)
+    tables = selectors.result_tables(cycle)
+    audits = {a.scope_id: a for a in PaperAudit.objects.filter(cycle=cycle)}
+    for t in tables:
+        t["audit"] = audits.get(t["result"].scope_id)
     return render(request, "voting/results.html", {"cycle": cycle, "turnout": selectors.turnout(cycle),
-                                                   "tables": selectors.result_tables(cycle),
+                                                   "tables": tables, "has_audit": bool(audits),
                                                    "has_log": hasattr(cycle, "ballot_log")})
 
 
