@@ -69,7 +69,7 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_kind=d["proposer_kind"], channel=Channel.ONLINE,
                 ),
                 photo=d.get("photo"), client_id=client_address(request),
-                phone_code=d.get("phone_code", ""),
+                phone_code=d.get("phone_code", ""), site_url=request.build_absolute_uri("/"),
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect
@@ -179,6 +179,7 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_name=d["proposer_name"], phone=d["phone"],
                     proposer_kind=d["proposer_kind"], channel=d["channel"],
                 ),
+                site_url=request.build_absolute_uri("/"),
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect
