@@ -118,11 +118,14 @@ def project_list(request: HttpRequest, cycle_id: int) -> HttpResponse:
 
 
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = get_object_or_404(Project.objects.select_related("cycle", "street", "community"),
-                                pk=project_id, is_active=True)
+    from civicbudget.opendata.selectors import project_facts
+
+    project = get_object_or_404(Project.objects.select_related("cycle__district", "street", "community")
+                                .prefetch_related("cycle__stages"), pk=project_id, is_active=True)
     proposals = project.proposals.select_related("community").order_by("submitted_at")
     return render(request, "proposals/project.html", {
         "project": project, "proposals": proposals[:200], "count": proposals.count(),
+        "facts": project_facts(project),
     })
 
 
