@@ -51,7 +51,12 @@ def test_an_online_proposal_texts_the_tracking_code_and_link(collecting, world, 
     assert len(_outbox()) == 1
     assert "13812345678" not in caplog.text and "5678" not in caplog.text
     session = client.session
-    assert not any("5678" in str(value) for value in session.values())
+    assert not any("5678" in str(value) or proposal.tracking_code in str(value)
+                   for value in session.values())
+    # The tracking page still greets the proposer who just sent it, once.
+    first = client.get(response.url, HTTP_ACCEPT_LANGUAGE="en")
+    assert first.context["just_sent"] is True
+    assert client.get(response.url).context["just_sent"] is False
 
 
 def test_staff_quick_entry_texts_the_proposer_too(collecting, world, django_capture_on_commit_callbacks):
