@@ -123,6 +123,21 @@ def test_an_empty_list_says_so_kindly(world, staff_client):
     assert "todo-item" not in html
 
 
+def test_a_draft_cycle_past_its_planned_start_waits_on_the_district_admin(world):
+    cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida],
+                       starts_on=dt.date(2020, 1, 1))
+    admin = staff(Role.DISTRICT_ADMIN, world.district)
+    assert cycle.status == "draft" and cycle.ordered_stages()[0].opens_at < timezone.now()
+    assert _items(admin) == {"start": (1, 1)}
+    [group] = todo_list(admin)
+    assert group.items[0].url == f"/staff/cycles/{cycle.pk}/"
+    assert _items(staff(Role.STREET_OFFICER, world.haidian)) == {}
+    # A cycle planned for later waits on no one yet.
+    later = make_cycle(world.district, streets=[world.haidian], communities=[world.haida],
+                       starts_on=timezone.localdate() + dt.timedelta(days=30), name="明年")
+    assert [g.cycle for g in todo_list(admin)] == [cycle] != [later]
+
+
 def test_polling_officers_see_paper_ballots_waiting_or_in_conflict(world):
     from civicbudget.voting.models import PaperEntry, PollingStation, VotingScope
 

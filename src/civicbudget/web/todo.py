@@ -100,13 +100,13 @@ def _district_q(paths: list[str], field_name: str) -> Q:
     return Q(**{f"{field_name}__in": ids})
 
 
-def _running_cycles(user) -> list[Cycle]:
-    paths = scopes_for(user, "view_staff")
-    places = _places(paths)
+def _staff_cycles(user) -> list[Cycle]:
+    """The cycles of the districts the user's roles touch (one query, stages prefetched)."""
+    places = _places(scopes_for(user, "view_staff"))
     qs = Cycle.objects.select_related("district").prefetch_related("stages")
     if places is not None:
         qs = qs.filter(district_id__in={p["d"] for p in places})
-    return [c for c in qs if c.current_stage is not None]
+    return list(qs)
 
 
 def todo_list(user, *, now: dt.datetime | None = None) -> list[TodoCycle]:
@@ -115,8 +115,9 @@ def todo_list(user, *, now: dt.datetime | None = None) -> list[TodoCycle]:
     today = timezone.localdate(now)
     if not (active_assignments(user) or (user.is_superuser and user.is_active)):
         return []
-    cycles = _running_cycles(user)
-    by_id = {c.pk: c for c in cycles}
+    every = _staff_cycles(user)
+    cycles = [c for c in every if c.current_stage is not None]
+    by_id = {c.pk: c for c in every}
 
     def open_for(action: str) -> list[int]:
         return [c.pk for c in cycles if action in c.allowed_actions()]
@@ -265,14 +266,26 @@ def todo_list(user, *, now: dt.datetime | None = None) -> list[TodoCycle]:
                                   count=1, overdue=1, due_at=end,
                                   url=reverse("web:staff-cycle", kwargs={"cycle_id": cycle.pk}),
                                   cycle_id=cycle.pk))
+    # ... and a configured cycle whose first stage was planned to open waits to be started.
+    for cycle in every:
+        stages = cycle.ordered_stages()
+        opens = stages[0].opens_at if stages and cycle.status == "draft" else None
+        if opens is not None and opens <= now and (
+                manage is None or any(p["d"] == cycle.district_id and not (p["s"] or p["c"] or p["dep"])
+                                      for p in manage)):
+            items.append(TodoItem(kind="start", label=_("Cycle planned to open: start its first stage"),
+                                  count=1, overdue=1, due_at=opens,
+                                  url=reverse("web:staff-cycle", kwargs={"cycle_id": cycle.pk}),
+                                  cycle_id=cycle.pk))
 
     groups: dict[int, TodoCycle] = {}
     for item in items:
         cycle = by_id[item.cycle_id]
         if item.cycle_id not in groups:
             stage = cycle.current_stage
-            groups[item.cycle_id] = TodoCycle(cycle=cycle, stage_name=stage.display_name,
-                                              stage_ends_at=stage.closes_at)
+            groups[item.cycle_id] = TodoCycle(
+                cycle=cycle, stage_name=stage.display_name if stage else _("in preparation"),
+                stage_ends_at=stage.closes_at if stage else None)
         groups[item.cycle_id].items.append(item)
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     for group in groups.values():
