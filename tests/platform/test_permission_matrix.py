@@ -310,6 +310,8 @@ SPEC: dict[str, list[Case]] = {
         api("PUT", "configure", "haida", lambda c: f"/api/cycles/{c.cycle.pk}/pools",
             lambda c: {"level": "community", "place_id": c.world.haida.pk, "amount_yuan": 310000})],
     "GET /api/audit": [api("GET", "view_audit", "anywhere", lambda c: "/api/audit")],
+    # Every role has a to-do list (of what it may do); residents and role-less accounts not.
+    "GET /api/me/todo": [api("GET", "view_staff", "anywhere", lambda c: "/api/me/todo")],
     "GET /api/cycles/{cycle_id}/proposals": [
         api("GET", "view_staff", "haida",
             lambda c: f"/api/cycles/{c.cycle.pk}/proposals?community_id={c.world.haida.pk}")],

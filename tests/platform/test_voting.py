@@ -661,3 +661,26 @@ def test_a_ballot_is_refused_when_voting_closes_between_its_checks_and_its_write
     with pytest.raises(PreconditionFailed, match="not open"):
         services.ballot_cast(voter=voter, scope=scopes["haida"], choices=["1"])
     assert not Participation.objects.exists() and not LogEntry.objects.exists()
+
+
+def test_after_the_street_ballot_the_receipt_leads_straight_to_the_community_ballot(voting, world):
+    cycle, scopes, _ = voting
+    client = Client()
+    client.post(f"/cycles/{cycle.pk}/vote/", {
+        "doc_type": "id_card", "doc_number": id_number(dt.date(1991, 2, 3)),
+        "community": world.haida.pk, "basis": "live", "phone": "13933334444"})
+    code = "".join(ch for ch in last_message_to("13933334444") if ch.isdigit())[:6]
+    assert client.post(f"/cycles/{cycle.pk}/vote/verify/", {"code": code}).status_code == 302
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    street = client.post(f"/cycles/{cycle.pk}/vote/ballot/", {
+        "scope": scopes["haidian"].pk, "projects": ["5"], "token": "s1"}, **zh).content.decode()
+    # The receipt of the first ballot carries a button to the other one, on its own card.
+    anchor = f'href="/cycles/{cycle.pk}/vote/ballot/#ballot-{scopes["haida"].pk}"'
+    assert anchor in street and "继续投海达社区" in street and "您还有1张选票可以投" in street
+    ballots = client.get(f"/cycles/{cycle.pk}/vote/ballot/", **zh).content.decode()
+    assert f'id="ballot-{scopes["haida"].pk}"' in ballots
+    # After the second ballot nothing is left: thanks, and no button.
+    community = client.post(f"/cycles/{cycle.pk}/vote/ballot/", {
+        "scope": scopes["haida"].pk, "projects": ["1"], "token": "c1"}, **zh).content.decode()
+    assert "next-ballot" not in community and "继续投" not in community
+    assert "您的选票已全部投出" in community

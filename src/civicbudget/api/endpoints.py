@@ -26,6 +26,7 @@ from civicbudget.api.schemas import (
     PoolOut,
     StageOut,
     TemplateOut,
+    TodoOut,
 )
 from civicbudget.audit.selectors import audit_event_list
 from civicbudget.cycles import selectors as cycle_selectors
@@ -253,3 +254,20 @@ def audit_list(request: HttpRequest, action: str | None = None, outcome: str | N
          "before": e.before, "after": e.after, "message": e.message}
         for e in events
     ]
+
+
+@api.get("/me/todo", response={200: TodoOut, **ERRORS}, auth=StaffAuth("read"), tags=["staff"])
+def my_todo(request: HttpRequest):
+    """What waits on you: per running cycle, each task your roles may do now, with its count,
+    how many are late, its deadline and the page where it is done (the staff home's list)."""
+    from civicbudget.accounts.permissions import staff_member_require
+    from civicbudget.web.todo import todo_count, todo_list
+
+    staff_member_require(request.user, "/api/me/todo")
+    groups = todo_list(request.user)
+    return {"total": todo_count(groups), "cycles": [
+        {"cycle_id": g.cycle.pk, "cycle": g.cycle.display_name, "stage": g.stage_name,
+         "stage_ends_at": g.stage_ends_at,
+         "items": [{"kind": i.kind, "label": i.label, "count": i.count, "overdue": i.overdue,
+                    "due_at": i.due_at, "url": i.url} for i in g.items]}
+        for g in groups]}

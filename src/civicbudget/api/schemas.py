@@ -134,3 +134,25 @@ class AuditOut(Schema):
     before: dict | None
     after: dict | None
     message: str
+
+
+class TodoItemOut(Schema):
+    kind: str
+    label: str
+    count: int
+    overdue: int
+    due_at: dt.datetime | None
+    url: str
+
+
+class TodoCycleOut(Schema):
+    cycle_id: int
+    cycle: str
+    stage: str
+    stage_ends_at: dt.datetime | None
+    items: list[TodoItemOut]
+
+
+class TodoOut(Schema):
+    total: int
+    cycles: list[TodoCycleOut]

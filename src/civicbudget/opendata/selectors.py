@@ -54,3 +54,57 @@ def district_statistics(district: District) -> dict:
     rows = [cycle_figures(c) for c in cycles]
     latest = next((r for r in reversed(rows) if r["voters"]), rows[-1] if rows else None)
     return {"district": district, "rows": rows, "latest": latest}
+
+
+def project_facts(project) -> dict:
+    """What a resident wants to know about one project, from the selectors the other pages use
+    (the results table, the ballots, the screening, the delivery), so no figure disagrees:
+
+    ``ballot``: the frozen ballot it stands on (or None) and ``voting_open``; ``cost_yuan``:
+    the ballot's cost, else the latest cost set; ``screening``: passed or not with the reason;
+    ``result``: its row of the results table (votes, percent, won, why); ``implementation``
+    and ``rating`` once it is being delivered.
+    """
+    from django.db.models import Avg, Count
+
+    from civicbudget.deliberation.models import BallotItem, Screening, criterion_label
+    from civicbudget.deliberation.selectors import current_costs
+    from civicbudget.delivery.models import Implementation, Rating
+    from civicbudget.voting.models import ScopeResult, VotingScope
+    from civicbudget.voting.selectors import result_tables
+
+    cycle = project.cycle
+    item = (BallotItem.objects.filter(project=project, ballot__frozen_at__isnull=False)
+            .select_related("ballot__street", "ballot__community").first())
+    scope = next((s for s in VotingScope.objects.filter(cycle=cycle).only("id", "title", "spec")
+                  if any(str(p["id"]) == str(project.pk) for p in s.spec.get("projects", []))), None)
+    result = None
+    if scope is not None and ScopeResult.objects.filter(scope=scope).exists():
+        for table in result_tables(cycle):
+            if table["result"].scope_id == scope.pk:
+                result = next((r for r in table["rows"] if r["project_id"] == project.pk), None)
+                if result is not None:
+                    result = {**result, "ballot_votes": table["result"].num_votes}
+    screening = Screening.objects.filter(project=project).first()
+    cost = item.cost_yuan if item is not None else current_costs(cycle).get(project.pk)
+    if cost is None and scope is not None:
+        from fractions import Fraction
+
+        cost = next(int(Fraction(p["cost"])) for p in scope.spec["projects"] if str(p["id"]) == str(project.pk))
+    impl = Implementation.objects.filter(project=project).first()
+    rating = None
+    if impl is not None:
+        rating = Rating.objects.filter(implementation=impl).aggregate(avg=Avg("score"), n=Count("id"))
+    return {
+        "ballot": item.ballot if item is not None else None,
+        "scope": scope,
+        "voting_open": scope is not None and "vote" in cycle.allowed_actions(),
+        "cost_yuan": cost,
+        "screening": screening,
+        "screening_reason": "：".join(x for x in (criterion_label(screening.reason_code)
+                                                  if screening and screening.reason_code else "",
+                                                  screening.reason if screening else "") if x),
+        "result": result,
+        "implementation": impl,
+        "rating": rating if rating and rating["n"] else None,
+    }

@@ -150,6 +150,7 @@ def proposal_create(request: HttpRequest, cycle_id: int, payload: ProposalIn):
         cycle=_cycle(cycle_id), entered_by=staff,
         data=ProposalInput(**fields) if staff else ProposalInput(**{**fields, "channel": Channel.ONLINE}),
         client_id=client_address(request), phone_code=phone_code,
+        site_url=request.build_absolute_uri("/"),
     )
     return Status(201, {"tracking_code": proposal.tracking_code, "submitted_at": proposal.submitted_at})
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from civicbudget import ratelimit
@@ -38,6 +39,9 @@ ADDRESS_MAX = 200
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
 DEFAULT_LIMITS = {"per_phone_per_day": 5, "per_client_per_hour": 20}
+logger = logging.getLogger(__name__)
+#: SMS go out in the proposers' language, as the replies do (results.messages).
+SMS_LANGUAGE = "zh-hans"
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF")
 
 
@@ -146,7 +150,7 @@ def _stage_allows_submit(cycle: Cycle) -> None:
 
 
 def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo=None,
-                    client_id: str = "", phone_code: str = "",
+                    client_id: str = "", phone_code: str = "", site_url: str = "",
                     now: dt.datetime | None = None) -> Proposal:
     """Record one proposal: online by a resident (``entered_by`` None) or typed in by staff.
 
@@ -154,6 +158,9 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
     (``client_id``: ``civicbudget.clientaddr.client_address``); a ``phone_code`` sent by SMS
     confirms the phone, otherwise staff see the proposal marked "phone not confirmed".
     Staff need the "submit" role at the community. Both need a stage that collects.
+
+    Once saved, a mobile number gets an SMS with the tracking code and the link to the
+    tracking page (``site_url``: the site's address, e.g. ``https://pb.example.cn``).
     """
     now = now or timezone.now()
     cycle = Cycle.objects.prefetch_related("stages").get(pk=cycle.pk)
@@ -209,7 +216,53 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
             audit_record(entered_by, "proposal_enter", proposal,
                          after=snapshot(proposal, ["tracking_code", "community", "channel", "title"]),
                          place=proposal.community)
+        if is_mobile(proposal.proposer_phone):
+            text = tracking_sms_text(proposal, cycle, site_url)
+            phone = proposal.proposer_phone
+            transaction.on_commit(lambda: tracking_sms_send(phone, text, now=now))
     return proposal
+
+
+def is_mobile(phone: str) -> bool:
+    """Whether a canonical phone can take an SMS (a mainland mobile, not a landline)."""
+    try:
+        return bool(phone) and canonical_phone(phone, mobile_only=True) == phone
+    except IdentifierError:
+        return False
+
+
+def tracking_sms_text(proposal: Proposal, cycle: Cycle, site_url: str = "") -> str:
+    """The SMS that gives a proposer their tracking code, in Chinese like every reply."""
+    from django.urls import reverse
+
+    title = proposal.title if len(proposal.title) <= 20 else proposal.title[:19] + "…"
+    with translation.override(SMS_LANGUAGE):
+        values = {"district": cycle.district.name, "title": title, "code": proposal.tracking_code}
+        if site_url:
+            values["link"] = site_url.rstrip("/") + reverse("proposals:track",
+                                                           kwargs={"code": proposal.tracking_code})
+            return _("[%(district)s micro-projects] Your proposal “%(title)s” is received. "
+                     "Tracking code: %(code)s. Follow it at %(link)s") % values
+        return _("[%(district)s micro-projects] Your proposal “%(title)s” is received. "
+                 "Tracking code: %(code)s. Follow it on the “Follow a proposal” page of our website.") % values
+
+
+def tracking_sms_send(phone: str, text: str, *, now: dt.datetime | None = None) -> bool:
+    """Send the tracking code by SMS, at most ``tracking_sms_per_phone_per_day`` a day to a
+    number (staff may type many proposals for one person). The proposal is saved whatever
+    happens here: a refused or failed SMS is logged without the phone and returns False."""
+    from civicbudget.voting.sms import sms_send
+
+    if not ratelimit.take(f"tsms:{ratelimit.who('phone', phone)}", window=ratelimit.DAY,
+                          limit=ratelimit.limit_for("tracking_sms_per_phone_per_day"), now=now):
+        logger.info("tracking-code SMS skipped: daily limit for this number reached")
+        return False
+    try:
+        sms_send(phone, text)
+    except OSError:
+        logger.warning("tracking-code SMS not sent: the SMS backend refused or is disabled")
+        return False
+    return True
 
 
 def _photo_suffix(photo) -> str:

@@ -21,6 +21,7 @@ from civicbudget.accounts.permissions import (
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import PermissionDenied, ServiceError
+from civicbudget.identity import keyed_hash
 from civicbudget.params import is_number, query_int
 from civicbudget.places.models import Community
 from civicbudget.proposals import selectors, services
@@ -69,7 +70,7 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_kind=d["proposer_kind"], channel=Channel.ONLINE,
                 ),
                 photo=d.get("photo"), client_id=client_address(request),
-                phone_code=d.get("phone_code", ""),
+                phone_code=d.get("phone_code", ""), site_url=request.build_absolute_uri("/"),
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect
@@ -79,7 +80,9 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
             else:
                 form.add_error(None, exc.message)
         else:
-            request.session["last_tracking_code"] = proposal.tracking_code
+            # Only a keyed hash: the session holds no tracking code (it opens the proposal's
+            # page, and sessions are a file or a table another process may read).
+            request.session["last_proposal"] = keyed_hash(proposal.tracking_code, "tracking")
             return redirect("proposals:track", code=proposal.tracking_code)
     return render(request, "proposals/propose.html", {"cycle": cycle, "form": form,
                                                        "open_now": open_now})
@@ -98,7 +101,7 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
     proposal = selectors.proposal_by_code(code)
     if proposal is None:
         raise Http404
-    just_sent = request.session.pop("last_tracking_code", None) == proposal.tracking_code
+    just_sent = request.session.pop("last_proposal", None) == keyed_hash(proposal.tracking_code, "tracking")
     count = proposal.project.proposals.count() if proposal.project_id else 0
     return render(request, "proposals/track.html", {
         "proposal": proposal, "steps": selectors.proposal_timeline(proposal),
@@ -119,11 +122,14 @@ def project_list(request: HttpRequest, cycle_id: int) -> HttpResponse:
 
 
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = get_object_or_404(Project.objects.select_related("cycle", "street", "community"),
-                                pk=project_id, is_active=True)
+    from civicbudget.opendata.selectors import project_facts
+
+    project = get_object_or_404(Project.objects.select_related("cycle__district", "street", "community")
+                                .prefetch_related("cycle__stages"), pk=project_id, is_active=True)
     proposals = project.proposals.select_related("community").order_by("submitted_at")
     return render(request, "proposals/project.html", {
         "project": project, "proposals": proposals[:200], "count": proposals.count(),
+        "facts": project_facts(project),
     })
 
 
@@ -180,6 +186,7 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_name=d["proposer_name"], phone=d["phone"],
                     proposer_kind=d["proposer_kind"], channel=d["channel"],
                 ),
+                site_url=request.build_absolute_uri("/"),
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect

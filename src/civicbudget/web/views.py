@@ -30,6 +30,7 @@ from civicbudget.places.models import Community, District, Street
 from civicbudget.places.paths import path_contains
 from civicbudget.places.selectors import district_tree
 from civicbudget.web.forms import AdvanceForm, CommunityForm, CycleForm, ImportForm, StreetForm
+from civicbudget.web.todo import todo_count, todo_list
 from civicbudget.wording import listing
 
 
@@ -93,9 +94,11 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     districts = _visible_districts(request.user)
     cycles = [c for c in cycle_selectors.cycle_list() if c.district in districts]
     # Links only to what this user may use: the same checks the linked views make.
+    todo = todo_list(request.user)
     return render(request, "web/staff/home.html", {
         "districts": [(d, permission_check(request.user, "manage_cycles", d)) for d in districts],
         "cycles": cycles, "can_audit": _can_read_audit(request.user),
+        "todo": todo, "todo_total": todo_count(todo),
     })
 
 
