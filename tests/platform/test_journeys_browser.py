@@ -175,10 +175,11 @@ def _resident(walk: Walk, collecting, seed: int) -> None:
         receipts.append(page.locator(".receipt-code").inner_text().strip())
         walk.check("cast" if round_ == 0 else "cast-last")
         if round_ == 0:
-            page.locator("main a.button[href$='/vote/ballot/']").click()  # on to the second
-            page.wait_for_url("**/vote/ballot/")
+            page.locator("main a.button.next-ballot").click()  # on to the second
+            page.wait_for_url("**/vote/ballot/?next=*")
+            page.wait_for_selector("form[data-ballot]", timeout=10_000)
     # Both ballots are cast: no third to go on to, two different receipts.
-    assert page.locator("main a.button[href$='/vote/ballot/']").count() == 0
+    assert page.locator("main a.button.next-ballot").count() == 0
     assert len(set(receipts)) == 2 and all(len(r) == 64 for r in receipts)
     logstore.batch_flush(voting.pk, force=True)
     walk.goto("receipt", f"/cycles/{voting.pk}/receipts/{receipts[0]}/")

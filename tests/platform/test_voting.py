@@ -675,7 +675,7 @@ def test_after_the_street_ballot_the_receipt_leads_straight_to_the_community_bal
     street = client.post(f"/cycles/{cycle.pk}/vote/ballot/", {
         "scope": scopes["haidian"].pk, "projects": ["5"], "token": "s1"}, **zh).content.decode()
     # The receipt of the first ballot carries a button to the other one, on its own card.
-    anchor = f'href="/cycles/{cycle.pk}/vote/ballot/#ballot-{scopes["haida"].pk}"'
+    anchor = f'href="/cycles/{cycle.pk}/vote/ballot/?next={scopes["haida"].pk}#ballot-{scopes["haida"].pk}"'
     assert anchor in street and "继续投海达社区" in street and "您还有1张选票可以投" in street
     ballots = client.get(f"/cycles/{cycle.pk}/vote/ballot/", **zh).content.decode()
     assert f'id="ballot-{scopes["haida"].pk}"' in ballots
