@@ -222,12 +222,27 @@ def receipt_page(request: HttpRequest, cycle_id: int, receipt: str | None = None
     })
 
 
+#: Rows of each ballot's ranked table shown before the fold on the results page.
+RESULT_ROWS_SHOWN = 3
+
+
 def results_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """Live turnout; results only once voting has closed and been counted."""
     cycle = _cycle(cycle_id)
-    return render(request, "voting/results.html", {"cycle": cycle, "turnout": selectors.turnout(cycle),
-                                                   "tables": selectors.result_tables(cycle),
-                                                   "has_log": hasattr(cycle, "ballot_log")})
+    tables = selectors.result_tables(cycle)
+    for t in tables:
+        # On a phone a district's ballots run to many screens: each shows its top rows and
+        # folds the rest (one click away, still in the page); folding one row saves nothing.
+        fold = len(t["rows"]) - RESULT_ROWS_SHOWN >= 2
+        t["top"] = t["rows"][:RESULT_ROWS_SHOWN] if fold else t["rows"]
+        t["rest"] = t["rows"][RESULT_ROWS_SHOWN:] if fold else []
+        t["rest_won"] = sum(r["won"] for r in t["rest"])
+    # One rule for every ballot (the usual case) is said once, above them.
+    sentences = {t["rule_sentence"] for t in tables}
+    return render(request, "voting/results.html", {
+        "cycle": cycle, "turnout": selectors.turnout(cycle), "tables": tables,
+        "one_rule": sentences.pop() if len(sentences) == 1 else "",
+        "has_log": hasattr(cycle, "ballot_log")})
 
 
 def ledger_download(request: HttpRequest, cycle_id: int) -> HttpResponse:
