@@ -32,7 +32,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[float 
     own line above its bars, so a long community name never overlaps a bar; bar lengths are
     percentages of the width, the longest 72% so its value still fits beside it.
     """
-    label_h, gap, legend_h = 16, 8, 20
+    label_h, gap, legend_h = 20, 6, 20
     per_group = label_h + len(series) * bar_height + gap
     legend = len(series) > 1
     height = 26 + (legend_h if legend else 0) + len(labels) * per_group
@@ -52,7 +52,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[float 
             x += 14 + 13 * len(name) + 14
         y += legend_h
     for g, label in enumerate(labels):
-        parts.append(f'<text x="0" y="{y + label_h - 4}" font-size="13">{escape(str(label))}</text>')
+        parts.append(f'<text x="0" y="{y + label_h - 6}" font-size="13">{escape(str(label))}</text>')
         y += label_h
         for s, (name, vs) in enumerate(series):
             v = vs[g]
