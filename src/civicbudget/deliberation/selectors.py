@@ -173,7 +173,7 @@ def deliberation_projects(cycle: Cycle, *, street_id: int | None = None,
 DELIBERATION_OUTCOMES = ("", "passed", "failed", "waiting")
 #: Projects per page of the public deliberation page: a district has thousands, a phone
 #: reader wants a few screens.
-DELIBERATION_PAGE_SIZE = 25
+DELIBERATION_PAGE_SIZE = 20
 
 
 def deliberation_project_page(cycle: Cycle, *, page: str | int | None, street_id: int | None = None,
