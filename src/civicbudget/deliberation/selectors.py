@@ -105,10 +105,14 @@ def ballot_by_id(ballot_id: int) -> BallotView | None:
     return _view(ballot) if ballot else None
 
 
-def current_costs(cycle: Cycle) -> dict[int, int]:
-    """Return each costed project's final cost (its latest setting)."""
+def current_costs(cycle: Cycle, *, project_ids: list[int] | None = None) -> dict[int, int]:
+    """Return each costed project's final cost (its latest setting), of ``project_ids`` only
+    when given."""
     result: dict[int, int] = {}
-    for pid, amount in (ProjectCost.objects.filter(cycle=cycle)
+    qs = ProjectCost.objects.filter(cycle=cycle)
+    if project_ids is not None:
+        qs = qs.filter(project_id__in=project_ids)
+    for pid, amount in (qs
                         .order_by("project_id", "-set_at", "-id")
                         .values_list("project_id", "amount_yuan")):
         result.setdefault(pid, amount)
@@ -129,9 +133,8 @@ class ProjectRow:
     promotion: Promotion | None
 
 
-def deliberation_projects(cycle: Cycle, *, street_id: int | None = None,
-                          community_id: int | None = None) -> list[ProjectRow]:
-    """Every active project of the cycle with its screening, cost, reviews and promotion."""
+def _deliberation_queryset(cycle: Cycle, *, street_id: int | None = None,
+                           community_id: int | None = None, outcome: str = "") -> QuerySet[Project]:
     qs = (Project.objects.filter(cycle=cycle, is_active=True)
           .select_related("street", "community", "screening", "promotion__from_community")
           .prefetch_related("reviews__department")
@@ -141,16 +144,51 @@ def deliberation_projects(cycle: Cycle, *, street_id: int | None = None,
         qs = qs.filter(street_id=street_id)
     if community_id:
         qs = qs.filter(community_id=community_id)
-    costs = current_costs(cycle)
-    rows = []
-    for p in qs:
-        rows.append(ProjectRow(
-            project=p, proposal_count=p.proposal_count,
-            screening=getattr(p, "screening", None) if hasattr(p, "screening") else None,
-            cost_yuan=costs.get(p.pk), reviews=tuple(p.reviews.all()),
-            promotion=getattr(p, "promotion", None) if hasattr(p, "promotion") else None,
-        ))
-    return rows
+    if outcome == "passed":
+        qs = qs.filter(screening__is_passed=True)
+    elif outcome == "failed":
+        qs = qs.filter(screening__is_passed=False)
+    elif outcome == "waiting":
+        qs = qs.filter(screening__isnull=True)
+    return qs
+
+
+def _project_rows(projects, costs: dict[int, int]) -> list[ProjectRow]:
+    return [ProjectRow(
+        project=p, proposal_count=p.proposal_count,
+        screening=getattr(p, "screening", None) if hasattr(p, "screening") else None,
+        cost_yuan=costs.get(p.pk), reviews=tuple(p.reviews.all()),
+        promotion=getattr(p, "promotion", None) if hasattr(p, "promotion") else None,
+    ) for p in projects]
+
+
+def deliberation_projects(cycle: Cycle, *, street_id: int | None = None,
+                          community_id: int | None = None) -> list[ProjectRow]:
+    """Every active project of the cycle with its screening, cost, reviews and promotion."""
+    qs = _deliberation_queryset(cycle, street_id=street_id, community_id=community_id)
+    return _project_rows(qs, current_costs(cycle))
+
+
+#: Screening outcomes the public page filters on ("" is every project).
+DELIBERATION_OUTCOMES = ("", "passed", "failed", "waiting")
+#: Projects per page of the public deliberation page: a district has thousands, a phone
+#: reader wants a few screens.
+DELIBERATION_PAGE_SIZE = 20
+
+
+def deliberation_project_page(cycle: Cycle, *, page: str | int | None, street_id: int | None = None,
+                              community_id: int | None = None, outcome: str = "",
+                              per_page: int = DELIBERATION_PAGE_SIZE):
+    """One page of ``deliberation_projects`` (filtered), as a Django ``Page`` whose
+    ``object_list`` is the rows; an out-of-range page number gives the nearest page."""
+    from django.core.paginator import Paginator
+
+    qs = _deliberation_queryset(cycle, street_id=street_id, community_id=community_id,
+                                outcome=outcome if outcome in DELIBERATION_OUTCOMES else "")
+    result = Paginator(qs, per_page).get_page(page)
+    projects = list(result.object_list)
+    result.object_list = _project_rows(projects, current_costs(cycle, project_ids=[p.pk for p in projects]))
+    return result
 
 
 def screening_summary(cycle: Cycle) -> dict:

@@ -61,11 +61,20 @@ def public_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """What was screened, reviewed, costed, shortlisted, promoted, decided, and why."""
     cycle = _cycle(cycle_id)
     street_id = query_int(request, "street")
-    rows = selectors.deliberation_projects(cycle, street_id=street_id)
+    community_id = query_int(request, "community")
+    outcome = request.GET.get("outcome", "")
+    if outcome not in selectors.DELIBERATION_OUTCOMES:
+        outcome = ""
+    # Thousands of projects in a district: one page of them at a time, filters kept.
+    page = selectors.deliberation_project_page(
+        cycle, page=query_int(request, "page", maximum=10**6), street_id=street_id,
+        community_id=community_id, outcome=outcome)
     return render(request, "deliberation/public.html", {
-        "cycle": cycle, "criteria": _criteria(cycle), "rows": rows,
+        "cycle": cycle, "criteria": _criteria(cycle), "rows": page.object_list, "page": page,
         "summary": selectors.screening_summary(cycle),
         "streets": cycle.streets.order_by("code", "name"), "street_id": street_id,
+        "communities": cycle.communities.select_related("street").order_by("street__code", "name"),
+        "community_id": community_id, "outcome": outcome,
         "roundtables": selectors.roundtables(cycle), "promotions": selectors.promotions(cycle),
         "bodies": selectors.bodies(cycle), "ballots": selectors.ballots_for_cycle(cycle),
         "decided": selectors.decided_projects(cycle),

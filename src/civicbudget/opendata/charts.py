@@ -1,4 +1,5 @@
-"""Server-rendered SVG charts: plain bars with labels, readable without JavaScript.
+"""Server-rendered SVG charts: plain horizontal bars with labels, readable without JavaScript
+and on a phone.
 
 Every label is escaped; each bar carries a <title> so a screen reader and a mouse-over
 read the exact figure.
@@ -22,37 +23,46 @@ def _fmt(value: float, kind: str) -> str:
 
 
 def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[float | None]]], *,
-              kind: str = "int", width: int = 640, bar_height: int = 18) -> SafeString:
-    """Horizontal bars: one group per label, one bar per series."""
-    groups = len(labels)
-    per_group = len(series) * bar_height + 8
-    label_w = 150
-    height = 34 + groups * per_group + (18 * len(series) if len(series) > 1 else 0)
+              kind: str = "int", bar_height: int = 16) -> SafeString:
+    """Horizontal bars: one group per label, one bar per series, the value printed beside
+    each bar.
+
+    The SVG has no viewBox: it is as wide as its box and its text keeps its real size (12 px
+    and up) on a phone instead of shrinking with the picture. Each group's label sits on its
+    own line above its bars, so a long community name never overlaps a bar; bar lengths are
+    percentages of the width, the longest 72% so its value still fits beside it.
+    """
+    label_h, gap, legend_h = 20, 6, 20
+    per_group = label_h + len(series) * bar_height + gap
+    legend = len(series) > 1
+    height = 26 + (legend_h if legend else 0) + len(labels) * per_group
     values = [v for _, vs in series for v in vs if v is not None]
     top = max(values) if values else 1
     top = top or 1
-    plot_w = width - label_w - 90
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-             f'width="100%" aria-label="{escape(title)}">',
-             f'<text x="0" y="16" font-size="14" font-weight="bold">{escape(title)}</text>']
-    y = 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="100%" '
+             f'height="{height}" aria-label="{escape(title)}">',
+             f'<text x="0" y="16" font-size="15" font-weight="bold">{escape(title)}</text>']
+    y = 26
+    if legend:
+        # One legend line, each series' name spaced by its length (CJK characters ~13 px).
+        x = 0
+        for s, (name, _vs) in enumerate(series):
+            parts.append(f'<rect x="{x}" y="{y + 3}" width="10" height="10" fill="{COLORS[s % len(COLORS)]}"/>'
+                         f'<text x="{x + 14}" y="{y + 12}" font-size="12">{escape(name)}</text>')
+            x += 14 + 13 * len(name) + 14
+        y += legend_h
     for g, label in enumerate(labels):
-        parts.append(f'<text x="{label_w - 6}" y="{y + per_group / 2}" font-size="12" text-anchor="end">'
-                     f'{escape(str(label))}</text>')
+        parts.append(f'<text x="0" y="{y + label_h - 6}" font-size="13">{escape(str(label))}</text>')
+        y += label_h
         for s, (name, vs) in enumerate(series):
             v = vs[g]
-            w = 0 if v is None else max(1, plot_w * v / top)
+            share = 0.0 if v is None else max(0.2, 72 * v / top)
             text = "–" if v is None else _fmt(v, kind)
-            parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height - 3}" '
-                         f'fill="{COLORS[s % len(COLORS)]}"><title>{escape(name)} {escape(str(label))}: {text}</title></rect>')
-            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height - 6}" font-size="11">{text}</text>')
+            parts.append(f'<rect x="0" y="{y + 1}" width="{share:.2f}%" height="{bar_height - 3}" '
+                         f'fill="{COLORS[s % len(COLORS)]}"><title>{escape(name)} {escape(str(label))}: '
+                         f'{text}</title></rect>')
+            parts.append(f'<text x="{share:.2f}%" dx="5" y="{y + bar_height - 4}" font-size="12">{text}</text>')
             y += bar_height
-        y += 8
-    if len(series) > 1:
-        x = label_w
-        for s, (name, _vs) in enumerate(series):
-            parts.append(f'<rect x="{x}" y="{y + 2}" width="10" height="10" fill="{COLORS[s % len(COLORS)]}"/>'
-                         f'<text x="{x + 14}" y="{y + 11}" font-size="11">{escape(name)}</text>')
-            x += 14 + 12 * len(name) + 20
+        y += gap
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped

@@ -105,6 +105,15 @@ def project_list(cycle: Cycle, *, community_id: int | None = None,
     return qs.order_by("-proposal_count", "name")
 
 
+def project_proposal_communities(project: Project) -> list[dict]:
+    """Where a project's proposals came from: each community with its number of proposals,
+    the most first (street projects gather several communities)."""
+    rows = (project.proposals.values("community_id", "community__name", "community__street__name")
+            .annotate(n=Count("id")).order_by("-n", "community__name"))
+    return [{"community_id": r["community_id"], "name": r["community__name"],
+             "street": r["community__street__name"], "n": r["n"]} for r in rows]
+
+
 def proposal_counts(cycle: Cycle) -> dict:
     agg = Proposal.objects.filter(cycle=cycle).aggregate(
         total=Count("id"), merged=Count("id", filter=Q(project__isnull=False)))

@@ -121,14 +121,27 @@ def project_list(request: HttpRequest, cycle_id: int) -> HttpResponse:
     })
 
 
+#: Source proposals per page of a project page.
+PROJECT_PROPOSALS_PER_PAGE = 20
+
+
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    """A project: what it is, where it stands, and the residents' proposals it gathers
+    (summary, then pages)."""
     from civicbudget.opendata.selectors import project_facts
 
     project = get_object_or_404(Project.objects.select_related("cycle__district", "street", "community")
                                 .prefetch_related("cycle__stages"), pk=project_id, is_active=True)
-    proposals = project.proposals.select_related("community").order_by("submitted_at")
+    community_id = query_int(request, "community")
+    proposals = project.proposals.select_related("community").order_by("submitted_at", "pk")
+    by_community = selectors.project_proposal_communities(project)
+    shown = proposals.filter(community_id=community_id) if community_id else proposals
+    # A merged project can gather hundreds of proposals: the page summarises them (count,
+    # communities) and lists them a page at a time, so every one stays reachable.
+    page = Paginator(shown, PROJECT_PROPOSALS_PER_PAGE).get_page(query_int(request, "page", maximum=10**6))
     return render(request, "proposals/project.html", {
-        "project": project, "proposals": proposals[:200], "count": proposals.count(),
+        "project": project, "page": page, "count": sum(r["n"] for r in by_community),
+        "by_community": by_community, "community_id": community_id,
         "facts": project_facts(project),
     })
 

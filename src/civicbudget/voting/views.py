@@ -224,6 +224,10 @@ def receipt_page(request: HttpRequest, cycle_id: int, receipt: str | None = None
     })
 
 
+#: Rows of each ballot's ranked table shown before the fold on the results page.
+RESULT_ROWS_SHOWN = 3
+
+
 def results_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """Live turnout; results only once voting has closed and been counted."""
     from civicbudget.paperaudit.models import PaperAudit
@@ -233,9 +237,18 @@ def results_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
     audits = {a.scope_id: a for a in PaperAudit.objects.filter(cycle=cycle)}
     for t in tables:
         t["audit"] = audits.get(t["result"].scope_id)
-    return render(request, "voting/results.html", {"cycle": cycle, "turnout": selectors.turnout(cycle),
-                                                   "tables": tables, "has_audit": bool(audits),
-                                                   "has_log": hasattr(cycle, "ballot_log")})
+        # On a phone a district's ballots run to many screens: each shows its top rows and
+        # folds the rest (one click away, still in the page); folding one row saves nothing.
+        fold = len(t["rows"]) - RESULT_ROWS_SHOWN >= 2
+        t["top"] = t["rows"][:RESULT_ROWS_SHOWN] if fold else t["rows"]
+        t["rest"] = t["rows"][RESULT_ROWS_SHOWN:] if fold else []
+        t["rest_won"] = sum(r["won"] for r in t["rest"])
+    # One rule for every ballot (the usual case) is said once, above them.
+    sentences = {t["rule_sentence"] for t in tables}
+    return render(request, "voting/results.html", {
+        "cycle": cycle, "turnout": selectors.turnout(cycle), "tables": tables,
+        "one_rule": sentences.pop() if len(sentences) == 1 else "", "has_audit": bool(audits),
+        "has_log": hasattr(cycle, "ballot_log")})
 
 
 def ledger_download(request: HttpRequest, cycle_id: int) -> HttpResponse:

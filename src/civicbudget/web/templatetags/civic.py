@@ -77,3 +77,12 @@ def cycle_project_counts(cycle) -> dict:
     from civicbudget.opendata.selectors import project_counts
 
     return project_counts(cycle)
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context, number) -> str:
+    """The current page's query string with ``page`` set to ``number``: a pager link that
+    keeps the filters (street, community, ...) the reader chose."""
+    query = context["request"].GET.copy()
+    query["page"] = number
+    return "?" + query.urlencode()
