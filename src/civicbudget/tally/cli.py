@@ -12,6 +12,7 @@ import sys
 import time
 from fractions import Fraction
 
+from civicbudget.tally.constraints import CategoryBound, ConstraintError
 from civicbudget.tally.explain import explanation_table, fmt_num, outcome_to_json
 from civicbudget.tally.limits import LimitError, parse_number
 from civicbudget.tally.pabulib import PabulibError, read_pabulib
@@ -55,6 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-skip", action="store_true", help="greedy: stop at the first project that does not fit"
     )
+    p.add_argument(
+        "--category-min",
+        action="append",
+        default=[],
+        metavar="NAME=SHARE",
+        help="a floor: projects of category NAME get at least SHARE of the budget (a number "
+        "below 1 or with %%, e.g. 0.2 or 20%%) or an amount (e.g. 500000); repeatable",
+    )
+    p.add_argument(
+        "--category-max",
+        action="append",
+        default=[],
+        metavar="NAME=SHARE",
+        help="a cap: projects of category NAME get at most SHARE of the budget or an "
+        "amount; repeatable",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--explain", action="store_true", help="explain every project")
     return p
@@ -77,7 +94,15 @@ def main(argv: list[str]) -> int:
             except LimitError as exc:
                 print(f"civicbudget tally: {exc} (a number or 'meta')", file=sys.stderr)
                 return 2
+    try:
+        floors = tuple(CategoryBound.parse(t, "--category-min") for t in args.category_min)
+        caps = tuple(CategoryBound.parse(t, "--category-max") for t in args.category_max)
+    except ConstraintError as exc:
+        print(f"civicbudget tally: {exc}", file=sys.stderr)
+        return 2
     spec = RuleSpec(
+        category_min=floors,
+        category_max=caps,
         rule=args.rule,
         utility=args.utility,
         completion=args.completion,
@@ -116,6 +141,13 @@ def main(argv: list[str]) -> int:
         print(
             f"Add1: {outcome.info['add1_steps']} increments, per-voter budget {fmt_num(outcome.info['voter_budget'])}"
         )
+    for name, c in outcome.info.get("categories", {}).items():
+        bounds = []
+        if c["floor"] is not None:
+            bounds.append(f"floor {fmt_num(c['floor'])}")
+        if c["cap"] is not None:
+            bounds.append(f"cap {fmt_num(c['cap'])}")
+        print(f"category {name}: {', '.join(bounds)}; selected {fmt_num(c['selected_cost'])}")
     for t in outcome.ties:
         print(f"tie at {t.stage}: {', '.join(t.tied)} -> {t.chosen} ({spec.tie_break})")
     if args.explain:

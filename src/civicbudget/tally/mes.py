@@ -49,10 +49,24 @@ class MESRun:
     cls: np.ndarray
     budgets: list[Any]
     work: float = 0.0  # estimated seconds of Python work it took (mes_fast.WORK_*)
+    notes: dict[int, tuple[str, str]] = field(default_factory=dict)  # constraints' decisions
 
 
-def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = False) -> MESRun:
-    """Run MES once, every voter starting with ``voter_budget`` (exact)."""
+def mes_once(
+    prep: Prepared,
+    voter_budget: Any,
+    keys: list[Any],
+    record: bool = False,
+    chooser: Any = None,
+) -> MESRun:
+    """Run MES once, every voter starting with ``voter_budget`` (exact).
+
+    ``chooser`` (category constraints: :class:`civicbudget.tally.constrained.MESChooser`)
+    picks each round's project instead of the lowest price overall:
+    ``chooser(selected, remaining, best_among, notes) -> (project or None, tied)``, where
+    ``best_among(pool)`` returns MES's choice among ``pool`` and ``notes`` collects why
+    constraints decided projects (``{project: (reason, category)}``).
+    """
     num_p = prep.num_projects
     costs, scales = prep.costs, prep.scales
     p_ptr = prep.p_ptr.tolist()
@@ -104,11 +118,11 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
             denom -= counts[t] * uw[t]
         return share, lo, hi, uk, uw, counts, inv
 
-    while remaining:
+    def lowest(pool: set[int]) -> tuple[Any, list[int]]:
+        """Return (the lowest price among ``pool``, the projects at it); drop unaffordable."""
         best = None
         tied: list[int] = []
-        ordered = sorted(remaining, key=rho.__getitem__)
-        for j in ordered:
+        for j in sorted(pool, key=rho.__getitem__):
             if best is not None and rho[j] > best:
                 break
             if dirty[j]:
@@ -125,9 +139,26 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
                 tied = [j]
             elif r == best:
                 tied.append(j)
+        return best, tied
+
+    def best_among(pool: set[int]) -> tuple[int | None, list[int]]:
+        best, tied = lowest(pool)
         if not tied:
-            break
-        chosen = min(tied, key=keys.__getitem__)
+            return None, []
+        return min(tied, key=keys.__getitem__), sorted(tied, key=keys.__getitem__)
+
+    notes: dict[int, tuple[str, str]] = {}
+    while remaining:
+        if chooser is None:
+            best, tied = lowest(remaining)
+            if not tied:
+                break
+            chosen = min(tied, key=keys.__getitem__)
+        else:
+            chosen, tied = chooser(selected, remaining, best_among, notes)
+            if chosen is None:
+                break
+            best = rho[chosen]
         share, lo, hi, uk, uw, counts, inv = cache[chosen]
         newcls = []
         payments: dict[Any, int] = {}
@@ -166,7 +197,7 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
             rounds.append(
                 MESRound(chosen, best, share, {}, 0, tuple(sorted(tied, key=keys.__getitem__)))
             )
-    return MESRun(voter_budget, selected, rounds, cls, budgets)
+    return MESRun(voter_budget, selected, rounds, cls, budgets, notes=notes)
 
 
 # Add1 takes a few runs per change of outcome (at most 7,372 on a real election, Budapest
