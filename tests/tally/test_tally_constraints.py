@@ -389,7 +389,7 @@ def test_an_impossible_floor_is_refused_with_its_name(capsys) -> None:
     err = capsys.readouterr().err
     assert "'culture'" in err and "more than all its projects cost" in err
     assert "Traceback" not in err
-    assert main([path, "--rule", "mes", "--category-min", "health and welfare=1.2"]) == 2
+    assert main([path, "--rule", "mes", "--category-min", "health and welfare=30000000"]) == 2
     assert "exceeds the budget" in capsys.readouterr().err
     floors = ["health and welfare=0.6", "nature and greenery=0.5"]
     assert main([path, "--category-min", floors[0], "--category-min", floors[1]]) == 2
