@@ -47,7 +47,9 @@ def constrained(draw):
     budget = draw(st.integers(1, 120))
     n_voters = draw(st.integers(1, 10))
     ballots = [
-        Ballot(f"v{v}", tuple(draw(st.lists(st.sampled_from(ids), unique=True, max_size=n_projects))))
+        Ballot(
+            f"v{v}", tuple(draw(st.lists(st.sampled_from(ids), unique=True, max_size=n_projects)))
+        )
         for v in range(n_voters)
     ]
     projects = [
@@ -124,9 +126,12 @@ def _greedy_reference(election, floors, caps):
         for j in order:
             if met(b.category):
                 break
-            if j not in chosen and b.category in cats[j]:
-                if _extendable(election, {*chosen, j}, floors, caps):
-                    chosen.append(j)
+            if (
+                j not in chosen
+                and b.category in cats[j]
+                and _extendable(election, {*chosen, j}, floors, caps)
+            ):
+                chosen.append(j)
     for j in order:
         if j not in chosen and _extendable(election, {*chosen, j}, floors, caps):
             chosen.append(j)
@@ -206,9 +211,12 @@ def _mes_reference(election, floors, caps):
         for j in order:
             if spent(b.category) >= b.value:
                 break
-            if j not in chosen and b.category in cats[j]:
-                if _extendable(election, {*chosen, j}, floors, caps):
-                    chosen.append(j)
+            if (
+                j not in chosen
+                and b.category in cats[j]
+                and _extendable(election, {*chosen, j}, floors, caps)
+            ):
+                chosen.append(j)
     return [ids[j] for j in chosen]
 
 
@@ -375,7 +383,9 @@ def test_warsaw_2026_with_a_floor_for_health(args, capsys) -> None:
     costs = {p.id: p.cost for p in election.projects}
     health = {p.id for p in election.projects if "health and welfare" in p.category}
     assert sum(costs[w] for w in data["winners"]) <= election.budget
-    assert sum(costs[w] for w in data["winners"] if w in health) >= Fraction(3, 10) * election.budget
+    assert (
+        sum(costs[w] for w in data["winners"] if w in health) >= Fraction(3, 10) * election.budget
+    )
     assert data["info"]["categories"]["health and welfare"]["floor"] == pytest.approx(7256044.5)
     assert len(data["explanations"]) == len(election.projects)
     if args[1] != "max-welfare":

@@ -50,6 +50,7 @@ from civicbudget.ledger.signing import (
 )
 from civicbudget.tally import (
     Ballot,
+    CategoryBound,
     Election,
     PabulibError,
     Project,
@@ -164,10 +165,39 @@ def rule_to_json(rule: RuleSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(rule):
         value = getattr(rule, f.name)
-        if isinstance(value, Fraction | int) and not isinstance(value, bool):
+        if f.name in BOUND_FIELDS:
+            if not value:  # absent when empty: records written before bounds stay canonical
+                continue
+            value = [bound_to_json(b) for b in value]
+        elif isinstance(value, Fraction | int) and not isinstance(value, bool):
             value = format_money(Fraction(value))
         out[f.name] = value
     return out
+
+
+BOUND_FIELDS = ("category_min", "category_max")
+
+
+def bound_to_json(bound: CategoryBound) -> dict[str, Any]:
+    """Return a category floor or cap as JSON: category, exact decimal value, share or not."""
+    return {"category": bound.category, "share": bound.share, "value": format_money(bound.value)}
+
+
+def bound_from_json(obj: Any) -> CategoryBound:
+    """Rebuild a category floor or cap; raise :class:`EntryError` when malformed."""
+    if (
+        not isinstance(obj, dict)
+        or set(obj) != {"category", "share", "value"}
+        or not isinstance(obj["category"], str)
+        or not obj["category"].strip()
+        or len(obj["category"]) > 200
+        or not isinstance(obj["share"], bool)
+        or not isinstance(obj["value"], str)
+        or not MONEY_RE.fullmatch(obj["value"])
+        or len(obj["value"]) > 40
+    ):
+        raise EntryError(f"malformed category bound {obj!r}")
+    return CategoryBound(obj["category"], Fraction(obj["value"]), obj["share"])
 
 
 def rule_from_json(obj: Any) -> RuleSpec:
@@ -179,6 +209,11 @@ def rule_from_json(obj: Any) -> RuleSpec:
     if unknown:
         raise EntryError(f"unknown rule parameters {unknown}")
     kwargs = dict(obj)
+    for name in BOUND_FIELDS:
+        if name in kwargs:
+            if not isinstance(kwargs[name], list) or len(kwargs[name]) > 100:
+                raise EntryError(f"{name} must be a list of category bounds")
+            kwargs[name] = tuple(bound_from_json(b) for b in kwargs[name])
     threshold = kwargs.get("threshold")
     if isinstance(threshold, str) and MONEY_RE.fullmatch(threshold):
         kwargs["threshold"] = Fraction(threshold)

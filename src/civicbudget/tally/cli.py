@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from fractions import Fraction
@@ -27,7 +28,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Compute the winning projects of a pabulib .pb election.",
         epilog="Defaults match pabutools 1.2.x (lexicographic tie-break on project ids).",
     )
-    p.add_argument("file", help="a pabulib .pb file")
+    p.add_argument("file", nargs="?", help="a pabulib .pb file")
+    p.add_argument(
+        "--warm",
+        action="store_true",
+        help="compile the tally's compiled MES run now (once per install; without it the "
+        "first MES with Add1 runs in Python and compiles in the background for the next)",
+    )
     p.add_argument("--rule", choices=RULES, default="mes", help="the rule (default: mes)")
     p.add_argument(
         "--utility",
@@ -84,6 +91,11 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed the message
         return int(exc.code or 0)
+    if args.warm:
+        return _warm()
+    if args.file is None:
+        print("civicbudget tally: a .pb file is required (or --warm)", file=sys.stderr)
+        return 2
     threshold: object = None
     if args.threshold is not None:
         if args.threshold == "meta":
@@ -124,6 +136,11 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"civicbudget tally: {exc}", file=sys.stderr)
         return 2
+    if outcome.info.get("mes_runs", 0) > 1:
+        # Add1 ran, in Python if the compiled run was not ready: compile it for the next
+        from civicbudget.tally import jit
+
+        jit.warm_in_background()
     if args.json:
         data = outcome_to_json(outcome, election, explain=args.explain)
         data["file"] = args.file
@@ -158,6 +175,20 @@ def main(argv: list[str]) -> int:
         for pid in outcome.winners:
             p = names[pid]
             print(f"  {pid:>8}  {fmt_num(_n(p.cost)):>14}  {p.name}")
+    return 0
+
+
+def _warm() -> int:
+    from civicbudget.tally import jit
+
+    try:
+        seconds = jit.warm()
+    except RuntimeError as exc:
+        print(f"civicbudget tally: {exc}", file=sys.stderr)
+        return 2
+    where = os.environ.get("NUMBA_CACHE_DIR") or str(jit.HERE / "__pycache__")
+    state = "ready" if jit.ready() else "compiled, but the cache is not writable"
+    print(f"compiled MES run {state} in {seconds:.2f} s (cache: {where})")
     return 0
 
 

@@ -63,7 +63,9 @@ class MESChooser:
         cons = self.cons
         chosen_set = set(selected)
         phases: list[int | None] = [
-            k for k in cons.floor_order if k not in self.given_up and not cons.floor_met(chosen_set, k)
+            k
+            for k in cons.floor_order
+            if k not in self.given_up and not cons.floor_met(chosen_set, k)
         ]
         phases.append(None)
         for k in phases:

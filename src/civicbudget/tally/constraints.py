@@ -159,9 +159,7 @@ class Constraints:
             tuple(index[c] for c in sorted(cs) if c in index) for cs in cats
         ]
         self.all_categories = sorted({c for cs in cats for c in cs})
-        self.eligible = (
-            frozenset(range(len(fcosts))) if eligible is None else frozenset(eligible)
-        )
+        self.eligible = frozenset(range(len(fcosts))) if eligible is None else frozenset(eligible)
         self.floor_order = [k for k in range(k_n) if self.floor[k] is not None]
         self._memo: dict[frozenset[int], bool] = {}
 
@@ -235,8 +233,7 @@ class Constraints:
             and self.cost[j] <= room
             and any(deficit[k] for k in self.members[j])
             and all(
-                self.cap[k] is None or per[k] + self.cost[j] <= self.cap[k]
-                for k in self.members[j]
+                self.cap[k] is None or per[k] + self.cost[j] <= self.cap[k] for k in self.members[j]
             )
         ]
         # projects covering more missing floors first, then the dearest: a completion is
@@ -360,8 +357,12 @@ class Constraints:
         if len(names) == 1:
             what = f"the floor of '{names[0]}' ({fmt(total)})"
         else:
-            what = "the floors of " + ", ".join(f"'{n}'" for n in names) + f" (together {fmt(total)})"
-        within = "the budget" + (" and the caps of " + ", ".join(f"'{c}'" for c in caps) if caps else "")
+            what = (
+                "the floors of " + ", ".join(f"'{n}'" for n in names) + f" (together {fmt(total)})"
+            )
+        within = "the budget" + (
+            " and the caps of " + ", ".join(f"'{c}'" for c in caps) if caps else ""
+        )
         raise ConstraintError(
             f"{what} cannot be met: no set of projects within {within} ({fmt(self.budget_f)}) reaches it"
         )

@@ -205,8 +205,23 @@ def mes_once(
 MAX_RUNS = 100_000
 KERNEL_ENTRIES = 30_000  # supporter entries (merged) from which Add1 starts compiled
 KERNEL_AFTER = 0.5  # estimated seconds of Python runs after which Add1 switches (~ its cost)
+COMPILE_AFTER = 8.0  # ... and, when not compiled yet (jit.ready), after this many (>> compile)
 PROOF_RUNS = 2.5  # a proof costs about this many single runs in Python (mes_once_fast)
 PROOF_RUNS_COMPILED = 16  # ... and this many compiled runs (measured: 2-30, mostly 10-30)
+
+
+def _kernel_cheap() -> bool:
+    """Return True when the compiled run costs only a load: cached, or already imported.
+
+    Otherwise using it would first compile it (3 to 7 s): see :mod:`civicbudget.tally.jit`.
+    """
+    import sys
+
+    if "civicbudget.tally.mes_kernel" in sys.modules:
+        return True
+    from civicbudget.tally import jit
+
+    return jit.ready()
 
 
 def _compiled_mes(prep: Prepared, keys: list[Any]) -> Any:
@@ -264,7 +279,9 @@ def mes_with_completion(
     # The compiled run (mes_kernel) costs a one-off ~0.5 s per process (importing numba and
     # loading its cached machine code): use it from the start on large elections, and on
     # smaller ones once the Python runs have cost about as much (estimated from the work
-    # done, so the choice is deterministic).
+    # done, so the choice is deterministic). Not compiled yet (a fresh install, jit.ready()
+    # False), the compile would cost seconds more: the Python runs go on until they have
+    # cost far more than that (COMPILE_AFTER), and the CLI compiles in the background.
     kernel: Any = None
     python_work = [0.0, 0.0]  # estimated seconds of Python runs so far, and of the last one
     compiled = [False]  # whether the last run was the compiled one
@@ -272,8 +289,10 @@ def mes_with_completion(
     def once(voter_budget: Any) -> MESRun:
         """Run MES at ``voter_budget``: compiled floats, or exact-when-close if too close."""
         nonlocal kernel
-        if kernel is None and (
-            len(prep.p_group) >= KERNEL_ENTRIES or python_work[0] >= KERNEL_AFTER
+        if (
+            kernel is None
+            and (len(prep.p_group) >= KERNEL_ENTRIES or python_work[0] >= KERNEL_AFTER)
+            and (python_work[0] >= COMPILE_AFTER or _kernel_cheap())
         ):
             kernel = _compiled_mes(prep, keys) or False
         if kernel:
