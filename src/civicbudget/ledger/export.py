@@ -178,6 +178,14 @@ def rule_to_json(rule: RuleSpec) -> dict[str, Any]:
 BOUND_FIELDS = ("category_min", "category_max")
 
 
+def project_to_json(p: ProjectSpec) -> dict[str, Any]:
+    """Return a project of a scope as JSON; ``category`` only when it has one (canonical)."""
+    out: dict[str, Any] = {"id": p.id, "cost": format_money(p.cost), "name": p.name}
+    if p.category:
+        out["category"] = p.category
+    return out
+
+
 def bound_to_json(bound: CategoryBound) -> dict[str, Any]:
     """Return a category floor or cap as JSON: category, exact decimal value, share or not."""
     return {"category": bound.category, "share": bound.share, "value": format_money(bound.value)}
@@ -240,9 +248,7 @@ def scope_to_json(result: ScopeResult, num_votes: int) -> dict[str, Any]:
         "ballots_file": spec.file_name,
         "vote_type": spec.vote_type,
         "budget": format_money(spec.budget),
-        "projects": [
-            {"id": p.id, "cost": format_money(p.cost), "name": p.name} for p in spec.projects
-        ],
+        "projects": [project_to_json(p) for p in spec.projects],
         "ballot_rules": limits,
         "rule": rule_to_json(spec.rule),
         "num_votes": num_votes,
@@ -280,11 +286,18 @@ def scope_from_json(obj: Any) -> tuple[ScopeResult, int, str]:
         raise EntryError("projects must be a list")
     specs = []
     for p in projects:
-        if not isinstance(p, dict) or set(p) != {"cost", "id", "name"}:
-            raise EntryError("a project has exactly the keys cost, id, name")
+        if not isinstance(p, dict) or set(p) - {"category"} != {"cost", "id", "name"}:
+            raise EntryError("a project has exactly the keys cost, id, name (and category)")
         if not isinstance(p["id"], str) or not isinstance(p["name"], str):
             raise EntryError("project id and name are strings")
-        specs.append(ProjectSpec(p["id"], parse_money(p["cost"], f"cost of {p['id']}"), p["name"]))
+        category = p.get("category", "")
+        if "category" in p and (not isinstance(category, str) or not category):
+            raise EntryError("a project's category is a non-empty string, or absent")
+        specs.append(
+            ProjectSpec(
+                p["id"], parse_money(p["cost"], f"cost of {p['id']}"), p["name"], category
+            )
+        )
     limits = obj["ballot_rules"]
     if not isinstance(limits, dict) or set(limits) != set(RULE_LIMITS):
         raise EntryError(f"ballot_rules has exactly the keys {', '.join(sorted(RULE_LIMITS))}")
@@ -343,7 +356,7 @@ def scope_election(cycle: str, spec: ScopeSpec, entries: Sequence[BallotEntry],
         value = getattr(spec, name)
         if value is not None:
             meta[name] = format_money(value) if isinstance(value, Fraction) else str(value)
-    projects = [Project(p.id, p.cost, name=p.name) for p in spec.projects]
+    projects = [Project(p.id, p.cost, name=p.name, category=p.category) for p in spec.projects]
     ids = range(len(entries)) if positions is None else positions
     ballots = [Ballot(str(i), e.projects(), e.points()) for i, e in zip(ids, entries, strict=True)]
     if spec.vote_type in POINT_TYPES:

@@ -31,7 +31,17 @@ MAX_BOUNDS = 100  # bounds per tally: far more than any cycle has categories
 
 
 class ConstraintError(ValueError):
-    """A floor or cap that is malformed or cannot be met; the message names it."""
+    """A floor or cap that is malformed or cannot be met; the message names it.
+
+    ``kind`` says which check refused it (``malformed``, ``unknown-category``,
+    ``floor-above-cap``, ``floor-above-budget``, ``floor-above-projects``, ``floors``) and
+    ``category`` the category (the floors' names, comma-separated, for ``floors``).
+    """
+
+    def __init__(self, message: str, kind: str = "malformed", category: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.category = category
 
 
 def category_key(name: str) -> str:
@@ -61,8 +71,8 @@ class CategoryBound:
         name, sep, raw = str(text).rpartition("=")
         name = " ".join(name.split())
         raw = raw.strip()
-        if not sep or not name or not raw:
-            raise ConstraintError(f"{option} {text!r}: expected NAME=SHARE or NAME=AMOUNT")
+        if not sep or not name or not raw or len(name) > 200:
+            raise ConstraintError(f"{option} {str(text)[:250]!r}: expected NAME=SHARE or NAME=AMOUNT")
         percent = raw.endswith("%")
         try:
             value = parse_number(raw[:-1] if percent else raw, option)
@@ -318,23 +328,31 @@ class Constraints:
             if key not in known:
                 cats = ", ".join(self.all_categories) or "none"
                 raise ConstraintError(
-                    f"category '{name}': no project has this category (categories: {cats})"
+                    f"category '{name}': no project has this category (categories: {cats})",
+                    "unknown-category",
+                    name,
                 )
             f, c = self.floor_f[k], self.cap_f[k]
             if f is not None and c is not None and f > c:
                 raise ConstraintError(
-                    f"category '{name}': its floor ({fmt(f)}) is above its cap ({fmt(c)})"
+                    f"category '{name}': its floor ({fmt(f)}) is above its cap ({fmt(c)})",
+                    "floor-above-cap",
+                    name,
                 )
             if f is not None and f > self.budget_f:
                 raise ConstraintError(
-                    f"the floor of '{name}' ({fmt(f)}) exceeds the budget ({fmt(self.budget_f)})"
+                    f"the floor of '{name}' ({fmt(f)}) exceeds the budget ({fmt(self.budget_f)})",
+                    "floor-above-budget",
+                    name,
                 )
             if f is not None:
                 total = sum(self.cost[j] for j in self.eligible if k in self.members[j])
                 if total < self.floor[k]:  # type: ignore[operator]
                     raise ConstraintError(
                         f"the floor of '{name}' ({fmt(f)}) is more than all its projects cost "
-                        f"together ({fmt(Fraction(total, self.scale))})"
+                        f"together ({fmt(Fraction(total, self.scale))})",
+                        "floor-above-projects",
+                        name,
                     )
         if self.extendable(()):
             return
@@ -364,5 +382,8 @@ class Constraints:
             " and the caps of " + ", ".join(f"'{c}'" for c in caps) if caps else ""
         )
         raise ConstraintError(
-            f"{what} cannot be met: no set of projects within {within} ({fmt(self.budget_f)}) reaches it"
+            f"{what} cannot be met: no set of projects within {within} "
+            f"({fmt(self.budget_f)}) reaches it",
+            "floors",
+            ", ".join(names),
         )

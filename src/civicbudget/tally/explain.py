@@ -95,7 +95,7 @@ def _describe_constraint(e: ProjectExplanation) -> str:
         e.project_id,
         e.selected,
         "selected" if e.selected else "does-not-fit",
-        type(d)({k: v for k, v in d.items() if k != "constraint"}),
+        type(d)({k: v for k, v in d.items() if k not in ("constraint", "category")}),
     )
     if e.reason == "selected-for-floor":
         how = d.get("by") or describe(plain)

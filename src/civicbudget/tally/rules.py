@@ -527,6 +527,7 @@ def _explain_greedy(
         if st.constraint:
             kind = "cap" if st.reason == "cap" else "floor"
             details["constraint"] = f"{kind} of {st.constraint}"
+            details["category"] = st.constraint
         out[st.project] = ProjectExplanation(
             ids[st.project], st.selected, st.reason, MappingProxyType(details)
         )
@@ -542,6 +543,8 @@ def _explain_notes(
     for j, (reason, name) in notes.items():
         old = out.get(j)
         details = dict(old.details) if old is not None else {}
+        if name:
+            details["category"] = name
         if reason == "selected-for-floor":
             details["constraint"] = f"floor of {name}"
             out[j] = ProjectExplanation(ids[j], True, reason, MappingProxyType(details))
@@ -553,6 +556,7 @@ def _explain_notes(
                 MappingProxyType(
                     {
                         "constraint": f"floor of {name}",
+                        "category": name,
                         "by": "greedy after MES: its supporters could not pay for it",
                         "votes": prep.weight_total[j],
                         "cost": _num(prep.costs[j]),
@@ -593,6 +597,7 @@ def _explain_welfare_constrained(
             if mine:
                 reason = "selected-for-floor"
                 details["constraint"] = "floor of " + ", ".join(mine)
+                details["category"] = ", ".join(mine)
         elif j in free and j not in chosen:
             capped = [
                 cons.name(k)
@@ -602,7 +607,9 @@ def _explain_welfare_constrained(
             if capped:
                 reason = "cap"
                 details["constraint"] = "cap of " + ", ".join(capped)
+                details["category"] = ", ".join(capped)
             else:
                 reason = "displaced-by-floor"
                 details["constraint"] = "floor of " + ", ".join(cons.name(k) for k in floors)
+                details["category"] = ", ".join(cons.name(k) for k in floors)
         out[j] = ProjectExplanation(ids[j], j in chosen, reason, MappingProxyType(details))

@@ -77,7 +77,7 @@ def spec_from_json(data: dict) -> ScopeSpec:
     rule = data.get("rule") or {}
     return ScopeSpec(
         scope=data["scope"], vote_type=data["vote_type"], budget=Fraction(data["budget"]),
-        projects=tuple(ProjectSpec(p["id"], Fraction(p["cost"]), p.get("name", ""))
+        projects=tuple(ProjectSpec(p["id"], Fraction(p["cost"]), p.get("name", ""), p.get("category", ""))
                        for p in data["projects"]),
         rule=_rule_from_json(rule), min_length=data.get("min_length", 1),
         max_length=data.get("max_length"),
@@ -94,7 +94,8 @@ def spec_to_json(spec: ScopeSpec) -> dict:
             rule[name] = [bound_to_json(b) for b in getattr(spec.rule, name)]
     return {
         "scope": spec.scope, "vote_type": spec.vote_type, "budget": str(spec.budget),
-        "projects": [{"id": p.id, "cost": str(p.cost), "name": p.name} for p in spec.projects],
+        "projects": [{"id": p.id, "cost": str(p.cost), "name": p.name,
+                      **({"category": p.category} if p.category else {})} for p in spec.projects],
         "rule": rule, "min_length": spec.min_length, "max_length": spec.max_length,
         "max_sum_cost": str(spec.max_sum_cost) if spec.max_sum_cost is not None else None,
         "min_points": spec.min_points, "max_points": spec.max_points,
