@@ -25,6 +25,7 @@ budget, every floor and every cap (:func:`max_welfare_constrained`).
 from __future__ import annotations
 
 import bisect
+import math
 import sys
 from fractions import Fraction
 from typing import Any
@@ -333,7 +334,7 @@ def max_welfare_constrained(
     profits_f = [prep.weight_total[j] * to_fraction(prep.scales[j]) for j in range(n)]
     den = 1
     for pf in profits_f:
-        den = den * pf.denominator // _gcd(den, pf.denominator)
+        den = den * pf.denominator // math.gcd(den, pf.denominator)
     profit = [int(pf * den) for pf in profits_f]
     eligible = sorted(cons.eligible)
     lam = _multipliers(profit, cons, eligible)
@@ -435,9 +436,3 @@ def max_welfare_constrained(
         info["proven"] = proven
         info["search_steps"] = steps[0]
     return list(best[1] or [])
-
-
-def _gcd(a: int, b: int) -> int:
-    import math
-
-    return math.gcd(a, b)

@@ -16,6 +16,7 @@ with pruning by what is left in each category), bounded by :data:`MAX_STEPS`.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -72,7 +73,9 @@ class CategoryBound:
         name = " ".join(name.split())
         raw = raw.strip()
         if not sep or not name or not raw or len(name) > 200:
-            raise ConstraintError(f"{option} {str(text)[:250]!r}: expected NAME=SHARE or NAME=AMOUNT")
+            raise ConstraintError(
+                f"{option} {str(text)[:250]!r}: expected NAME=SHARE or NAME=AMOUNT"
+            )
         percent = raw.endswith("%")
         try:
             value = parse_number(raw[:-1] if percent else raw, option)
@@ -283,8 +286,6 @@ class Constraints:
                 if dfs(i + 1, room - c, per2, deficit2):
                     return True
             return dfs(i + 1, room, per, deficit)
-
-        import sys
 
         old = sys.getrecursionlimit()
         sys.setrecursionlimit(max(old, 4 * n + 1000))
