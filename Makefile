@@ -6,6 +6,7 @@ VENV_BIN ?= .venv/bin
 
 install:
 	python3 -m venv .venv && $(VENV_BIN)/pip install -e ".[test]"
+	$(VENV_BIN)/civicbudget tally --warm
 
 test:
 	$(VENV_BIN)/pytest

@@ -69,10 +69,18 @@ def _manage(argv: list[str]) -> int:
     return 0
 
 
+def _warm_tally() -> None:
+    """Compile the tally's compiled MES run in the background (once per install)."""
+    from civicbudget.tally import jit
+
+    jit.warm_in_background()
+
+
 def _demo(argv: list[str]) -> int:
     if not {"-h", "--help"} & set(argv):
         # Help is printed before Django starts: asking for it creates no data directory.
         _setup_django(argv)
+        _warm_tally()
     from civicbudget.demo.runner import run_demo
 
     return run_demo(argv)
@@ -87,6 +95,7 @@ def _export(argv: list[str]) -> int:
 
 def _serve(argv: list[str]) -> int:
     _setup_django(argv)
+    _warm_tally()
     from civicbudget.web.server import run_gunicorn
 
     return run_gunicorn(argv)

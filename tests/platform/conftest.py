@@ -12,6 +12,10 @@ from civicbudget.places.models import Community, Department, District, Street
 from browser_support import ARTIFACTS, CHROMIUM
 from factories import CommunityFactory, DepartmentFactory, DistrictFactory, StreetFactory
 
+# `civicbudget demo`/`serve` compile the tally's compiled run in a detached process when it
+# is missing: not from the test suite (tests/tally/test_tally_jit.py tests that on purpose).
+os.environ.setdefault("CIVICBUDGET_TALLY_NO_BACKGROUND", "1")
+
 
 @dataclass
 class World:

@@ -34,6 +34,7 @@ class BallotEntry:
     project_id: int
     name: str
     cost_yuan: int
+    theme: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _view(ballot: Ballot) -> BallotView:
         community_id=ballot.community_id, scope_name=str(ballot.place), rule=ballot.rule,
         max_choices=ballot.max_choices, points=ballot.points, budget_yuan=ballot.budget_yuan,
         frozen_at=ballot.frozen_at,
-        items=tuple(BallotEntry(i.project_id, i.project.name, i.cost_yuan)
+        items=tuple(BallotEntry(i.project_id, i.project.name, i.cost_yuan, i.project.theme)
                     for i in sorted(ballot.items.all(), key=lambda i: i.position)),
     )
 
@@ -270,6 +271,11 @@ _VOTE_TYPES = {"approval": "approval", "budget": "approval", "points": "cumulati
 _TALLY_RULES = ("greedy", "mes", "mes-add1", "phragmen", "max-welfare")
 
 
+def _category(theme: str) -> str:
+    """Return a project's theme as the ballot's category field (pabulib's separator removed)."""
+    return " ".join(theme.replace(";", ",").split())[:200]
+
+
 def ballot_key(view: BallotView) -> str:
     """Return the scope key the voting app and the ledger use: ``street:3``, ``community:12``."""
     return f"community:{view.community_id}" if view.level == "community" else f"street:{view.street_id}"
@@ -282,14 +288,24 @@ def voting_ballots(cycle: Cycle) -> list[dict]:
     projects with their final costs, the vote type and limits from the ballot's rule, and the
     cycle's tally rule (``config["tally_rule"]``, greedy when it is not a budget rule).
     """
+    from civicbudget.deliberation.services import scope_rule_bounds
+    from civicbudget.ledger.export import bound_to_json
+
     tally_rule = cycle.config.get("tally_rule")
-    rule = {"rule": tally_rule if tally_rule in _TALLY_RULES else "greedy"}
     result = []
     for view in ballots_for_cycle(cycle):
         key = ballot_key(view)
+        rule: dict = {"rule": tally_rule if tally_rule in _TALLY_RULES else "greedy"}
+        # category floors and caps of the count (config["category_bounds"]), by project theme
+        floors, caps = scope_rule_bounds(cycle, key, [i.theme for i in view.items])
+        if floors:
+            rule["category_min"] = [bound_to_json(b) for b in floors]
+        if caps:
+            rule["category_max"] = [bound_to_json(b) for b in caps]
         spec = {
             "scope": key, "vote_type": _VOTE_TYPES[view.rule], "budget": str(view.budget_yuan),
-            "projects": [{"id": str(i.project_id), "cost": str(i.cost_yuan), "name": i.name}
+            "projects": [{"id": str(i.project_id), "cost": str(i.cost_yuan), "name": i.name,
+                          **({"category": _category(i.theme)} if _category(i.theme) else {})}
                          for i in view.items],
             "rule": rule, "min_length": 1,
             "max_length": view.max_choices if view.rule in ("approval", "ranked") else None,

@@ -43,6 +43,13 @@ from civicbudget.errors import PreconditionFailed, ServiceError
 from civicbudget.places.models import Community, Department, Street
 from civicbudget.proposals.models import Project
 from civicbudget.proposals.services import _check_photo, _photo_suffix
+from civicbudget.tally.constraints import (
+    CategoryBound,
+    ConstraintError,
+    Constraints,
+    category_key,
+    project_categories,
+)
 
 MAX_COST_YUAN = 10_000_000_000
 REASON_MAX = 500
@@ -135,6 +142,117 @@ def screening_criteria_set(*, actor, cycle: Cycle, criteria: Iterable[str]) -> l
         audit_record(actor, "screening_criteria_set", cycle, before=before,
                      after={"screening_criteria": cleaned}, place=cycle.district)
     return cleaned
+
+
+# -- category floors and caps of the count -----------------------------------------------------
+
+
+def category_bounds(cycle: Cycle, scope_key: str = "*") -> dict[str, list[str]]:
+    """Return the floors and caps (``NAME=SHARE`` lines) that count ``scope_key``'s ballot.
+
+    ``config["category_bounds"]`` maps ``"*"`` (every ballot) or a ballot key
+    (``community:12``) to ``{"min": [...], "max": [...]}``; a ballot's own entry replaces
+    ``"*"``. Shares are of each ballot's budget (docs/tally.md).
+    """
+    table = cycle.config.get("category_bounds") or {}
+    entry = table.get(scope_key) or table.get("*") or {}
+    return {"min": list(entry.get("min") or []), "max": list(entry.get("max") or [])}
+
+
+def parse_category_bounds(lines: Iterable[str], field: str) -> list[CategoryBound]:
+    """Parse ``NAME=SHARE`` lines; raise a ServiceError naming ``field`` and the line."""
+    option = "--category-min" if field == "category_min" else "--category-max"
+    bounds: list[CategoryBound] = []
+    for raw in lines:
+        text = str(raw or "").strip()
+        if not text:
+            continue
+        try:
+            bounds.append(CategoryBound.parse(text, option))
+        except ConstraintError:
+            raise ServiceError(
+                _("“%(value)s” is not THEME=SHARE (a share such as 0.2 or 20%%, or an amount in yuan).")
+                % {"value": text[:80]}, field=field) from None
+    if len(bounds) > 20:
+        raise ServiceError(_("At most 20 floors or caps."), field=field)
+    return bounds
+
+
+def scope_rule_bounds(cycle: Cycle, scope_key: str, themes: Iterable[str]
+                      ) -> tuple[tuple[CategoryBound, ...], tuple[CategoryBound, ...]]:
+    """Return (floors, caps) for one ballot; a cap on a theme none of its projects has is dropped."""
+    conf = category_bounds(cycle, scope_key)
+    present = {c for t in themes for c in project_categories(t)}
+    floors = tuple(parse_category_bounds(conf["min"], "category_min"))
+    caps = tuple(b for b in parse_category_bounds(conf["max"], "category_max")
+                 if category_key(b.category) in present)
+    return floors, caps
+
+
+def _check_ballot_bounds(ballot: Ballot, floors, caps, costs: Mapping[int, int] | None = None) -> None:
+    """Raise a ServiceError naming the floor or cap that this ballot's projects cannot meet."""
+    if not floors and not caps:
+        return
+    items = list(ballot.items.select_related("project"))
+    present = {c for i in items for c in project_categories(i.project.theme)}
+    caps = [b for b in caps if category_key(b.category) in present]
+    budget = ballot.budget_yuan
+    try:
+        Constraints([(costs or {}).get(i.project_id, i.cost_yuan) for i in items],
+                    [i.project.theme for i in items], budget,
+                    [CategoryBound(b.category, b.amount(budget), False) for b in floors],
+                    [CategoryBound(b.category, b.amount(budget), False) for b in caps]).check()
+    except ConstraintError as exc:
+        scope, category = str(ballot), exc.category
+        messages = {
+            "unknown-category": _("No project on the ballot of %(scope)s has the theme “%(category)s”."),
+            "floor-above-cap": _("The floor of “%(category)s” is above its cap."),
+            "floor-above-budget": _("The floor of “%(category)s” is more than the budget of %(scope)s."),
+            "floor-above-projects": _("The projects of “%(category)s” on the ballot of %(scope)s cost "
+                                      "less than its floor."),
+        }
+        message = messages.get(exc.kind, _("The floors of %(category)s cannot all be met within the "
+                                           "budget of %(scope)s."))
+        raise ServiceError(message % {"scope": scope, "category": category},
+                           field="category_min", code="category_bounds") from None
+
+
+def category_bounds_set(*, actor, cycle: Cycle, floors: Iterable[str], caps: Iterable[str],
+                        scope_key: str = "*") -> dict[str, list[str]]:
+    """Set the category floors and caps of the count for every ballot (``*``) or one.
+
+    Each line is ``THEME=SHARE`` (0.2, 20%) or ``THEME=AMOUNT`` (yuan); a project counts
+    toward the themes of its ``theme`` field. Refused with a field error when malformed, or
+    when a ballot already prepared could not meet them.
+    """
+    permission_require(actor, "configure", cycle.district, cycle)
+    if scope_key != "*" and not re.fullmatch(r"(street|community):\d{1,12}", scope_key):
+        raise ServiceError(_("Unknown ballot."), field="scope")
+    floor_lines = [str(x).strip() for x in floors if str(x or "").strip()]
+    cap_lines = [str(x).strip() for x in caps if str(x or "").strip()]
+    floor_b = parse_category_bounds(floor_lines, "category_min")
+    cap_b = parse_category_bounds(cap_lines, "category_max")
+    from civicbudget.deliberation.selectors import ballot_key, ballots_for_cycle
+
+    table = dict(cycle.config.get("category_bounds") or {})
+    for view in ballots_for_cycle(cycle, frozen_only=False):
+        key = ballot_key(view)
+        if scope_key not in ("*", key) or (scope_key == "*" and key in table):
+            continue
+        _check_ballot_bounds(Ballot.objects.get(pk=view.id), floor_b, cap_b)
+    with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        table = dict(cycle.config.get("category_bounds") or {})
+        before = {"category_bounds": dict(table)}
+        if floor_lines or cap_lines:
+            table[scope_key] = {"min": floor_lines, "max": cap_lines}
+        else:
+            table.pop(scope_key, None)
+        cycle.config["category_bounds"] = table
+        cycle.save(update_fields=["config"])
+        audit_record(actor, "category_bounds_set", cycle, before=before,
+                     after={"category_bounds": table}, place=cycle.district)
+    return {"min": floor_lines, "max": cap_lines}
 
 
 def screening_record(*, actor, project: Project, results: Mapping[str, tuple[bool, str]],
@@ -757,6 +875,10 @@ def ballot_freeze(*, actor, ballot: Ballot, now: dt.datetime | None = None) -> B
         if gone:
             raise PreconditionFailed(_("Projects changed since the ballot was prepared (%(names)s): prepare it again.")
                                      % {"names": "、".join(gone)}, code="ballot_stale")
+        key = (f"community:{ballot.community_id}" if ballot.level == "community"
+               else f"street:{ballot.street_id}")  # as selectors.ballot_key
+        _check_ballot_bounds(ballot, *scope_rule_bounds(ballot.cycle, key,
+                                                        [i.project.theme for i in items]))
         ballot.frozen_at, ballot.frozen_by = now or timezone.now(), actor
         ballot.save(update_fields=["frozen_at", "frozen_by"])
         audit_record(actor, "ballot_freeze", ballot, after=_ballot_state(ballot), place=ballot.place)

@@ -138,6 +138,7 @@ def staff_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "rules": Ballot.Rule.choices, "criteria": _criteria(cycle),
         "can_screen": "screen" in cycle.allowed_actions(),
         "can_configure": permission_check(request.user, "configure", cycle.district, cycle),
+        "category_bounds": services.category_bounds(cycle),
         "communities": _my_places(request, cycle),
     })
 
@@ -244,6 +245,11 @@ def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
             services.screening_criteria_set(actor=request.user, cycle=cycle,
                                             criteria=request.POST.get("criteria", "").splitlines())
             messages.success(request, _("Screening criteria saved."))
+        elif action == "category_bounds":
+            services.category_bounds_set(actor=request.user, cycle=cycle,
+                                         floors=request.POST.get("category_min", "").splitlines()[:50],
+                                         caps=request.POST.get("category_max", "").splitlines()[:50])
+            messages.success(request, _("Floors and caps saved."))
         elif action == "prepare":
             level, place_id = request.POST.get("level"), request.POST.get("place") or "0"
             model = Community if level == "community" else Street

@@ -29,6 +29,7 @@ from fractions import Fraction
 from typing import Any
 
 from civicbudget.tally import RuleSpec
+from civicbudget.tally.constraints import CategoryBound, Constraints
 
 # pabulib's vote types (the ones civicbudget.tally counts); points ballots carry points.
 VOTE_TYPES = ("approval", "choose-1", "cumulative", "ordinal", "scoring")
@@ -157,11 +158,16 @@ def parse_money(text: Any, what: str = "amount") -> Fraction:
 
 @dataclass(frozen=True)
 class ProjectSpec:
-    """A project on a scope's ballot: an id, an exact cost and a display name."""
+    """A project on a scope's ballot: an id, an exact cost, a display name, its categories.
+
+    ``category``: comma-separated categories (pabulib's column), what category floors and
+    caps of the rule count; empty for none.
+    """
 
     id: str
     cost: Fraction
     name: str = ""
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,13 @@ class ScopeSpec:
                 raise EntryError(f"scope {self.scope}: project {p.id} costs {p.cost}")
             if not isinstance(p.name, str) or CONTROL_RE.search(p.name):
                 raise EntryError(f"scope {self.scope}: project {p.id}: name has control characters")
+            if (
+                not isinstance(p.category, str)
+                or len(p.category) > 200
+                or CONTROL_RE.search(p.category)
+                or ";" in p.category
+            ):
+                raise EntryError(f"scope {self.scope}: project {p.id}: bad category")
             seen.add(p.id)
         if self.budget < 0 or self.min_length < 0:
             raise EntryError(f"scope {self.scope}: negative budget or min_length")
@@ -212,9 +225,22 @@ class ScopeSpec:
             raise EntryError(f"scope {self.scope}: max_length < min_length")
         try:
             self.rule.validate()
+            if self.rule.constrained:
+                self.constraints().check()
         except ValueError as exc:
             raise EntryError(f"scope {self.scope}: {exc}") from None
         return self
+
+    def constraints(self) -> Constraints:
+        """Return the rule's category floors and caps over this scope's projects and budget."""
+        b = self.budget
+        return Constraints(
+            [p.cost for p in self.projects],
+            [p.category for p in self.projects],
+            b,
+            [CategoryBound(x.category, x.amount(b), False) for x in self.rule.category_min],
+            [CategoryBound(x.category, x.amount(b), False) for x in self.rule.category_max],
+        )
 
     @property
     def file_name(self) -> str:

@@ -50,6 +50,7 @@ from civicbudget.ledger.signing import (
 )
 from civicbudget.tally import (
     Ballot,
+    CategoryBound,
     Election,
     PabulibError,
     Project,
@@ -164,10 +165,47 @@ def rule_to_json(rule: RuleSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(rule):
         value = getattr(rule, f.name)
-        if isinstance(value, Fraction | int) and not isinstance(value, bool):
+        if f.name in BOUND_FIELDS:
+            if not value:  # absent when empty: records written before bounds stay canonical
+                continue
+            value = [bound_to_json(b) for b in value]
+        elif isinstance(value, Fraction | int) and not isinstance(value, bool):
             value = format_money(Fraction(value))
         out[f.name] = value
     return out
+
+
+BOUND_FIELDS = ("category_min", "category_max")
+
+
+def project_to_json(p: ProjectSpec) -> dict[str, Any]:
+    """Return a project of a scope as JSON; ``category`` only when it has one (canonical)."""
+    out: dict[str, Any] = {"id": p.id, "cost": format_money(p.cost), "name": p.name}
+    if p.category:
+        out["category"] = p.category
+    return out
+
+
+def bound_to_json(bound: CategoryBound) -> dict[str, Any]:
+    """Return a category floor or cap as JSON: category, exact decimal value, share or not."""
+    return {"category": bound.category, "share": bound.share, "value": format_money(bound.value)}
+
+
+def bound_from_json(obj: Any) -> CategoryBound:
+    """Rebuild a category floor or cap; raise :class:`EntryError` when malformed."""
+    if (
+        not isinstance(obj, dict)
+        or set(obj) != {"category", "share", "value"}
+        or not isinstance(obj["category"], str)
+        or not obj["category"].strip()
+        or len(obj["category"]) > 200
+        or not isinstance(obj["share"], bool)
+        or not isinstance(obj["value"], str)
+        or not MONEY_RE.fullmatch(obj["value"])
+        or len(obj["value"]) > 40
+    ):
+        raise EntryError(f"malformed category bound {obj!r}")
+    return CategoryBound(obj["category"], Fraction(obj["value"]), obj["share"])
 
 
 def rule_from_json(obj: Any) -> RuleSpec:
@@ -179,6 +217,11 @@ def rule_from_json(obj: Any) -> RuleSpec:
     if unknown:
         raise EntryError(f"unknown rule parameters {unknown}")
     kwargs = dict(obj)
+    for name in BOUND_FIELDS:
+        if name in kwargs:
+            if not isinstance(kwargs[name], list) or len(kwargs[name]) > 100:
+                raise EntryError(f"{name} must be a list of category bounds")
+            kwargs[name] = tuple(bound_from_json(b) for b in kwargs[name])
     threshold = kwargs.get("threshold")
     if isinstance(threshold, str) and MONEY_RE.fullmatch(threshold):
         kwargs["threshold"] = Fraction(threshold)
@@ -205,9 +248,7 @@ def scope_to_json(result: ScopeResult, num_votes: int) -> dict[str, Any]:
         "ballots_file": spec.file_name,
         "vote_type": spec.vote_type,
         "budget": format_money(spec.budget),
-        "projects": [
-            {"id": p.id, "cost": format_money(p.cost), "name": p.name} for p in spec.projects
-        ],
+        "projects": [project_to_json(p) for p in spec.projects],
         "ballot_rules": limits,
         "rule": rule_to_json(spec.rule),
         "num_votes": num_votes,
@@ -245,11 +286,18 @@ def scope_from_json(obj: Any) -> tuple[ScopeResult, int, str]:
         raise EntryError("projects must be a list")
     specs = []
     for p in projects:
-        if not isinstance(p, dict) or set(p) != {"cost", "id", "name"}:
-            raise EntryError("a project has exactly the keys cost, id, name")
+        if not isinstance(p, dict) or set(p) - {"category"} != {"cost", "id", "name"}:
+            raise EntryError("a project has exactly the keys cost, id, name (and category)")
         if not isinstance(p["id"], str) or not isinstance(p["name"], str):
             raise EntryError("project id and name are strings")
-        specs.append(ProjectSpec(p["id"], parse_money(p["cost"], f"cost of {p['id']}"), p["name"]))
+        category = p.get("category", "")
+        if "category" in p and (not isinstance(category, str) or not category):
+            raise EntryError("a project's category is a non-empty string, or absent")
+        specs.append(
+            ProjectSpec(
+                p["id"], parse_money(p["cost"], f"cost of {p['id']}"), p["name"], category
+            )
+        )
     limits = obj["ballot_rules"]
     if not isinstance(limits, dict) or set(limits) != set(RULE_LIMITS):
         raise EntryError(f"ballot_rules has exactly the keys {', '.join(sorted(RULE_LIMITS))}")
@@ -308,7 +356,7 @@ def scope_election(cycle: str, spec: ScopeSpec, entries: Sequence[BallotEntry],
         value = getattr(spec, name)
         if value is not None:
             meta[name] = format_money(value) if isinstance(value, Fraction) else str(value)
-    projects = [Project(p.id, p.cost, name=p.name) for p in spec.projects]
+    projects = [Project(p.id, p.cost, name=p.name, category=p.category) for p in spec.projects]
     ids = range(len(entries)) if positions is None else positions
     ballots = [Ballot(str(i), e.projects(), e.points()) for i, e in zip(ids, entries, strict=True)]
     if spec.vote_type in POINT_TYPES:

@@ -227,8 +227,8 @@ def check_ballot_file(
         )
     if Fraction(actual.budget) != Fraction(expected.budget):
         raise ExportError(name, 0, f"budget {actual.budget}, results.json says {expected.budget}")
-    want = [(p.id, Fraction(p.cost), p.name) for p in expected.projects]
-    got = [(p.id, Fraction(p.cost), p.name) for p in actual.projects]
+    want = [(p.id, Fraction(p.cost), p.name, p.category) for p in expected.projects]
+    got = [(p.id, Fraction(p.cost), p.name, p.category) for p in actual.projects]
     if want != got:
         diff = next(
             (g, w)

@@ -13,6 +13,7 @@ on every rule here::
     outcome = tally(election, RuleSpec("mes", "cost", completion="add1-greedy"))
 """
 
+from civicbudget.tally.constraints import CategoryBound, ConstraintError
 from civicbudget.tally.model import Ballot, Election, Project, election_from_ballots
 from civicbudget.tally.outcome import Outcome, ProjectExplanation, TieBreak
 from civicbudget.tally.pabulib import (
@@ -29,6 +30,8 @@ __all__ = [
     "REFERENCE_RULES",
     "RULES",
     "Ballot",
+    "CategoryBound",
+    "ConstraintError",
     "Election",
     "Outcome",
     "PabulibError",

@@ -55,6 +55,8 @@ def outcome_to_json(
 def describe(e: ProjectExplanation) -> str:
     """Return one sentence saying why this project was or was not selected."""
     d = e.details
+    if "constraint" in d:
+        return _describe_constraint(e)
     if e.reason == "selected" and "round" in d and "payments" in d:
         pays = [p for p in d["payments"] if p["amount"]]
         parts = ", ".join(f"{p['voters']:,} paid {fmt_num(p['amount'])}" for p in pays[:3])
@@ -83,6 +85,28 @@ def describe(e: ProjectExplanation) -> str:
     if e.reason == "stopped":
         return "the rule stopped before reaching it"
     return e.reason
+
+
+def _describe_constraint(e: ProjectExplanation) -> str:
+    """Say how a category floor or cap decided this project, then the rule's own reason."""
+    d = e.details
+    c = d["constraint"]
+    plain = ProjectExplanation(
+        e.project_id,
+        e.selected,
+        "selected" if e.selected else "does-not-fit",
+        type(d)({k: v for k, v in d.items() if k not in ("constraint", "category")}),
+    )
+    if e.reason == "selected-for-floor":
+        how = d.get("by") or describe(plain)
+        return f"selected to meet the {c}: {how}"
+    if e.reason == "cap":
+        return f"skipped because of the {c}"
+    if e.reason == "floor-unreachable":
+        return f"skipped: taking it would leave the {c} out of reach"
+    if e.reason == "displaced-by-floor":
+        return f"in the optimum without constraints; left out to meet the {c}"
+    return f"{describe(plain)} ({c})"
 
 
 def fmt_num(value: Any) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from civicbudget.tally._exact import Q
+from civicbudget.tally.constraints import Constraints
 from civicbudget.tally.profile import Prepared
 
 
@@ -26,6 +27,7 @@ class GreedyStep:
     budget_left: Any
     selected: bool
     reason: str
+    constraint: str = ""  # the category floor or cap that decided it, if any
 
 
 def greedy(
@@ -39,6 +41,38 @@ def greedy(
 ) -> tuple[list[int], list[GreedyStep], list[tuple[tuple[int, ...], int]]]:
     """Return (selected in order, one step per project considered, ties broken)."""
     budget = Q(budget)
+    density, order, steps, ties = greedy_order(
+        prep, keys, initial, threshold=threshold, fund_unsupported=fund_unsupported
+    )
+    left = budget - sum((prep.costs[j] for j in initial), Q(0))
+    selected: list[int] = []
+    stopped = False
+    for rank, j in enumerate(order, start=1):
+        if stopped:
+            steps.append(GreedyStep(j, rank, density[j], left, False, "stopped"))
+        elif prep.costs[j] <= left:
+            steps.append(GreedyStep(j, rank, density[j], left, True, "selected"))
+            left -= prep.costs[j]
+            selected.append(j)
+        else:
+            steps.append(GreedyStep(j, rank, density[j], left, False, "does-not-fit"))
+            stopped = no_skip
+    return selected, steps, ties
+
+
+def greedy_order(
+    prep: Prepared,
+    keys: list[Any],
+    initial: tuple[int, ...] = (),
+    threshold: Any = None,
+    fund_unsupported: bool = True,
+) -> tuple[list[Any], list[int], list[GreedyStep], list[tuple[tuple[int, ...], int]]]:
+    """Return (density per project, greedy's order, steps of the excluded, ties).
+
+    The order: decreasing utility per unit of cost, ties in the tie-break order; projects
+    in ``initial``, under ``threshold`` or (``fund_unsupported`` False) without votes are
+    left out, the last two with a step saying so.
+    """
     chosen = set(initial)
     density = [
         prep.weight_total[j] * prep.scales[j] / prep.costs[j] for j in range(prep.num_projects)
@@ -63,17 +97,65 @@ def greedy(
     for group in by_score.values():
         if len(group) > 1:
             ties.append((tuple(group), group[0]))
+    return density, order, steps, ties
+
+
+def greedy_constrained(
+    prep: Prepared,
+    budget: Any,
+    keys: list[Any],
+    cons: Constraints,
+    initial: tuple[int, ...] = (),
+    threshold: Any = None,
+    fund_unsupported: bool = True,
+) -> tuple[list[int], list[GreedyStep], list[tuple[tuple[int, ...], int]]]:
+    """Greedy with category floors and caps (``cons``); same return as :func:`greedy`.
+
+    1. Floors, in the order given: walk greedy's order restricted to the projects of the
+       floor's category and select each one that keeps the constraints satisfiable (it fits
+       the budget, breaks no cap, and the floors not yet met can still be met with the
+       projects left), until the floor is met.
+    2. Then greedy's order over every project: select each one that keeps them satisfiable
+       (once the floors are met: that fits the budget and breaks no cap).
+
+    If the constraints can be met at all (:meth:`Constraints.check`), each step keeps them
+    satisfiable, so the floors are met at the end. Projects in ``initial`` (MES's winners,
+    when greedy completes MES) count as selected from the start.
+    """
+    budget = Q(budget)
+    density, order, steps, ties = greedy_order(
+        prep, keys, initial, threshold=threshold, fund_unsupported=fund_unsupported
+    )
+    rank_of = {j: r for r, j in enumerate(order, start=1)}
+    chosen = set(initial)
     left = budget - sum((prep.costs[j] for j in initial), Q(0))
     selected: list[int] = []
-    stopped = False
-    for rank, j in enumerate(order, start=1):
-        if stopped:
-            steps.append(GreedyStep(j, rank, density[j], left, False, "stopped"))
-        elif prep.costs[j] <= left:
-            steps.append(GreedyStep(j, rank, density[j], left, True, "selected"))
-            left -= prep.costs[j]
+    done: dict[int, GreedyStep] = {}
+    for k in cons.floor_order:
+        if cons.floor_met(chosen, k):
+            continue
+        for j in order:
+            if j in chosen or not cons.in_category(j, k):
+                continue
+            if cons.refusal(chosen, j) is None:
+                done[j] = GreedyStep(
+                    j, rank_of[j], density[j], left, True, "selected-for-floor", cons.name(k)
+                )
+                chosen.add(j)
+                selected.append(j)
+                left -= prep.costs[j]
+                if cons.floor_met(chosen, k):
+                    break
+    for j in order:
+        if j in done:
+            continue
+        why = cons.refusal(chosen, j)
+        if why is None:
+            done[j] = GreedyStep(j, rank_of[j], density[j], left, True, "selected")
+            chosen.add(j)
             selected.append(j)
+            left -= prep.costs[j]
         else:
-            steps.append(GreedyStep(j, rank, density[j], left, False, "does-not-fit"))
-            stopped = no_skip
+            done[j] = GreedyStep(j, rank_of[j], density[j], left, False, why[0], why[1])
+    steps += [done[j] for j in order]
     return selected, steps, ties

@@ -49,10 +49,24 @@ class MESRun:
     cls: np.ndarray
     budgets: list[Any]
     work: float = 0.0  # estimated seconds of Python work it took (mes_fast.WORK_*)
+    notes: dict[int, tuple[str, str]] = field(default_factory=dict)  # constraints' decisions
 
 
-def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = False) -> MESRun:
-    """Run MES once, every voter starting with ``voter_budget`` (exact)."""
+def mes_once(
+    prep: Prepared,
+    voter_budget: Any,
+    keys: list[Any],
+    record: bool = False,
+    chooser: Any = None,
+) -> MESRun:
+    """Run MES once, every voter starting with ``voter_budget`` (exact).
+
+    ``chooser`` (category constraints: :class:`civicbudget.tally.constrained.MESChooser`)
+    picks each round's project instead of the lowest price overall:
+    ``chooser(selected, remaining, best_among, notes) -> (project or None, tied)``, where
+    ``best_among(pool)`` returns MES's choice among ``pool`` and ``notes`` collects why
+    constraints decided projects (``{project: (reason, category)}``).
+    """
     num_p = prep.num_projects
     costs, scales = prep.costs, prep.scales
     p_ptr = prep.p_ptr.tolist()
@@ -104,11 +118,11 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
             denom -= counts[t] * uw[t]
         return share, lo, hi, uk, uw, counts, inv
 
-    while remaining:
+    def lowest(pool: set[int]) -> tuple[Any, list[int]]:
+        """Return (the lowest price among ``pool``, the projects at it); drop unaffordable."""
         best = None
         tied: list[int] = []
-        ordered = sorted(remaining, key=rho.__getitem__)
-        for j in ordered:
+        for j in sorted(pool, key=rho.__getitem__):
             if best is not None and rho[j] > best:
                 break
             if dirty[j]:
@@ -125,9 +139,26 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
                 tied = [j]
             elif r == best:
                 tied.append(j)
+        return best, tied
+
+    def best_among(pool: set[int]) -> tuple[int | None, list[int]]:
+        best, tied = lowest(pool)
         if not tied:
-            break
-        chosen = min(tied, key=keys.__getitem__)
+            return None, []
+        return min(tied, key=keys.__getitem__), sorted(tied, key=keys.__getitem__)
+
+    notes: dict[int, tuple[str, str]] = {}
+    while remaining:
+        if chooser is None:
+            best, tied = lowest(remaining)
+            if not tied:
+                break
+            chosen = min(tied, key=keys.__getitem__)
+        else:
+            chosen, tied = chooser(selected, remaining, best_among, notes)
+            if chosen is None:
+                break
+            best = rho[chosen]
         share, lo, hi, uk, uw, counts, inv = cache[chosen]
         newcls = []
         payments: dict[Any, int] = {}
@@ -166,7 +197,7 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
             rounds.append(
                 MESRound(chosen, best, share, {}, 0, tuple(sorted(tied, key=keys.__getitem__)))
             )
-    return MESRun(voter_budget, selected, rounds, cls, budgets)
+    return MESRun(voter_budget, selected, rounds, cls, budgets, notes=notes)
 
 
 # Add1 takes a few runs per change of outcome (at most 7,372 on a real election, Budapest
@@ -174,8 +205,23 @@ def mes_once(prep: Prepared, voter_budget: Any, keys: list[Any], record: bool = 
 MAX_RUNS = 100_000
 KERNEL_ENTRIES = 30_000  # supporter entries (merged) from which Add1 starts compiled
 KERNEL_AFTER = 0.5  # estimated seconds of Python runs after which Add1 switches (~ its cost)
+COMPILE_AFTER = 8.0  # ... and, when not compiled yet (jit.ready), after this many (>> compile)
 PROOF_RUNS = 2.5  # a proof costs about this many single runs in Python (mes_once_fast)
 PROOF_RUNS_COMPILED = 16  # ... and this many compiled runs (measured: 2-30, mostly 10-30)
+
+
+def _kernel_cheap() -> bool:
+    """Return True when the compiled run costs only a load: cached, or already imported.
+
+    Otherwise using it would first compile it (3 to 7 s): see :mod:`civicbudget.tally.jit`.
+    """
+    import sys
+
+    if "civicbudget.tally.mes_kernel" in sys.modules:
+        return True
+    from civicbudget.tally import jit
+
+    return jit.ready()
 
 
 def _compiled_mes(prep: Prepared, keys: list[Any]) -> Any:
@@ -233,7 +279,9 @@ def mes_with_completion(
     # The compiled run (mes_kernel) costs a one-off ~0.5 s per process (importing numba and
     # loading its cached machine code): use it from the start on large elections, and on
     # smaller ones once the Python runs have cost about as much (estimated from the work
-    # done, so the choice is deterministic).
+    # done, so the choice is deterministic). Not compiled yet (a fresh install, jit.ready()
+    # False), the compile would cost seconds more: the Python runs go on until they have
+    # cost far more than that (COMPILE_AFTER), and the CLI compiles in the background.
     kernel: Any = None
     python_work = [0.0, 0.0]  # estimated seconds of Python runs so far, and of the last one
     compiled = [False]  # whether the last run was the compiled one
@@ -241,8 +289,10 @@ def mes_with_completion(
     def once(voter_budget: Any) -> MESRun:
         """Run MES at ``voter_budget``: compiled floats, or exact-when-close if too close."""
         nonlocal kernel
-        if kernel is None and (
-            len(prep.p_group) >= KERNEL_ENTRIES or python_work[0] >= KERNEL_AFTER
+        if (
+            kernel is None
+            and (len(prep.p_group) >= KERNEL_ENTRIES or python_work[0] >= KERNEL_AFTER)
+            and (python_work[0] >= COMPILE_AFTER or _kernel_cheap())
         ):
             kernel = _compiled_mes(prep, keys) or False
         if kernel:

@@ -41,6 +41,9 @@ SAFE = 4.0
 try:  # pragma: no cover - depends on the environment
     if os.environ.get("CIVICBUDGET_TALLY_NO_JIT"):
         raise ImportError("disabled by CIVICBUDGET_TALLY_NO_JIT")
+    from civicbudget.tally import jit
+
+    jit.configure()  # before numba reads NUMBA_CACHE_DIR: a writable cache, see jit.py
     from numba import njit
 
     AVAILABLE = True
@@ -525,6 +528,10 @@ class FloatMES:
             self.out,
         )
         self.seconds += time.perf_counter() - start
+        if self.runs == 0 and AVAILABLE:
+            from civicbudget.tally import jit
+
+            jit.mark_ready()  # compiled (and cached by numba): later processes load it
         self.runs += 1
         if n == BAIL:
             self.bails += 1

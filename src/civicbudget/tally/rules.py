@@ -14,7 +14,9 @@ from types import MappingProxyType
 from typing import Any
 
 from civicbudget.tally._exact import Q, to_fraction
-from civicbudget.tally.greedy import greedy
+from civicbudget.tally.constrained import max_welfare_constrained, mes_constrained
+from civicbudget.tally.constraints import CategoryBound, Constraints
+from civicbudget.tally.greedy import greedy, greedy_constrained, greedy_order
 from civicbudget.tally.limits import check_election, parse_number
 from civicbudget.tally.mes import mes_with_completion
 from civicbudget.tally.model import Election
@@ -41,7 +43,9 @@ class RuleSpec:
     project that does not fit. ``completion_utility`` is the utility of the greedy that
     completes MES (``...-greedy``); None means greedy by votes (``cost``) on approval
     ballots and by score (``points-cost``) on points ballots, whatever MES used, as the
-    reference does.
+    reference does. ``category_min`` / ``category_max``: category floors and caps
+    (:class:`~civicbudget.tally.constraints.CategoryBound`; greedy, MES and max-welfare:
+    see docs/tally.md); without them every rule runs exactly as before.
     """
 
     rule: str = "mes"
@@ -52,6 +56,13 @@ class RuleSpec:
     fund_unsupported: bool = True
     no_skip: bool = False
     completion_utility: str | None = None
+    category_min: tuple[CategoryBound, ...] = ()
+    category_max: tuple[CategoryBound, ...] = ()
+
+    @property
+    def constrained(self) -> bool:
+        """Return True when the spec has category floors or caps."""
+        return bool(self.category_min or self.category_max)
 
     def validate(self) -> RuleSpec:
         """Return the spec with ``mes-add1`` expanded; raise ValueError when invalid."""
@@ -78,6 +89,13 @@ class RuleSpec:
             raise ValueError(
                 f"unknown tie-break {spec.tie_break!r}; choose from {', '.join(TIE_BREAKS)}"
             )
+        if spec.constrained:
+            if spec.rule == "phragmen":
+                raise ValueError(
+                    "category floors and caps apply to greedy, mes and max-welfare, not phragmen"
+                )
+            if spec.no_skip:
+                raise ValueError("--no-skip cannot be combined with category floors and caps")
         return spec
 
 
@@ -179,7 +197,47 @@ def tally(
         "utility": utility,
         "tie_break": spec.tie_break,
     }
-    if spec.rule == "greedy":
+    cons: Constraints | None = None
+    bounds: tuple[tuple[CategoryBound, ...], tuple[CategoryBound, ...]] = ((), ())
+    if spec.constrained:
+        b_f = Fraction(election.budget)
+        # shares are of the election's budget, also in Add1's runs with more money
+        bounds = (
+            tuple(CategoryBound(b.category, b.amount(b_f), False) for b in spec.category_min),
+            tuple(CategoryBound(b.category, b.amount(b_f), False) for b in spec.category_max),
+        )
+        eligible = None
+        if spec.rule == "greedy":
+            eligible = greedy_order(
+                prep, keys, threshold=threshold, fund_unsupported=spec.fund_unsupported
+            )[1]
+        cats = [p.category for p in election.projects]
+
+        def make_cons(money: Any, eligible: Any = eligible) -> Constraints:
+            return Constraints(prep.costs, cats, money, *bounds, eligible=eligible)
+
+        cons = make_cons(b_f)
+        cons.check()
+        params["category_min"] = [b.label() for b in spec.category_min]
+        params["category_max"] = [b.label() for b in spec.category_max]
+    if spec.rule == "greedy" and cons is not None:
+        params.update(
+            threshold=None if threshold is None else _num(threshold),
+            fund_unsupported=spec.fund_unsupported,
+            no_skip=spec.no_skip,
+        )
+        selected, steps, gties = greedy_constrained(
+            prep,
+            budget,
+            keys,
+            cons,
+            threshold=threshold,
+            fund_unsupported=spec.fund_unsupported,
+        )
+        ties += [TieBreak("greedy order", tuple(ids[t] for t in g), ids[c]) for g, c in gties]
+        if explain:
+            _explain_greedy(prep, steps, ids, explanations)
+    elif spec.rule == "greedy":
         params.update(
             threshold=None if threshold is None else _num(threshold),
             fund_unsupported=spec.fund_unsupported,
@@ -217,7 +275,19 @@ def tally(
         then_greedy = spec.completion.endswith("greedy")
         params["completion"] = spec.completion
         memo = (utility, base, spec.tie_break, explain)
-        result = cache.mes.get(memo)
+        result = cache.mes.get(memo) if cons is None else None
+        if cons is not None:
+            gprep = cache.get(spec.completion_utility or _default_utility(election, "greedy"))
+            fill = greedy_order(gprep, keys)[1]
+            result = mes_constrained(
+                prep,
+                budget,
+                keys,
+                lambda money: Constraints(prep.costs, cats, money, *bounds),
+                fill,
+                base,
+                record=explain,
+            )
         if result is None:
             known = cache.add1_steps.setdefault((utility, spec.tie_break), {})
             result = cache.mes[memo] = mes_with_completion(
@@ -239,9 +309,16 @@ def tally(
                 )
         if explain:
             _explain_mes(prep, run, ids, explanations)
+            if cons is not None:
+                _explain_notes(prep, run.notes, ids, explanations)
         if then_greedy:
             gprep = cache.get(spec.completion_utility or _default_utility(election, "greedy"))
-            extra, steps, gties = greedy(gprep, budget, keys, initial=tuple(selected))
+            if cons is None:
+                extra, steps, gties = greedy(gprep, budget, keys, initial=tuple(selected))
+            else:
+                extra, steps, gties = greedy_constrained(
+                    gprep, budget, keys, cons, initial=tuple(selected)
+                )
             ties += [
                 TieBreak("greedy completion", tuple(ids[t] for t in g), ids[c])
                 for g, c in gties
@@ -259,6 +336,18 @@ def tally(
                                     "rank": st.rank,
                                     "votes": gprep.weight_total[st.project],
                                     "budget_left_before": _num(st.budget_left),
+                                    "cost": _num(prep.costs[st.project]),
+                                }
+                            ),
+                        )
+                    elif st.reason == "cap":
+                        explanations[st.project] = ProjectExplanation(
+                            ids[st.project],
+                            False,
+                            "cap",
+                            MappingProxyType(
+                                {
+                                    "constraint": f"cap of {st.constraint}",
                                     "cost": _num(prep.costs[st.project]),
                                 }
                             ),
@@ -299,6 +388,14 @@ def tally(
                             }
                         ),
                     )
+    elif cons is not None:  # max-welfare with floors and caps
+        search: dict[str, Any] = {}
+        selected = max_welfare_constrained(prep, cons, keys, search)
+        info["optimum_proven"] = search.get("proven", True)
+        welfare = sum(prep.weight_total[j] * to_fraction(prep.scales[j]) for j in selected)
+        info["welfare"] = _num(welfare)
+        if explain:
+            _explain_welfare_constrained(prep, budget, keys, cons, selected, ids, explanations)
     else:  # max-welfare
         selected = max_welfare(prep, budget, keys)
         welfare = sum(prep.weight_total[j] * to_fraction(prep.scales[j]) for j in selected)
@@ -318,6 +415,16 @@ def tally(
                     ),
                 )
     total = sum((to_fraction(prep.costs[j]) for j in selected), Fraction(0))
+    if cons is not None:
+        _, per = cons.sums(selected)
+        info["categories"] = {
+            cons.name(k): {
+                "floor": None if cons.floor_f[k] is None else _num(cons.floor_f[k]),
+                "cap": None if cons.cap_f[k] is None else _num(cons.cap_f[k]),
+                "selected_cost": _num(Fraction(per[k], cons.scale)),
+            }
+            for k in range(len(cons.names))
+        }
     if explain:
         for j in range(prep.num_projects):
             explanations.setdefault(j, ProjectExplanation(ids[j], False, "not-selected"))
@@ -403,3 +510,106 @@ def _explain_mes(
                 }
             ),
         )
+
+
+def _explain_greedy(
+    prep: Prepared, steps: list[Any], ids: tuple[str, ...], out: dict[int, ProjectExplanation]
+) -> None:
+    """Explain greedy's steps; say which floor or cap decided a project, if one did."""
+    for st in steps:
+        details = {
+            "rank": st.rank or None,
+            "votes": prep.weight_total[st.project],
+            "score_per_cost": _num(st.score),
+            "budget_left_before": None if st.budget_left is None else _num(st.budget_left),
+            "cost": _num(prep.costs[st.project]),
+        }
+        if st.constraint:
+            kind = "cap" if st.reason == "cap" else "floor"
+            details["constraint"] = f"{kind} of {st.constraint}"
+            details["category"] = st.constraint
+        out[st.project] = ProjectExplanation(
+            ids[st.project], st.selected, st.reason, MappingProxyType(details)
+        )
+
+
+def _explain_notes(
+    prep: Prepared,
+    notes: dict[int, tuple[str, str]],
+    ids: tuple[str, ...],
+    out: dict[int, ProjectExplanation],
+) -> None:
+    """Add to MES's explanations what the floors and caps decided (``MESRun.notes``)."""
+    for j, (reason, name) in notes.items():
+        old = out.get(j)
+        details = dict(old.details) if old is not None else {}
+        if name:
+            details["category"] = name
+        if reason == "selected-for-floor":
+            details["constraint"] = f"floor of {name}"
+            out[j] = ProjectExplanation(ids[j], True, reason, MappingProxyType(details))
+        elif reason == "filled-for-floor":
+            out[j] = ProjectExplanation(
+                ids[j],
+                True,
+                "selected-for-floor",
+                MappingProxyType(
+                    {
+                        "constraint": f"floor of {name}",
+                        "category": name,
+                        "by": "greedy after MES: its supporters could not pay for it",
+                        "votes": prep.weight_total[j],
+                        "cost": _num(prep.costs[j]),
+                    }
+                ),
+            )
+        elif old is None or not old.selected:
+            details["constraint"] = (
+                f"cap of {name}" if reason == "cap" else f"floor of {name}" if name else "budget"
+            )
+            out[j] = ProjectExplanation(ids[j], False, reason, MappingProxyType(details))
+
+
+def _explain_welfare_constrained(
+    prep: Prepared,
+    budget: Any,
+    keys: list[Any],
+    cons: Constraints,
+    selected: list[int],
+    ids: tuple[str, ...],
+    out: dict[int, ProjectExplanation],
+) -> None:
+    """Explain the constrained optimum against the optimum without floors and caps."""
+    try:
+        free = set(max_welfare(prep, budget, keys))
+    except ValueError:  # the free optimum is beyond the search limit: compare nothing
+        free = set(selected)
+    chosen = set(selected)
+    floors = [k for k in cons.floor_order]
+    for j in range(prep.num_projects):
+        details: dict[str, Any] = {
+            "utility": _num(prep.weight_total[j] * to_fraction(prep.scales[j])),
+            "cost": _num(prep.costs[j]),
+        }
+        reason = "selected" if j in chosen else "not-in-optimum"
+        if j in chosen and j not in free:
+            mine = [cons.name(k) for k in floors if cons.in_category(j, k)]
+            if mine:
+                reason = "selected-for-floor"
+                details["constraint"] = "floor of " + ", ".join(mine)
+                details["category"] = ", ".join(mine)
+        elif j in free and j not in chosen:
+            capped = [
+                cons.name(k)
+                for k in range(len(cons.names))
+                if cons.cap[k] is not None and cons.in_category(j, k)
+            ]
+            if capped:
+                reason = "cap"
+                details["constraint"] = "cap of " + ", ".join(capped)
+                details["category"] = ", ".join(capped)
+            else:
+                reason = "displaced-by-floor"
+                details["constraint"] = "floor of " + ", ".join(cons.name(k) for k in floors)
+                details["category"] = ", ".join(cons.name(k) for k in floors)
+        out[j] = ProjectExplanation(ids[j], j in chosen, reason, MappingProxyType(details))

@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from civicbudget.ledger import MerkleLog, ProjectSpec, ScopeSpec, SigningKey, make_entry
+from civicbudget.ledger.export import BOUND_FIELDS, bound_from_json, bound_to_json
 from civicbudget.ledger.merkle import leaf_hash
 from civicbudget.ledger.signing import Checkpoint, SignedCheckpoint, format_time
 from civicbudget.tally import RuleSpec
@@ -64,13 +65,21 @@ def cycle_label(cycle) -> str:
     return f"cycle-{cycle.pk}"  # as append() writes it into every entry
 
 
+def _rule_from_json(rule: dict) -> RuleSpec:
+    rule = dict(rule)
+    for name in BOUND_FIELDS:
+        if name in rule:
+            rule[name] = tuple(bound_from_json(b) for b in rule[name])
+    return RuleSpec(**rule)
+
+
 def spec_from_json(data: dict) -> ScopeSpec:
     rule = data.get("rule") or {}
     return ScopeSpec(
         scope=data["scope"], vote_type=data["vote_type"], budget=Fraction(data["budget"]),
-        projects=tuple(ProjectSpec(p["id"], Fraction(p["cost"]), p.get("name", ""))
+        projects=tuple(ProjectSpec(p["id"], Fraction(p["cost"]), p.get("name", ""), p.get("category", ""))
                        for p in data["projects"]),
-        rule=RuleSpec(**rule), min_length=data.get("min_length", 1),
+        rule=_rule_from_json(rule), min_length=data.get("min_length", 1),
         max_length=data.get("max_length"),
         max_sum_cost=Fraction(data["max_sum_cost"]) if data.get("max_sum_cost") is not None else None,
         min_points=data.get("min_points"), max_points=data.get("max_points"),
@@ -79,10 +88,14 @@ def spec_from_json(data: dict) -> ScopeSpec:
 
 
 def spec_to_json(spec: ScopeSpec) -> dict:
-    rule = {k: v for k, v in spec.rule.__dict__.items()}
+    rule = {k: v for k, v in spec.rule.__dict__.items() if k not in BOUND_FIELDS}
+    for name in BOUND_FIELDS:  # category floors and caps: only when there are some
+        if getattr(spec.rule, name):
+            rule[name] = [bound_to_json(b) for b in getattr(spec.rule, name)]
     return {
         "scope": spec.scope, "vote_type": spec.vote_type, "budget": str(spec.budget),
-        "projects": [{"id": p.id, "cost": str(p.cost), "name": p.name} for p in spec.projects],
+        "projects": [{"id": p.id, "cost": str(p.cost), "name": p.name,
+                      **({"category": p.category} if p.category else {})} for p in spec.projects],
         "rule": rule, "min_length": spec.min_length, "max_length": spec.max_length,
         "max_sum_cost": str(spec.max_sum_cost) if spec.max_sum_cost is not None else None,
         "min_points": spec.min_points, "max_points": spec.max_points,

@@ -194,6 +194,16 @@ def _why(reason: str, details: dict, rank: int) -> str:
 
     d = details or {}
     left, cost = d.get("budget_left_before"), d.get("cost")
+    theme = d.get("category", "")
+    if reason == "selected-for-floor":
+        return _("selected to meet the floor for the theme “%(theme)s”") % {"theme": theme}
+    if reason == "cap":
+        return _("not selected: the cap for the theme “%(theme)s” was reached") % {"theme": theme}
+    if reason == "floor-unreachable":
+        return _("not selected: funding it would leave too little to meet the floor for “%(theme)s”") % {
+            "theme": theme}
+    if reason == "displaced-by-floor":
+        return _("not selected: the money went to meeting the floor for “%(theme)s”") % {"theme": theme}
     if reason == "selected" and "budget_left_before" in d:
         return _("ranked %(rank)d by votes, the budget left was enough: selected") % {"rank": rank}
     if reason == "selected-by-completion":
@@ -265,9 +275,16 @@ def result_tables(cycle: Cycle) -> list[dict]:
                 "why": _why(e["reason"], e.get("details") or {}, rank),
             })
         budget = int(Fraction(spec["budget"]))
+        bounds = [
+            {"theme": b["category"], "floor": kind == "category_min",
+             "percent": float(Fraction(b["value"]) * 100) if b["share"] else None,
+             "yuan": None if b["share"] else int(Fraction(b["value"]))}
+            for kind in ("category_min", "category_max") for b in spec.get("rule", {}).get(kind) or []
+        ]
         tables.append({
             "result": result, "rows": rows, "budget": budget, "used": result.total_cost_yuan,
             "used_percent": 100 * result.total_cost_yuan / budget if budget else 0.0,
             "rule_sentence": rule_sentence(result.rule), "won": sum(r["won"] for r in rows),
+            "bounds": bounds,
         })
     return tables
