@@ -22,6 +22,7 @@ commands:
   textmatch  group near-duplicate proposals
   ledger     verify (or export) a cycle's public ballot log
   export     write a cycle's open data: --cycle ID --format csv|json|pb DIR
+  outreach   write a cycle's publicity kit (posters, leaflets, boards, texts): --cycle ID DIR
 
 Every platform command works on the same data: --data-dir DIR (default
 ./civicbudget-data) or the database in DATABASE_URL when it is set.
@@ -83,6 +84,13 @@ def _export(argv: list[str]) -> int:
     return export_main(argv)
 
 
+def _outreach(argv: list[str]) -> int:
+    _setup_django(argv)
+    from civicbudget.outreach.cli import outreach_main
+
+    return outreach_main(argv)
+
+
 def _serve(argv: list[str]) -> int:
     _setup_django(argv)
     from civicbudget.web.server import run_gunicorn
@@ -122,6 +130,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "textmatch": _textmatch,
     "ledger": _ledger,
     "export": _export,
+    "outreach": _outreach,
 }
 
 

@@ -146,7 +146,7 @@ def _stage_allows_submit(cycle: Cycle) -> None:
 
 
 def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo=None,
-                    client_id: str = "", phone_code: str = "",
+                    client_id: str = "", phone_code: str = "", source: str = "",
                     now: dt.datetime | None = None) -> Proposal:
     """Record one proposal: online by a resident (``entered_by`` None) or typed in by staff.
 
@@ -154,6 +154,7 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
     (``client_id``: ``civicbudget.clientaddr.client_address``); a ``phone_code`` sent by SMS
     confirms the phone, otherwise staff see the proposal marked "phone not confirmed".
     Staff need the "submit" role at the community. Both need a stage that collects.
+    ``source``: the outreach point's code the resident came through (``outreach.sources``).
     """
     now = now or timezone.now()
     cycle = Cycle.objects.prefetch_related("stages").get(pk=cycle.pk)
@@ -190,7 +191,7 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
                     limit=limits["per_client_per_hour"], now=now,
                     message=_("Too many proposals from this network in the last hour. Try again later."))
         proposal = Proposal(cycle=cycle, entered_by=entered_by, submitted_at=now,
-                            phone_confirmed=confirmed,
+                            phone_confirmed=confirmed, source=(source or "")[:40],
                             analysis=analyze(fields["text"]).to_dict(), **fields)
         if photo is not None:
             proposal.photo.save(f"{secrets.token_hex(8)}{_photo_suffix(photo)}",

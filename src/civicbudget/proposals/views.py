@@ -21,6 +21,7 @@ from civicbudget.accounts.permissions import (
 from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import PermissionDenied, ServiceError
+from civicbudget.outreach.sources import source_for
 from civicbudget.params import is_number, query_int
 from civicbudget.places.models import Community
 from civicbudget.proposals import selectors, services
@@ -69,7 +70,7 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_kind=d["proposer_kind"], channel=Channel.ONLINE,
                 ),
                 photo=d.get("photo"), client_id=client_address(request),
-                phone_code=d.get("phone_code", ""),
+                phone_code=d.get("phone_code", ""), source=source_for(request, cycle),
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect

@@ -23,6 +23,7 @@ from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
+from civicbudget.outreach.sources import source_for
 from civicbudget.params import is_number, parse_int
 from civicbudget.voting import logstore, selectors, services
 from civicbudget.voting.idcard import DOC_TYPES
@@ -125,7 +126,8 @@ def vote_verify(request: HttpRequest, cycle_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             voter = services.pending_vote_finish(cycle=cycle, token=pending.get("token", ""),
-                                                 code=request.POST.get("code", ""))
+                                                 code=request.POST.get("code", ""),
+                                                 source=source_for(request, cycle))
         except ServiceError as exc:
             error = exc.message
         else:
