@@ -29,7 +29,7 @@ def _pages(pdf: bytes) -> list[tuple[float, float]]:
     return [(round(float(w), 1), round(float(h), 1)) for w, h in boxes]
 
 
-def _voting_cycle(world, *, many=60):
+def _voting_cycle(world, *, many=60, photo=False):
     from civicbudget.voting import services as voting
 
     cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida, world.fuan])
@@ -40,6 +40,15 @@ def _voting_cycle(world, *, many=60):
         p.description = LONG
         p.save()
     street_projects = [make_project(cycle, street=world.haidian, name=n) for n in ("长者食堂", "社区图书角")]
+    if photo:
+        # The first proposal's photo is the project's photo on its board.
+        from django.core.files.base import ContentFile
+        from PIL import Image
+
+        buffer = BytesIO()
+        Image.new("RGB", (400, 300), (30, 120, 60)).save(buffer, format="JPEG")
+        proposal = street_projects[0].proposals.first()
+        proposal.photo.save("canteen.jpg", ContentFile(buffer.getvalue()))
     advance_to_vote(cycle, admin)
     for key, title, items, kw in (
         (f"community:{world.haida.pk}", "海达社区", projects, {"community": world.haida}),
@@ -53,10 +62,11 @@ def _voting_cycle(world, *, many=60):
     return cycle, admin, projects, street_projects
 
 
-def test_cli_writes_poster_leaflet_a_board_per_ballot_and_the_texts(world, tmp_path):
+def test_cli_writes_poster_leaflet_a_board_per_ballot_and_the_texts(world, tmp_path, settings):
     from civicbudget.cli import main
 
-    cycle, admin, projects, street_projects = _voting_cycle(world)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cycle, admin, projects, street_projects = _voting_cycle(world, photo=True)
     out = tmp_path / "kit"
     assert main(["outreach", "--cycle", str(cycle.pk), "--base-url", "https://pb.example.cn", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
@@ -68,7 +78,9 @@ def test_cli_writes_poster_leaflet_a_board_per_ballot_and_the_texts(world, tmp_p
     # 60 projects do not fit one A1 board at a readable size: a second board, same size.
     big = (out / f"board-community-{world.haida.pk}.pdf").read_bytes()
     assert _pages(big) == [A1, A1]
-    assert _pages((out / f"board-street-{world.haidian.pk}.pdf").read_bytes()) == [A1]
+    street_board = (out / f"board-street-{world.haidian.pk}.pdf").read_bytes()
+    assert _pages(street_board) == [A1]
+    assert street_board.count(b"/Subtype /Image") == 2  # the QR code and the canteen's photo
     # Every QR code leads to the vote with its own outreach point, and each point exists.
     for name, code in ((f"poster-c{cycle.pk}-poster.pdf", f"c{cycle.pk}-poster"),
                        (f"board-community-{world.haida.pk}.pdf", f"c{cycle.pk}-board-community-{world.haida.pk}")):
@@ -111,7 +123,6 @@ def test_a_poster_qr_code_followed_through_a_proposal_and_a_vote_into_the_statis
     from civicbudget.proposals.models import Proposal
     from civicbudget.voting.idcard import id_check_char
     from civicbudget.voting.models import Voter
-
     from civicbudget.voting.sms import last_message_to
 
     settings.DATA_DIR = tmp_path  # the file SMS backend's outbox

@@ -105,17 +105,21 @@ def qr_image(url: str) -> ImageReader:
     return ImageReader(buffer)
 
 
-def draw_qr(c: canvas.Canvas, url: str, short: str, x: float, y: float, side: float) -> None:
-    """The QR code at (x, y) with the short link under it, in Latin letters."""
+def draw_qr(c: canvas.Canvas, url: str, short: str, x: float, y: float, side: float,
+            page_width: float) -> None:
+    """The QR code at (x, y) with the short link under it, in Latin letters, kept on the page."""
     c.drawImage(qr_image(url), x, y, width=side, height=side)
     # The same URL as a link over the code: a PDF read on screen is clickable, and the file
     # itself names where the code leads.
     c.linkURL(url, (x, y, x + side, y + side), relative=0)
     size = max(8.0, min(side / 12, 28.0))
-    while size > 6 and pdfmetrics.stringWidth(short, LATIN, size) > side * 1.6:
+    room = min(side * 1.6, page_width - 20)
+    while size > 5 and pdfmetrics.stringWidth(short, LATIN, size) > room:
         size -= 0.5
+    width = pdfmetrics.stringWidth(short, LATIN, size)
+    left = min(max(x + side / 2 - width / 2, 10), page_width - 10 - width)
     c.setFont(LATIN, size)
-    c.drawCentredString(x + side / 2, y - size * 1.3, short)
+    c.drawString(left, y - size * 1.3, short)
 
 
 # -- what residents can do now -------------------------------------------------------------------
@@ -172,9 +176,9 @@ def stage_text(cycle: Cycle) -> StageText:
     headline, action, short = texts.get(kind, default)
     until = ""
     if stage is not None and stage.closes_at:
-        until = _("Until %(time)s (Beijing time).") % {"time": local_time(stage.closes_at)}
+        until = _("%(time)s (Beijing time)") % {"time": local_time(stage.closes_at)}
     elif stage is not None:
-        until = _("Until the end of the stage “%(stage)s”; dates on the website.") % {"stage": stage.name}
+        until = _("When the stage “%(stage)s” ends; the dates are on the website.") % {"stage": stage.name}
     where = _("Scan the QR code with your phone, or open the link under it.")
     if kind == "vote":
         from civicbudget.voting.models import PollingStation
@@ -315,6 +319,13 @@ def _photo_path(name: str | None) -> str:
 # -- the PDFs ----------------------------------------------------------------------------------
 
 
+def cycle_heading(cycle: Cycle) -> str:
+    """"美兰区 · 2018年微实事", without the district twice when the cycle's name starts with it."""
+    if cycle.name.startswith(cycle.district.name):
+        return cycle.name
+    return f"{cycle.district.name} · {cycle.name}"
+
+
 def _new(pagesize, title: str) -> tuple[io.BytesIO, canvas.Canvas]:
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=pagesize, pageCompression=0)
@@ -333,7 +344,7 @@ def notice_pdf(cycle: Cycle, text: StageText, url: str, short: str, pagesize) ->
     c.setFillColorRGB(0.75, 0.1, 0.1)
     c.rect(0, height - 150 * k, width, 150 * k, stroke=0, fill=1)
     c.setFillColorRGB(1, 1, 1)
-    draw_block(c, f"{cycle.district.name} · {cycle.name}", margin, height - 30 * k, inner, 100 * k,
+    draw_block(c, cycle_heading(cycle), margin, height - 30 * k, inner, 100 * k,
                size=44 * k, floor=20 * k, centred=True)
     c.setFillColorRGB(0, 0, 0)
     y = draw_block(c, text.headline, margin, height - 190 * k, inner, 150 * k, size=64 * k, floor=30 * k,
@@ -346,18 +357,20 @@ def notice_pdf(cycle: Cycle, text: StageText, url: str, short: str, pagesize) ->
     rows = [(label, value) for label, value in rows if value]
     slot = (y - body_bottom) / len(rows)
     for label, value in rows:
+        c.setFillColorRGB(0.75, 0.1, 0.1)
         c.setFont(FONT, 26 * k)
         c.drawString(margin, y - 26 * k, label)
+        c.setFillColorRGB(0, 0, 0)
         draw_block(c, value, margin, y - 40 * k, inner, slot - 50 * k, size=28 * k, floor=12 * k)
         y -= slot
-    draw_qr(c, url, short, (width - qr_side) / 2, margin + 30 * k, qr_side)
+    draw_qr(c, url, short, (width - qr_side) / 2, margin + 30 * k, qr_side, width)
     c.showPage()
     c.save()
     return buffer.getvalue()
 
 
 #: The smallest cell a project gets on a board before a second board is started (points).
-MIN_CELL_HEIGHT = 150.0
+MIN_CELL_HEIGHT = 200.0
 MAX_COLUMNS = 4
 
 
@@ -396,7 +409,7 @@ def board_pdf(cycle: Cycle, board: Board, url: str, short: str) -> bytes:
         title = _("%(ballot)s · projects on the ballot") % {"ballot": board.title}
         if pages > 1:
             title += f" ({page + 1}/{pages})"
-        draw_block(c, f"{cycle.district.name} · {cycle.name}", margin, height - 30, inner, 60,
+        draw_block(c, cycle_heading(cycle), margin, height - 30, inner, 60,
                    size=44, floor=24, centred=True)
         draw_block(c, title, margin, height - 100, inner, 90, size=64, floor=30, centred=True)
         c.setFillColorRGB(0, 0, 0)
@@ -418,7 +431,7 @@ def board_pdf(cycle: Cycle, board: Board, url: str, short: str) -> bytes:
         draw_block(c, board.how_to_vote + " " + _("Scan the QR code to vote online, or vote at a polling point "
                                                     "with your identity document."),
                    margin, footer - 70, inner - qr_side - 60, footer - margin - 70, size=36, floor=18)
-        draw_qr(c, url, short, width - margin - qr_side, margin + 40, qr_side)
+        draw_qr(c, url, short, width - margin - qr_side, margin + 40, qr_side, width)
         c.showPage()
     c.save()
     return buffer.getvalue()
@@ -438,19 +451,21 @@ def _board_cell(c: canvas.Canvas, number: int, project: BoardProject, x: float, 
             text_x, text_w = x + 2 * pad + side, w - 3 * pad - side
         except OSError:
             pass  # an unreadable photo leaves the text the whole cell
-    name_h = min(h * 0.3, 70)
+    # Few projects, big cells: the type grows with the cell, up to what reads from 3 metres.
+    name_h = min(h * 0.28, 150)
     y = draw_block(c, f"{number}. {project.name}", text_x, top - pad, text_w, name_h,
-                   size=min(32.0, name_h * 0.7), floor=11)
+                   size=min(64.0, name_h * 0.7), floor=11)
     facts = _("Cost: %(cost)s yuan") % {"cost": f"{project.cost_yuan:,}"}
     if project.place:
         facts += " · " + _("Place: %(place)s") % {"place": project.place}
     rest = (top - pad - name_h) - (top - h + pad)
-    facts_h = min(rest * 0.35, 60)
-    y = draw_block(c, facts, text_x, y - 4, text_w, facts_h, size=min(24.0, facts_h * 0.6), floor=10)
+    facts_h = min(rest * 0.3, 110)
+    y = draw_block(c, facts, text_x, y - 4, text_w, facts_h, size=min(44.0, facts_h * 0.6), floor=10)
     if project.description:
         left = y - (top - h + pad)
         if left > 10:
-            draw_block(c, project.description, text_x, y - 4, text_w, left - 4, size=20, floor=9)
+            draw_block(c, project.description, text_x, y - 4, text_w, left - 4,
+                       size=min(40.0, max(20.0, h / 12)), floor=9)
 
 
 # -- texts -------------------------------------------------------------------------------------
@@ -458,7 +473,7 @@ def _board_cell(c: canvas.Canvas, number: int, project: BoardProject, x: float, 
 
 def announcement_text(cycle: Cycle, text: StageText, url: str, short: str, boards: list[Board]) -> str:
     """Plain text for an official account's post (no markup: pasted into any editor)."""
-    lines = [f"{cycle.district.name} · {cycle.name}", "", text.headline, "", text.action]
+    lines = [cycle_heading(cycle), "", text.headline, "", text.action]
     for label, value in ((_("Until when"), text.until), (_("Who may take part"), text.who)):
         if value:
             lines += ["", f"{label}：{value}"]
