@@ -201,7 +201,7 @@ def test_a_poster_qr_code_followed_through_a_proposal_and_a_vote_into_the_statis
     html = page.content.decode()
     assert 'id="outreach"' in html and "poster-haida-market" in html
     row_html = re.search(r"<code>poster-haida-market</code>.*?</tr>", html, re.S).group(0)
-    assert re.findall(r'<td class="num">([^<]*)</td>', row_html) == ["1", "1", "0", "300", "150"]
+    assert re.findall(r"<td class=\"num\"[^>]*>([^<]*)</td>", row_html) == ["1", "1", "0", "300", "150"]
     csv = Client().get(f"/cycles/{cycle.pk}/open-data/outreach.csv").content.decode()
     assert "point,poster-haida-market,poster,海达菜市场,300,1,1,0,2,150" in csv
     assert "channel,poster,poster,,300,1,1,0,2,150" in csv
