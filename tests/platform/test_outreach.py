@@ -215,7 +215,7 @@ def test_ballots_keep_no_source(world):
         assert "source" not in {f.name for f in model._meta.get_fields()}
 
 
-@pytest.mark.parametrize("code", ["Poster Haida", "x", "p123", "a" * 41, "海达"])
+@pytest.mark.parametrize("code", ["Poster Haida", "x", "p123", "a" * 41, "海达", "c1-poster"])
 def test_a_bad_code_is_refused_and_nothing_is_written(world, code):
     from civicbudget.errors import ServiceError
     from civicbudget.outreach.services import outreach_point_create
@@ -294,3 +294,34 @@ def test_the_share_image_is_served_and_large_enough():
 def test_unknown_short_link_is_404(db):
     assert Client().get("/s/nothing-here").status_code == 404
     assert Client().get("/s/NOT%20A%20CODE").status_code == 404
+
+
+def test_a_rating_from_a_boards_qr_code_records_its_source(world, settings, tmp_path):
+    import datetime as dt
+
+    from civicbudget.delivery import services as delivery
+    from civicbudget.delivery.models import Implementation, Rating
+    from civicbudget.outreach.selectors import outreach_figures
+    from civicbudget.voting.sms import last_message_to
+
+    from factories import build_after, walk_to
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    after = build_after(world, settings, tmp_path)
+    walk_to(after.cycle, after.admin, "implement")
+    impl = Implementation.objects.get(project=after.projects["P1"])
+    for step in ("budget_review", "tender", "contract", "delivery", "acceptance", "done"):
+        delivery.implementation_advance(actor=after.admin, implementation=impl, step=step,
+                                        contract_ends_on=dt.date(2031, 6, 30), acceptance_group="居民监督小组")
+    OutreachPoint.objects.create(cycle=after.cycle, code="board-haida-hall", channel="board",
+                                 place="海达社区服务大厅", cost_yuan=800)
+    resident = Client()
+    url = f"/projects/{after.projects['P1'].pk}/progress/"
+    assert resident.get(url + "?src=board-haida-hall").status_code == 200
+    resident.post(url, {"action": "code", "phone": "13900001111"})
+    code = re.search(r"\d{6}", last_message_to("13900001111")).group(0)
+    response = resident.post(url, {"phone": "13900001111", "code": code, "score": "5", "comment": "灯很亮"})
+    assert response.status_code == 302
+    assert Rating.objects.get().source == "board-haida-hall"
+    row = outreach_figures(after.cycle)["points"][0]
+    assert (row.proposals, row.voters, row.ratings, row.cost_per_participant) == (0, 0, 1, 800)

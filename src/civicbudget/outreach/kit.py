@@ -502,7 +502,8 @@ def sms_text(cycle: Cycle, text: StageText, short: str) -> str:
             message = f"{head}{body}：{short}"
             if len(message) <= SMS_SEGMENT:
                 return message
-    return f"{text.short_action}：{short}"[:SMS_SEGMENT]
+    # A site address too long for any wording: the link alone, never a cut link.
+    return short
 
 
 # -- the kit -----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -40,7 +42,8 @@ def outreach_point_create(*, actor, cycle: Cycle, code: str, channel: str, place
         raise ServiceError(_("%(street)s does not take part in this cycle.") % {"street": street.name},
                            field="street")
     code = (code or "").strip().lower()
-    if not CODE_RE.match(code) or PROJECT_CODE_RE.match(code):
+    # "p123" names a project's short link and "c12-..." the kit's own points.
+    if not CODE_RE.match(code) or PROJECT_CODE_RE.match(code) or re.match(r"^c[0-9]+-", code):
         raise ServiceError(_("The code is 2 to 40 lower-case letters, digits and hyphens, "
                              "e.g. poster-haida-market."), field="code")
     if channel not in OutreachChannel.values:
