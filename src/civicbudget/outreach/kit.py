@@ -143,14 +143,22 @@ class StageText:
     short_action: str
 
 
-def stage_text(cycle: Cycle) -> StageText:
-    """What residents can do now, until when, where and who may: the words of poster and leaflet."""
+def _some(names: list[str], shown: int) -> str:
+    """"甲、乙、丙等" when there are more names than ``shown``."""
+    text = "、".join(names[:shown])
+    return text + _(" and others") if len(names) > shown else text
+
+
+def stage_text(cycle: Cycle, street=None) -> StageText:
+    """What residents can do now, until when, where and who may: the words of poster and leaflet
+    (for ``street``'s communities and polling points when given)."""
     kind = links.stage_kind(cycle)
     stage = cycle.current_stage
     age = int(cycle.config.get("min_voter_age", 15))
-    places = "、".join(c.name for c in cycle.communities.order_by("name")[:12])
-    if cycle.communities.count() > 12:
-        places += _(" and other communities")
+    communities = cycle.communities.order_by("name")
+    if street is not None:
+        communities = communities.filter(street=street)
+    places = _some(list(communities.values_list("name", flat=True)), 12)
     who = _("Residents aged %(age)d or over who live, work or study in %(places)s.") % {
         "age": age, "places": places or cycle.district.name}
     texts = {
@@ -183,10 +191,10 @@ def stage_text(cycle: Cycle) -> StageText:
     if kind == "vote":
         from civicbudget.voting.models import PollingStation
 
-        stations = list(PollingStation.objects.filter(cycle=cycle).order_by("community__name", "name")
-                        .values_list("name", flat=True)[:8])
-        if stations:
-            where += " " + _("Or vote on paper at: %(places)s.") % {"places": "、".join(stations)}
+        stations = PollingStation.objects.filter(cycle=cycle, community__in=communities)
+        names = list(stations.order_by("community__name", "name").values_list("name", flat=True)[:6])
+        if names:
+            where += " " + _("Or vote on paper at: %(places)s.") % {"places": _some(names, 5)}
     elif kind == "collect":
         where += " " + _("Or hand a proposal to your community office.")
     return StageText(headline=headline, action=action, until=until, where=where, who=who,
@@ -355,8 +363,11 @@ def notice_pdf(cycle: Cycle, text: StageText, url: str, short: str, pagesize) ->
     rows = [(_("What you can do"), text.action), (_("Until when"), text.until),
             (_("Where"), text.where), (_("Who may take part"), text.who)]
     rows = [(label, value) for label, value in rows if value]
-    slot = (y - body_bottom) / len(rows)
-    for label, value in rows:
+    # Longer answers get more room, so one long list of places does not shrink to a whisper.
+    weights = [2 + len(value) / 40 for _label, value in rows]
+    total = y - body_bottom
+    for (label, value), weight in zip(rows, weights, strict=True):
+        slot = total * weight / sum(weights)
         c.setFillColorRGB(0.75, 0.1, 0.1)
         c.setFont(FONT, 26 * k)
         c.drawString(margin, y - 26 * k, label)
@@ -521,7 +532,7 @@ def kit_files(cycle: Cycle, base_url: str, street=None) -> list[KitFile]:
     ``street`` only, when given)."""
     cycle = Cycle.objects.select_related("district").prefetch_related("stages").get(pk=cycle.pk)
     with translation.override("zh-hans"):
-        text = stage_text(cycle)
+        text = stage_text(cycle, street)
         points = kit_points(cycle)
         files = []
         for kind, pagesize in ((OutreachChannel.POSTER, A3), (OutreachChannel.LEAFLET, A5)):
