@@ -279,6 +279,7 @@ def test_share_metadata_on_cycle_project_vote_and_results_pages(world, path):
     assert '<meta property="og:image" content="http://testserver/static/civicbudget/share.png">' in html
     if path == "project":
         assert '<meta property="og:title" content="长者食堂">' in html
+        assert f"http://testserver/s/p{project.pk}</code>" in html
         assert Client().get(f"/s/p{project.pk}")["Location"] == f"/projects/{project.pk}/"
 
 

@@ -124,6 +124,7 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     proposals = project.proposals.select_related("community").order_by("submitted_at")
     return render(request, "proposals/project.html", {
         "project": project, "proposals": proposals[:200], "count": proposals.count(),
+        "project_short_code": f"p{project.pk}",
     })
 
 
