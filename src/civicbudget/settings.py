@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "civicbudget.results",
     "civicbudget.delivery",
     "civicbudget.outreach",
+    "civicbudget.notifications",
     "civicbudget.opendata",
     "civicbudget.web",
     "civicbudget.demo",

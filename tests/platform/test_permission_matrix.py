@@ -47,7 +47,7 @@ PUBLIC_PAGES = {
     "voting:verify", "voting:ballot", "voting:receipt-lookup", "voting:receipt", "voting:results",
     "voting:ledger-download", "results:publication", "delivery:cycle", "delivery:project",
     "delivery:photo", "opendata:index", "opendata:table", "opendata:ballot", "opendata:dashboard",
-    "set_language", "healthz", "favicon", "outreach:short",
+    "set_language", "healthz", "favicon", "outreach:short", "notifications:opt-out",
     # The API's own pages; its operations are declared one by one below.
     "api:openapi-json", "api:openapi-view", "api:api-root",
 }

@@ -140,6 +140,10 @@ def implementation_advance(*, actor, implementation: Implementation, step: str, 
         audit_record(actor, "implementation_advance", implementation, before=before,
                      after=snapshot(implementation, ["step", "due_on", "contract_ends_on", "accepted_at"]),
                      place=implementation.project.place, message=note[:1000])
+        if step == Step.DONE:
+            from civicbudget.notifications.services import project_notify
+
+            project_notify(project=implementation.project, event="finished")  # and asks for a rating
     return implementation
 
 

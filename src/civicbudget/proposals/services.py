@@ -147,7 +147,7 @@ def _stage_allows_submit(cycle: Cycle) -> None:
 
 def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo=None,
                     client_id: str = "", phone_code: str = "", source: str = "",
-                    now: dt.datetime | None = None) -> Proposal:
+                    notify: bool = False, now: dt.datetime | None = None) -> Proposal:
     """Record one proposal: online by a resident (``entered_by`` None) or typed in by staff.
 
     Residents need a mobile number and are rate-limited per phone and per client address
@@ -155,6 +155,8 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
     confirms the phone, otherwise staff see the proposal marked "phone not confirmed".
     Staff need the "submit" role at the community. Both need a stage that collects.
     ``source``: the outreach point's code the resident came through (``outreach.sources``).
+    ``notify``: the resident opts in to SMS about the project (sent only to a phone the code
+    confirmed).
     """
     now = now or timezone.now()
     cycle = Cycle.objects.prefetch_related("stages").get(pk=cycle.pk)
@@ -206,6 +208,11 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
                 if Proposal.objects.filter(tracking_code=proposal.tracking_code).exists():
                     continue
                 raise
+        if notify and is_resident:
+            from civicbudget.notifications.services import subscription_create
+
+            subscription_create(cycle=cycle, phone=fields["proposer_phone"], community=proposal.community,
+                                origin="proposal", proposal=proposal, is_confirmed=confirmed)
         if not is_resident:
             audit_record(entered_by, "proposal_enter", proposal,
                          after=snapshot(proposal, ["tracking_code", "community", "channel", "title"]),

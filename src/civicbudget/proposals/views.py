@@ -71,6 +71,7 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                 ),
                 photo=d.get("photo"), client_id=client_address(request),
                 phone_code=d.get("phone_code", ""), source=source_for(request, cycle),
+                notify=bool(d.get("notify")),
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect
