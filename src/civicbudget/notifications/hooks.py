@@ -5,6 +5,13 @@ from __future__ import annotations
 from civicbudget.cycles.services import register_transition_hook
 
 
+def _anyone(cycle) -> bool:
+    """Whether anyone in the cycle may be messaged: most cycles' stages pass with no query per project."""
+    from civicbudget.notifications.models import Subscription
+
+    return Subscription.objects.filter(cycle=cycle, is_confirmed=True, opted_out_at__isnull=True).exists()
+
+
 def _projects(ids):
     from civicbudget.proposals.models import Project
 
@@ -12,6 +19,8 @@ def _projects(ids):
 
 
 def _on_ballot(cycle, stage, now) -> None:
+    if not _anyone(cycle):
+        return
     from civicbudget.notifications.services import project_notify
     from civicbudget.voting.models import VotingScope
 
@@ -22,6 +31,8 @@ def _on_ballot(cycle, stage, now) -> None:
 
 
 def _won(cycle, stage, now) -> None:
+    if not _anyone(cycle):
+        return
     from civicbudget.notifications.services import project_notify
     from civicbudget.voting.models import ScopeResult
 
@@ -32,6 +43,8 @@ def _won(cycle, stage, now) -> None:
 
 
 def _started(cycle, stage, now) -> None:
+    if not _anyone(cycle):
+        return
     from civicbudget.delivery.models import Implementation
     from civicbudget.notifications.services import project_notify
 
