@@ -78,6 +78,7 @@ def test_cli_writes_poster_leaflet_a_board_per_ballot_and_the_texts(world, tmp_p
     # 60 projects do not fit one A1 board at a readable size: a second board, same size.
     big = (out / f"board-community-{world.haida.pk}.pdf").read_bytes()
     assert _pages(big) == [A1, A1]
+    assert _names_drawn(big, projects) == [p.name for p in projects]  # all 60, over the two boards
     street_board = (out / f"board-street-{world.haidian.pk}.pdf").read_bytes()
     assert _pages(street_board) == [A1]
     assert street_board.count(b"/Subtype /Image") == 2  # the QR code and the canteen's photo
@@ -326,3 +327,37 @@ def test_a_rating_from_a_boards_qr_code_records_its_source(world, settings, tmp_
     assert Rating.objects.get().source == "board-haida-hall"
     row = outreach_figures(after.cycle)["points"][0]
     assert (row.proposals, row.voters, row.ratings, row.cost_per_participant) == (0, 0, 1, 800)
+
+
+def _names_drawn(pdf: bytes, projects) -> list[str]:
+    """The projects whose "N. name" line is in the PDF's text (the Song font's PDF encoding)."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from civicbudget.outreach.kit import FONT
+
+    font = pdfmetrics.getFont(FONT)
+    return [p.name for n, p in enumerate(projects, 1)
+            if font.formatForPdf(f"{n}. {p.name[:4]}").encode("latin-1") in pdf]
+
+
+def test_the_demo_kit_has_a_board_per_ballot_naming_every_project(db, settings, tmp_path):
+    from civicbudget.demo.data import load_demo
+    from civicbudget.outreach import kit
+    from civicbudget.voting.models import VotingScope
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path
+    load_demo(proposal_scale=0.02)
+    scopes = VotingScope.objects.filter(cycle__year=2018).select_related("cycle")
+    cycle = scopes[0].cycle
+    files = {f.name: f for f in kit.kit_files(cycle, "https://pb.example.cn")}
+    boards = {name for name in files if name.startswith("board-")}
+    assert boards == {f"board-{s.key.replace(':', '-')}.pdf" for s in scopes} and len(boards) == scopes.count() > 1
+    assert {f"poster-c{cycle.pk}-poster.pdf", f"leaflet-c{cycle.pk}-leaflet.pdf", "announcement.txt",
+            "sms.txt"} <= set(files)
+    for board in kit.ballot_boards(cycle):
+        pdf = files[f"board-{board.key.replace(':', '-')}.pdf"].data
+        assert _names_drawn(pdf, board.projects) == [p.name for p in board.projects]
+    for f in files.values():
+        for url in f.qr_urls:
+            assert url.startswith(f"https://pb.example.cn/cycles/{cycle.pk}/vote/?src=c{cycle.pk}-")
