@@ -361,3 +361,25 @@ def test_the_demo_kit_has_a_board_per_ballot_naming_every_project(db, settings, 
     for f in files.values():
         for url in f.qr_urls:
             assert url.startswith(f"https://pb.example.cn/cycles/{cycle.pk}/vote/?src=c{cycle.pk}-")
+
+
+def test_a_paper_proposal_from_a_meeting_counts_for_that_meeting(world, staff_client):
+    from civicbudget.outreach.selectors import outreach_figures
+    from civicbudget.proposals.models import Proposal
+
+    cycle = make_cycle(world.district, streets=[world.haidian], communities=[world.haida])
+    OutreachPoint.objects.create(cycle=cycle, code="meeting-haida-0312", channel="meeting",
+                                 place="海达社区提议会", cost_yuan=500)
+    run_stage(cycle, "collect")
+    officer = staff(Role.COMMUNITY_OFFICER, world.haida)
+    client = staff_client(officer)
+    page = client.get(f"/staff/cycles/{cycle.pk}/entry/").content.decode()
+    assert 'value="meeting-haida-0312"' in page and "海达社区提议会" in page
+    form = {"community": world.haida.pk, "channel": "meeting", "text": "小区门口加装路灯", "title": "",
+            "project_type": "works", "address": "", "proposer_name": "王五", "phone": "",
+            "proposer_kind": "resident"}
+    assert client.post(f"/staff/cycles/{cycle.pk}/entry/", {**form, "source": "meeting-haida-0312"}).status_code == 302
+    assert client.post(f"/staff/cycles/{cycle.pk}/entry/", {**form, "source": "made-up"}).status_code == 200
+    assert list(Proposal.objects.values_list("source", flat=True)) == ["meeting-haida-0312"]
+    row = outreach_figures(cycle)["points"][0]
+    assert (row.proposals, row.cost_per_participant) == (1, 500)

@@ -76,6 +76,13 @@ def outreach_figures(cycle: Cycle) -> dict:
     return {"cycle": cycle, "points": rows, "channels": channels, "total": total}
 
 
+def point_choices(cycle: Cycle) -> list[tuple[str, str]]:
+    """The cycle's points as (code, "place · channel") for a staff form's select."""
+    labels = dict(OutreachChannel.choices)
+    return [(p.code, f"{p.place or p.code} · {labels.get(p.channel, p.channel)}")
+            for p in OutreachPoint.objects.filter(cycle=cycle).order_by("channel", "code")]
+
+
 def outreach_table_rows(cycle: Cycle):
     """The open-data table: one row per channel, then one per point (the same figures as the page)."""
     figures = outreach_figures(cycle)

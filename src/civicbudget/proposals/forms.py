@@ -44,5 +44,12 @@ class QuickEntryForm(ProposalForm):
     channel = forms.ChoiceField(label=_("Channel"), choices=[
         c for c in Channel.choices if c[0] != Channel.ONLINE])
 
-    field_order = ["community", "channel", "text", "title", "project_type", "address",
+    # Which meeting, school visit or property manager brought the paper (docs/outreach.md).
+    source = forms.ChoiceField(label=_("Outreach point (optional)"), required=False)
+
+    field_order = ["community", "channel", "source", "text", "title", "project_type", "address",
                    "proposer_name", "phone", "proposer_kind"]
+
+    def __init__(self, *args, sources=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "—"), *sources]

@@ -165,6 +165,11 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
         raise ServiceError(_("Residents submit online; other channels are entered by staff."),
                            field="channel")
     fields = _clean(cycle, data, phone_required=is_resident)
+    if source:
+        from civicbudget.outreach.models import OutreachPoint
+
+        if not OutreachPoint.objects.filter(cycle=cycle, code=source).exists():
+            raise ServiceError(_("Choose an outreach point of this cycle."), field="source")
     if is_resident:
         _stage_allows_submit(cycle)
     else:

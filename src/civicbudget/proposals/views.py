@@ -163,8 +163,12 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
     communities = _my_communities(request, cycle, "submit")
     initial = {"community": request.session.get("entry_community"),
                "channel": request.session.get("entry_channel", Channel.DOOR_TO_DOOR),
+               "source": request.session.get("entry_source", ""),
                "project_type": "works", "proposer_kind": "resident"}
-    form = QuickEntryForm(request.POST or None, communities=communities, initial=initial)
+    from civicbudget.outreach.selectors import point_choices
+
+    form = QuickEntryForm(request.POST or None, communities=communities, initial=initial,
+                          sources=point_choices(cycle))
     if request.method == "POST":
         # The form offers only the officer's own communities; a post for another one is a
         # refusal (403, audited), not a form error.
@@ -182,6 +186,7 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_name=d["proposer_name"], phone=d["phone"],
                     proposer_kind=d["proposer_kind"], channel=d["channel"],
                 ),
+                source=d.get("source") or "",
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect
@@ -193,6 +198,7 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
         else:
             request.session["entry_community"] = d["community"]
             request.session["entry_channel"] = d["channel"]
+            request.session["entry_source"] = d.get("source") or ""
             messages.success(request, _("Saved %(code)s: %(title)s") % {
                 "code": proposal.tracking_code, "title": proposal.title})
             # Back to an empty form, with what the saved proposal may duplicate.
