@@ -24,6 +24,7 @@ commands:
   ledger     verify (or export) a cycle's public ballot log
   export     write a cycle's open data: --cycle ID --format csv|json|pb DIR
   audit      audit the paper count: start|sample|record|status --cycle ID ...; check FILE
+  outreach   write a cycle's publicity kit (posters, leaflets, boards, texts): --cycle ID DIR
 
 Every platform command works on the same data: --data-dir DIR (default
 ./civicbudget-data) or the database in DATABASE_URL when it is set.
@@ -91,6 +92,13 @@ def _export(argv: list[str]) -> int:
     from civicbudget.opendata.cli import export_main
 
     return export_main(argv)
+
+
+def _outreach(argv: list[str]) -> int:
+    _setup_django(argv)
+    from civicbudget.outreach.cli import outreach_main
+
+    return outreach_main(argv)
 
 
 def _serve(argv: list[str]) -> int:
@@ -167,6 +175,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "ledger": _ledger,
     "export": _export,
     "audit": _audit,
+    "outreach": _outreach,
 }
 
 

@@ -126,6 +126,8 @@ INSTALLED_APPS = [
     "civicbudget.voting",
     "civicbudget.results",
     "civicbudget.delivery",
+    "civicbudget.outreach",
+    "civicbudget.notifications",
     "civicbudget.opendata",
     "civicbudget.paperaudit",
     "civicbudget.web",
@@ -143,6 +145,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "civicbudget.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "civicbudget.outreach.sources.OutreachSourceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "civicbudget.web.middleware.OutOfRangeIdMiddleware",
     "civicbudget.web.middleware.PermissionDeniedMiddleware",
@@ -243,6 +246,9 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("CIVICBUDGET_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
+# The site's public address as residents type it: printed on posters and in QR codes when
+# the kit is written from the command line (the back-office uses the address it was asked on).
+PUBLIC_URL = os.environ.get("CIVICBUDGET_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -44,6 +44,8 @@ urlpatterns = [
     path("", include("civicbudget.delivery.urls")),
     path("", include("civicbudget.opendata.urls")),
     path("", include("civicbudget.paperaudit.urls")),
+    path("", include("civicbudget.outreach.urls")),
+    path("", include("civicbudget.notifications.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),

@@ -47,7 +47,7 @@ PUBLIC_PAGES = {
     "voting:verify", "voting:ballot", "voting:receipt-lookup", "voting:receipt", "voting:results",
     "voting:ledger-download", "paperaudit:json", "results:publication", "delivery:cycle", "delivery:project",
     "delivery:photo", "opendata:index", "opendata:table", "opendata:ballot", "opendata:dashboard",
-    "set_language", "healthz", "favicon",
+    "set_language", "healthz", "favicon", "outreach:short", "notifications:opt-out",
     # The API's own pages; its operations are declared one by one below.
     "api:openapi-json", "api:openapi-view", "api:api-root",
 }
@@ -250,6 +250,22 @@ SPEC: dict[str, list[Case]] = {
         page("paperaudit:action", "POST", "paper_audit", "haida", label="start",
              body=lambda c: {"action": "start", "scope": f"community:{c.world.haida.pk}",
                              "seed": "12345678901234567890", "rolling": "公开掷骰"}, effect=False),
+    ],
+    "outreach:desk": [
+        page("outreach:desk", "GET", "view_staff", "in_district"),
+        page("outreach:desk", "POST", "publicise", "haidian", label="street-point",
+             body=lambda c: {"code": "poster-haida-market", "channel": "poster", "place": "海达菜市场",
+                             "street": c.world.haidian.pk, "cost_yuan": "300"}),
+        page("outreach:desk", "POST", "publicise", "district", label="district-point",
+             body=lambda c: {"code": "official-account", "channel": "official_account", "place": "",
+                             "street": "", "cost_yuan": "0"}),
+    ],
+    # The kit of a street (its officers) or of the whole district (district admins).
+    "outreach:kit": [
+        Case("GET", "publicise", "haidian",
+             lambda c: reverse("outreach:kit", kwargs={"cycle_id": c.cycle.pk}) + f"?street={c.world.haidian.pk}",
+             label="street"),
+        page("outreach:kit", "GET", "publicise", "district", label="district"),
     ],
     "results:desk": [page("results:desk", "GET", "view_staff", "in_district")],
     "results:desk-action": [

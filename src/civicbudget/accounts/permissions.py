@@ -25,7 +25,7 @@ from civicbudget.wording import listing
 
 #: Back-office actions that do not depend on the stage.
 CONFIG_ACTIONS = ("view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit",
-                  "paper_audit")
+                  "paper_audit", "publicise")
 
 #: The back-office actions in words, for refusals ("your role does not allow you to ...").
 CONFIG_LABELS = {
@@ -35,6 +35,7 @@ CONFIG_LABELS = {
     "manage_cycles": gettext_lazy("create and run cycles"),
     "view_audit": gettext_lazy("read the audit trail"),
     "paper_audit": gettext_lazy("audit the paper count"),
+    "publicise": gettext_lazy("make publicity material and outreach points"),
 }
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
@@ -42,12 +43,12 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         {
             "view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit",
             "configure", "submit", "merge", "screen", "deliberate", "publish", "reply",
-            "implement", "evaluate", "paper_audit",
+            "implement", "evaluate", "paper_audit", "publicise",
         }
     ),
     Role.STREET_OFFICER: frozenset(
         {"view_staff", "submit", "merge", "screen", "deliberate", "publish", "reply", "implement",
-         "paper_audit"}
+         "paper_audit", "publicise"}
     ),
     Role.COMMUNITY_OFFICER: frozenset({"view_staff", "submit", "merge", "deliberate", "reply"}),
     Role.DEPARTMENT_REVIEWER: frozenset({"view_staff", "review"}),

@@ -155,6 +155,8 @@ class Rating(models.Model):
     score = models.PositiveSmallIntegerField(_("rating"))
     comment = models.CharField(_("comment"), max_length=500, blank=True)
     at = models.DateTimeField(default=timezone.now)
+    # The outreach point (``?src=`` code) the resident came through, if any.
+    source = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["implementation_id", "-at"]

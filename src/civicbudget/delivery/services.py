@@ -140,6 +140,10 @@ def implementation_advance(*, actor, implementation: Implementation, step: str, 
         audit_record(actor, "implementation_advance", implementation, before=before,
                      after=snapshot(implementation, ["step", "due_on", "contract_ends_on", "accepted_at"]),
                      place=implementation.project.place, message=note[:1000])
+        if step == Step.DONE:
+            from civicbudget.notifications.services import project_notify
+
+            project_notify(project=implementation.project, event="finished")  # and asks for a rating
     return implementation
 
 
@@ -249,7 +253,7 @@ def rater_is_eligible(implementation: Implementation, phone_hash: str) -> bool:
 
 
 def rating_submit(*, implementation: Implementation, phone: str, code: str, score, comment: str = "",
-                  client: str = "", now: dt.datetime | None = None) -> Rating:
+                  client: str = "", source: str = "", now: dt.datetime | None = None) -> Rating:
     """Take one resident's 1-5 rating of a finished project, identified by an SMS code.
 
     Attempts are limited per client address and per phone before the code is checked.
@@ -291,7 +295,7 @@ def rating_submit(*, implementation: Implementation, phone: str, code: str, scor
     try:
         with transaction.atomic():
             rating = Rating.objects.create(implementation=implementation, phone_hash=phone_hash,
-                                           score=score, comment=comment, at=now)
+                                           score=score, comment=comment, at=now, source=source[:40])
     except IntegrityError:
         raise ServiceError(_("You have rated this project already: one rating per resident."),
                            field="phone", code="already_rated") from None

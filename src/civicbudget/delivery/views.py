@@ -28,6 +28,7 @@ from civicbudget.delivery.models import (
     Step,
 )
 from civicbudget.errors import PermissionDenied, ServiceError
+from civicbudget.outreach.sources import source_for
 from civicbudget.params import is_number
 
 
@@ -70,7 +71,8 @@ def project_progress_page(request: HttpRequest, project_id: int) -> HttpResponse
             services.rating_submit(implementation=impl, phone=request.POST.get("phone", ""),
                                    code=request.POST.get("code", ""), score=request.POST.get("score"),
                                    comment=request.POST.get("comment", ""),
-                                   client=client_address(request))
+                                   client=client_address(request),
+                                   source=source_for(request, impl.cycle))
             messages.success(request, _("Thank you: your rating is recorded."))
             return redirect("delivery:project", project_id)
         except ServiceError as exc:

@@ -19,6 +19,7 @@ TABLE_LABELS = {
     "allocation_changes": _("Changes to allocations"), "cofunding": _("Co-funding"),
     "progress": _("Progress reports"), "ratings": _("Residents' ratings"),
     "evaluation": _("Evaluation"), "participation_cost": _("Cost of participation"),
+    "outreach": _("Where participants came from: channels and outreach points"),
 }
 
 COLUMN_LABELS = {
@@ -52,6 +53,9 @@ COLUMN_LABELS = {
     "approved_at": _("approved at"), "source": _("source"), "funder": _("funder"),
     "received_on": _("received on"), "percent": _("percent"), "photo": _("photo"),
     "score": _("score"), "comment": _("comment"), "hours": _("hours"),
+    "code": _("outreach point code"), "place": _("place"),
+    "participants": _("participations brought"),
+    "cost_per_participant_yuan": _("cost per participant (yuan)"),
 }
 
 

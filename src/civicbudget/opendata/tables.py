@@ -193,6 +193,12 @@ def _costs(cycle):
     yield ("total", f"participants {cost['participants']}", cost["hours"], cost["total"])
 
 
+def _outreach(cycle):
+    from civicbudget.outreach.selectors import outreach_table_rows
+
+    yield from outreach_table_rows(cycle)
+
+
 TABLES: tuple[Table, ...] = (
     Table("cycle", ("id", "district", "name", "year", "template", "total_budget_yuan", "status"), _cycle),
     Table("stages", ("order", "kind", "name", "opens_at", "closes_at", "started_at", "finished_at"), _stages),
@@ -220,6 +226,8 @@ TABLES: tuple[Table, ...] = (
     Table("ratings", ("project_id", "score", "comment", "at"), _ratings),
     Table("evaluation", ("kind", "project_id", "by", "score", "text"), _evaluation),
     Table("participation_cost", ("kind", "description", "hours", "amount_yuan"), _costs),
+    Table("outreach", ("by", "code", "channel", "place", "cost_yuan", "proposals", "voters", "ratings",
+                       "participants", "cost_per_participant_yuan"), _outreach),
 )
 
 BY_NAME = {t.name: t for t in TABLES}

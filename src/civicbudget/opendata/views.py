@@ -89,5 +89,13 @@ def dashboard(request: HttpRequest, district_id: int) -> HttpResponse:
         detail.append(charts.bar_chart(_("Turnout by community, %(year)s") % {"year": latest["year"]},
                                        [r["community"].name for r in comm],
                                        [(_("Voters per resident"), [r["rate"] for r in comm])], kind="percent"))
+    from civicbudget.outreach.models import OutreachPoint
+    from civicbudget.outreach.selectors import outreach_figures
+
+    # Where participants came from, for each cycle with outreach points, newest first: the same
+    # selector as the open-data table "outreach".
+    with_points = set(OutreachPoint.objects.filter(cycle__district=district).values_list("cycle_id", flat=True))
+    outreach = [outreach_figures(r["cycle"]) for r in reversed(rows) if r["cycle"].pk in with_points]
     return render(request, "opendata/dashboard.html", {"district": district, "rows": rows, "charts": chart_list,
-                                                       "detail": detail, "latest": latest})
+                                                       "detail": detail, "latest": latest,
+                                                       "outreach": outreach})

@@ -26,6 +26,9 @@ class ProposalForm(forms.Form):
     proposer_kind = forms.ChoiceField(label=_("You are"), choices=ProposerKind.choices)
     photo = forms.FileField(label=_("Photo (optional, up to 5 MB)"), required=False,
                             widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
+    notify = forms.BooleanField(
+        label=_("Text me when my proposal's project reaches the ballot, wins, starts and is finished "
+                "(needs the SMS code; every message has a link to stop)"), required=False)
 
     def __init__(self, *args, communities=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -37,8 +40,16 @@ class QuickEntryForm(ProposalForm):
     phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
     phone_code = None
     photo = None
+    notify = None
     channel = forms.ChoiceField(label=_("Channel"), choices=[
         c for c in Channel.choices if c[0] != Channel.ONLINE])
 
-    field_order = ["community", "channel", "text", "title", "project_type", "address",
+    # Which meeting, school visit or property manager brought the paper (docs/outreach.md).
+    source = forms.ChoiceField(label=_("Outreach point (optional)"), required=False)
+
+    field_order = ["community", "channel", "source", "text", "title", "project_type", "address",
                    "proposer_name", "phone", "proposer_kind"]
+
+    def __init__(self, *args, sources=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "—"), *sources]

@@ -117,6 +117,8 @@ class Proposal(models.Model):
     # Hash of an imported row's content: re-importing the same file adds nothing twice.
     # NULL, not "", for proposals that were not imported: the unique constraint skips NULLs.
     import_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # The outreach point (``?src=`` code) the proposer came through, if any (docs/outreach.md).
+    source = models.CharField(_("outreach source"), max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["cycle_id", "community_id", "submitted_at", "id"]

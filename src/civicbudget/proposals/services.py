@@ -151,6 +151,7 @@ def _stage_allows_submit(cycle: Cycle) -> None:
 
 def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo=None,
                     client_id: str = "", phone_code: str = "", site_url: str = "",
+                    source: str = "", notify: bool = False,
                     now: dt.datetime | None = None) -> Proposal:
     """Record one proposal: online by a resident (``entered_by`` None) or typed in by staff.
 
@@ -161,6 +162,9 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
 
     Once saved, a mobile number gets an SMS with the tracking code and the link to the
     tracking page (``site_url``: the site's address, e.g. ``https://pb.example.cn``).
+    ``source``: the outreach point's code the resident came through (``outreach.sources``).
+    ``notify``: the resident opts in to SMS about the project (sent only to a phone the code
+    confirmed).
     """
     now = now or timezone.now()
     cycle = Cycle.objects.prefetch_related("stages").get(pk=cycle.pk)
@@ -169,6 +173,11 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
         raise ServiceError(_("Residents submit online; other channels are entered by staff."),
                            field="channel")
     fields = _clean(cycle, data, phone_required=is_resident)
+    if source:
+        from civicbudget.outreach.models import OutreachPoint
+
+        if not OutreachPoint.objects.filter(cycle=cycle, code=source).exists():
+            raise ServiceError(_("Choose an outreach point of this cycle."), field="source")
     if is_resident:
         _stage_allows_submit(cycle)
     else:
@@ -197,7 +206,7 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
                     limit=limits["per_client_per_hour"], now=now,
                     message=_("Too many proposals from this network in the last hour. Try again later."))
         proposal = Proposal(cycle=cycle, entered_by=entered_by, submitted_at=now,
-                            phone_confirmed=confirmed,
+                            phone_confirmed=confirmed, source=(source or "")[:40],
                             analysis=analyze(fields["text"]).to_dict(), **fields)
         if photo is not None:
             proposal.photo.save(f"{secrets.token_hex(8)}{_photo_suffix(photo)}",
@@ -212,6 +221,11 @@ def proposal_submit(*, cycle: Cycle, data: ProposalInput, entered_by=None, photo
                 if Proposal.objects.filter(tracking_code=proposal.tracking_code).exists():
                     continue
                 raise
+        if notify and is_resident:
+            from civicbudget.notifications.services import subscription_create
+
+            subscription_create(cycle=cycle, phone=fields["proposer_phone"], community=proposal.community,
+                                origin="proposal", proposal=proposal, is_confirmed=confirmed)
         if not is_resident:
             audit_record(entered_by, "proposal_enter", proposal,
                          after=snapshot(proposal, ["tracking_code", "community", "channel", "title"]),

@@ -22,6 +22,7 @@ from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.identity import keyed_hash
+from civicbudget.outreach.sources import source_for
 from civicbudget.params import is_number, query_int
 from civicbudget.places.models import Community
 from civicbudget.proposals import selectors, services
@@ -71,6 +72,7 @@ def propose(request: HttpRequest, cycle_id: int) -> HttpResponse:
                 ),
                 photo=d.get("photo"), client_id=client_address(request),
                 phone_code=d.get("phone_code", ""), site_url=request.build_absolute_uri("/"),
+                source=source_for(request, cycle), notify=bool(d.get("notify")),
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect
@@ -142,7 +144,7 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "proposals/project.html", {
         "project": project, "page": page, "count": sum(r["n"] for r in by_community),
         "by_community": by_community, "community_id": community_id,
-        "facts": project_facts(project),
+        "facts": project_facts(project), "project_short_code": f"p{project.pk}",
     })
 
 
@@ -180,8 +182,12 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
     communities = _my_communities(request, cycle, "submit")
     initial = {"community": request.session.get("entry_community"),
                "channel": request.session.get("entry_channel", Channel.DOOR_TO_DOOR),
+               "source": request.session.get("entry_source", ""),
                "project_type": "works", "proposer_kind": "resident"}
-    form = QuickEntryForm(request.POST or None, communities=communities, initial=initial)
+    from civicbudget.outreach.selectors import point_choices
+
+    form = QuickEntryForm(request.POST or None, communities=communities, initial=initial,
+                          sources=point_choices(cycle))
     if request.method == "POST":
         # The form offers only the officer's own communities; a post for another one is a
         # refusal (403, audited), not a form error.
@@ -200,6 +206,7 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
                     proposer_kind=d["proposer_kind"], channel=d["channel"],
                 ),
                 site_url=request.build_absolute_uri("/"),
+                source=d.get("source") or "",
             )
         except PermissionDenied:
             raise  # a 403 (web.middleware), not a message on a redirect
@@ -211,6 +218,7 @@ def quick_entry(request: HttpRequest, cycle_id: int) -> HttpResponse:
         else:
             request.session["entry_community"] = d["community"]
             request.session["entry_channel"] = d["channel"]
+            request.session["entry_source"] = d.get("source") or ""
             messages.success(request, _("Saved %(code)s: %(title)s") % {
                 "code": proposal.tracking_code, "title": proposal.title})
             # Back to an empty form, with what the saved proposal may duplicate.

@@ -80,6 +80,9 @@ class Voter(models.Model):
     basis = models.CharField(max_length=10)  # live | work | study
     registered_at = models.DateTimeField(default=timezone.now)
     registered_channel = models.CharField(max_length=12, choices=VotingChannel.choices)
+    # The outreach point (``?src=`` code) the voter came through: on the person, never on a
+    # ballot or a participation, so it says who was reached, not how anyone voted.
+    source = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cycle", "doc_hash"], name="one_voter_per_document"),

@@ -166,7 +166,7 @@ def voter_check(*, cycle: Cycle, doc_type: str, doc_number: str, community_id, b
 
 
 def voter_register(*, cycle: Cycle, identity: Identity, channel: str = VotingChannel.ONLINE,
-                   now: dt.datetime | None = None) -> Voter:
+                   source: str = "", now: dt.datetime | None = None) -> Voter:
     """Return the cycle's voter for a checked identity, registering it once.
 
     A registration that has not voted yet follows the latest community and basis given.
@@ -178,6 +178,8 @@ def voter_register(*, cycle: Cycle, identity: Identity, channel: str = VotingCha
     voter, created = _register(cycle, doc_hash, phone_hash, phone_limit(cycle), {
         "doc_type": identity.doc_type, "birth_date": identity.birth_date, "age_band": age_band(age),
         "community": community, "basis": basis, "registered_channel": channel, "registered_at": now,
+        # Kept on the person only (the first registration's): never on a ballot or participation.
+        "source": (source or "")[:40],
     })
     # Until the first ballot, a registration is only a claim: the latest checked one counts
     # (nobody can pin someone else's document to the wrong community before they vote).
@@ -296,7 +298,7 @@ def pending_vote_get(*, cycle: Cycle, token: str, now: dt.datetime | None = None
     return pending
 
 
-def pending_vote_finish(*, cycle: Cycle, token: str, code: str,
+def pending_vote_finish(*, cycle: Cycle, token: str, code: str, source: str = "",
                         now: dt.datetime | None = None) -> Voter | None:
     """Step 2: check the SMS code against the pending phone hash and register the voter.
 
@@ -310,7 +312,8 @@ def pending_vote_finish(*, cycle: Cycle, token: str, code: str,
     identity = Identity(doc_type=pending.doc_type, doc_hash=pending.doc_hash,
                         birth_date=pending.birth_date, community=pending.community,
                         basis=pending.basis, phone_hash=pending.phone_hash)
-    voter = voter_register(cycle=cycle, identity=identity, channel=VotingChannel.ONLINE, now=now)
+    voter = voter_register(cycle=cycle, identity=identity, channel=VotingChannel.ONLINE, source=source,
+                           now=now)
     pending.delete()
     return voter
 

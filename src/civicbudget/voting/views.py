@@ -23,6 +23,7 @@ from civicbudget.clientaddr import client_address
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import PermissionDenied, ServiceError
 from civicbudget.ledger import PublicKey, verify_receipt_proof
+from civicbudget.outreach.sources import source_for
 from civicbudget.params import is_number, parse_int
 from civicbudget.voting import logstore, selectors, services
 from civicbudget.voting.electorate import group_name
@@ -102,6 +103,17 @@ def vote_start(request: HttpRequest, cycle_id: int) -> HttpResponse:
             # phone itself is not kept once the code is sent.
             token = services.pending_vote_start(cycle=cycle, identity=identity)
             request.session["vote_pending"] = {"cycle": cycle.pk, "token": token}
+            if data.get("notify"):
+                # Confirmed only once the SMS code comes back (step 2); the session names the row.
+                from civicbudget.notifications.services import subscription_create
+
+                try:
+                    subscription = subscription_create(cycle=cycle, phone=data.get("phone", ""),
+                                                       community=identity.community, origin="vote")
+                except ServiceError as exc:
+                    messages.warning(request, exc.message)  # the vote goes on without the SMS
+                else:
+                    request.session["vote_pending"]["subscription"] = subscription.pk
             _voter_session_touch(request)
             return redirect("voting:verify", cycle_id=cycle.pk)
     return render(request, "voting/start.html", {
@@ -127,13 +139,18 @@ def vote_verify(request: HttpRequest, cycle_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             voter = services.pending_vote_finish(cycle=cycle, token=pending.get("token", ""),
-                                                 code=request.POST.get("code", ""))
+                                                 code=request.POST.get("code", ""),
+                                                 source=source_for(request, cycle))
         except ServiceError as exc:
             error = exc.message
         else:
             if voter is None:
                 error = _("The code is wrong or has expired.")
             else:
+                if pending.get("subscription"):
+                    from civicbudget.notifications.services import subscription_confirm
+
+                    subscription_confirm(subscription_id=pending["subscription"])
                 request.session.cycle_key()  # a fresh session id once the voter is verified
                 request.session["voter"] = {"cycle": cycle.pk, "voter": voter.pk}
                 request.session.pop("vote_pending", None)

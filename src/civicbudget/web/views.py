@@ -224,6 +224,9 @@ def staff_cycle(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "can_advance": permission_check(request.user, "manage_cycles", cycle.district),
         # voting.views.phone_watch asks for manage_cycles, whatever the stage.
         "can_watch_phones": permission_check(request.user, "manage_cycles", cycle.district),
+        # outreach.views asks for "publicise" at the district or at one of the cycle's streets.
+        "can_publicise": any(permission_check(request.user, "publicise", place, cycle)
+                             for place in [cycle.district, *cycle.streets.all()]),
         "advance_form": AdvanceForm(),
         "kind_actions": {k: sorted(v) for k, v in KIND_ACTIONS.items()},
         # Each stage's open actions and the template in words, not their codes.

@@ -1,0 +1,1 @@
+"""Notifications: opt-in SMS to residents about the projects that concern them."""

@@ -1,0 +1,1 @@
+"""Outreach: publicity kits (posters, leaflets, display boards, texts) and where participants came from."""

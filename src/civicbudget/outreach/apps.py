@@ -1,0 +1,9 @@
+"""App config of outreach."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OutreachConfig(AppConfig):
+    name = "civicbudget.outreach"
+    verbose_name = _("Outreach")
