@@ -22,6 +22,7 @@ commands:
   textmatch  group near-duplicate proposals
   ledger     verify (or export) a cycle's public ballot log
   export     write a cycle's open data: --cycle ID --format csv|json|pb DIR
+  ballots    paper ballot sheets: print --cycle ID --sheets N OUT.pdf, scan --cycle ID FILE...
 
 Every platform command works on the same data: --data-dir DIR (default
 ./civicbudget-data) or the database in DATABASE_URL when it is set.
@@ -83,6 +84,14 @@ def _export(argv: list[str]) -> int:
     return export_main(argv)
 
 
+def _ballots(argv: list[str]) -> int:
+    if not {"-h", "--help"} & set(argv[:1]):
+        _setup_django(argv)
+    from civicbudget.paper.cli import main as ballots_main
+
+    return ballots_main(argv)
+
+
 def _serve(argv: list[str]) -> int:
     _setup_django(argv)
     from civicbudget.web.server import run_gunicorn
@@ -122,6 +131,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "textmatch": _textmatch,
     "ledger": _ledger,
     "export": _export,
+    "ballots": _ballots,
 }
 
 

@@ -281,14 +281,30 @@ def measure(aligned: np.ndarray, boxes: list[layout.Box]) -> list[Measure]:
     return result
 
 
-def outlined(aligned: np.ndarray, boxes: list[layout.Box], states: dict[str, str]) -> bytes:
-    """A PNG of the aligned sheet with each box outlined by its reading, for adjudication."""
-    colour = {"marked": (0, 140, 0), "ambiguous": (0, 140, 255), "blank": (160, 160, 160)}
-    image = cv2.cvtColor(aligned, cv2.COLOR_GRAY2BGR)
-    s = PX_PER_MM
+SNAPSHOT_PX_PER_MM = 6.0
+
+
+def snapshot(aligned: np.ndarray) -> bytes:
+    """The aligned page as a JPEG at 6 px/mm: what the adjudication page shows."""
+    f = SNAPSHOT_PX_PER_MM / PX_PER_MM
+    small = cv2.resize(aligned, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+def snapshot_raw(gray: np.ndarray) -> bytes:
+    """A page that could not be aligned, as scanned, at about the same size."""
+    f = min(1.0, layout.PAGE_MM[0] * SNAPSHOT_PX_PER_MM / max(1, min(gray.shape[:2])))
+    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
+    return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+def outlined(jpeg: bytes, boxes: list[layout.Box], states: dict[str, str]) -> bytes:
+    """A PNG of a snapshot with each box outlined in the colour of its reading."""
+    colour = {"marked": (0, 140, 0), "ambiguous": (0, 140, 255), "blank": (150, 150, 150)}
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    s = SNAPSHOT_PX_PER_MM
     for b in boxes:
         c = colour.get(states.get(b.project, "blank"), (0, 0, 255))
         cv2.rectangle(image, (int((b.x - 1.5) * s), int((b.y - 1.5) * s)),
                       (int((b.x + b.w + 1.5) * s), int((b.y + b.h + 1.5) * s)), c, 3)
-    ok, png = cv2.imencode(".png", cv2.resize(image, None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA))
-    return png.tobytes()
+    return cv2.imencode(".png", image)[1].tobytes()
