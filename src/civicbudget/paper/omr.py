@@ -12,7 +12,6 @@ before anything is decoded. Plain Python (numpy, OpenCV, zxing-cpp, pypdfium2), 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -91,15 +90,25 @@ def _kind(data: bytes) -> str:
     raise ScanFileError("not a PDF, PNG or JPEG file")
 
 
-def _image_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the header, without decoding the pixels."""
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except Exception as exc:  # any broken header: Pillow raises many kinds
-        raise ScanFileError(f"not a readable image ({type(exc).__name__})") from None
+def _image_size(data: bytes, kind: str) -> tuple[int, int]:
+    """Width and height from the header, without decoding (or trusting a decoder with) pixels."""
+    if kind == "png":
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise ScanFileError("not a readable PNG (no image header)")
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    # JPEG: walk the segments to the first start-of-frame marker.
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            raise ScanFileError("not a readable JPEG (damaged segments)")
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    raise ScanFileError("not a readable JPEG (no image header)")
 
 
 def load_pages(data: bytes, *, max_pages: int = MAX_PDF_PAGES) -> Iterator[tuple[int, np.ndarray]]:
@@ -110,7 +119,7 @@ def load_pages(data: bytes, *, max_pages: int = MAX_PDF_PAGES) -> Iterator[tuple
     if kind == "pdf":
         yield from _pdf_pages(data, max_pages)
         return
-    width, height = _image_size(data)
+    width, height = _image_size(data, kind)
     _check_pixels(width, height)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:

@@ -1,0 +1,285 @@
+"""Paper ballot sheets end to end on real files: print, rasterise, mark, scan crooked and noisy,
+read back, count clean sheets, queue the rest for two officers; hostile files refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from civicbudget.accounts.models import Role
+from civicbudget.errors import ServiceError
+from civicbudget.paper import cli, layout, omr, sheetpdf, synthetic
+from civicbudget.paper.models import Adjudication, PrintBatch, PrintedSheet, ScannedSheet
+from civicbudget.paper.services import sheet_adjudicate, sheets_print
+from civicbudget.voting import services
+from civicbudget.voting.idcard import id_check_char
+from civicbudget.voting.models import PendingBallot
+
+from factories import advance_to_vote, make_cycle, staff
+
+PROJECTS = [("11", 120_000, "3栋楼道灯"), ("12", 200_000, "东门监控"), ("13", 90_000, "长者食堂"),
+            ("14", 60_000, "篮球场围网")]
+
+
+def _spec(key, projects, max_length):
+    return {"scope": key, "vote_type": "approval", "budget": "400000",
+            "projects": [{"id": pid, "cost": str(cost), "name": name} for pid, cost, name in projects],
+            "rule": {"rule": "greedy"}, "min_length": 1, "max_length": max_length}
+
+
+@pytest.fixture
+def paper(world, settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "data"
+    cycle = make_cycle(world.district, streets=[world.haidian, world.renmin],
+                       communities=[world.haida, world.fuan, world.baisha])
+    admin = staff(Role.DISTRICT_ADMIN, world.district)
+    advance_to_vote(cycle, admin, latest=timezone.now())
+    haida = services.scope_open(cycle=cycle, key=f"community:{world.haida.pk}", title="海达社区",
+                                community=world.haida, spec=_spec(f"community:{world.haida.pk}", PROJECTS, 2))
+    fuan = services.scope_open(cycle=cycle, key=f"community:{world.fuan.pk}", title="福安社区",
+                               community=world.fuan, spec=_spec(f"community:{world.fuan.pk}", PROJECTS[:2], 1))
+    officer = staff(Role.POLLING_OFFICER, world.haida)
+    station = services.station_create(actor=officer, cycle=cycle, community=world.haida, name="社区服务大厅")
+    return cycle, haida, fuan, station, officer
+
+
+def _id_number(i: int) -> str:
+    first17 = f"460108{dt.date(1970, 1, 1) + dt.timedelta(days=i):%Y%m%d}{i % 1000:03d}"
+    return first17 + id_check_char(first17)
+
+
+def _check_in(station, officer, world, n):
+    for i in range(n):
+        services.poll_check_in(officer=officer, station=station, doc_type="id_card", doc_number=_id_number(i),
+                               community_id=world.haida.pk, basis="live")
+
+
+def _print(tmp_path, capsys, argv, name="sheets.pdf"):
+    out = tmp_path / name
+    assert cli.main(["print", *argv, str(out)]) == 0
+    capsys.readouterr()
+    return out, json.loads(out.with_name(out.stem + ".layout.json").read_text(encoding="utf-8"))
+
+
+def _marked_scan(pdf_path, index, marks, tmp_path, *, dpi=200, angle=2.5, jpeg=70, seed=0, name=None):
+    """Rasterise page ``index``, mark boxes {project: kind}, scan it crooked and noisy to a file."""
+    rng = np.random.default_rng(seed)
+    image = synthetic.rasterise(pdf_path.read_bytes(), dpi)[index]
+    boxes = layout.boxes_for([pid for pid, _c, _n in PROJECTS])
+    for box in boxes:
+        if box.project in marks:
+            synthetic.mark(image, box, marks[box.project], dpi, rng)
+    data = synthetic.scan(image, angle=angle, rng=rng, blur=0.8, noise=6, jpeg=jpeg)
+    path = tmp_path / (name or f"scan-{index}-{seed}.{'jpg' if jpeg else 'png'}")
+    path.write_bytes(data)
+    return path
+
+
+def _scan(argv, capsys):
+    code = cli.main(["scan", *argv])
+    out = capsys.readouterr()
+    lines = [json.loads(line) for line in out.out.splitlines() if line.strip()] if "--json" in argv else []
+    return code, lines, out.err
+
+
+def test_print_writes_a4_sheets_their_layout_and_records_each_sheet_id(paper, tmp_path, capsys):
+    cycle, haida, _fuan, station, _officer = paper
+    out, sheet_layout = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key,
+                                                  "--station", str(station.pk), "--sheets", "3"])
+    assert out.read_bytes().startswith(b"%PDF-")
+    assert sheet_layout["page_mm"] == [210.0, 297.0]
+    assert len(sheet_layout["pages"]) == 3
+    first = sheet_layout["pages"][0]
+    assert [b["project"] for b in first["boxes"]] == ["11", "12", "13", "14"]
+    assert first["boxes"][0] == {"project": "11", "x": 24.0, "y": 74.0, "w": 6.0, "h": 6.0}
+    codes = [p["sheet"] for p in sheet_layout["pages"]]
+    assert len(set(codes)) == 3
+    assert set(PrintedSheet.objects.values_list("code", flat=True)) == set(codes)
+    batch = PrintBatch.objects.get()
+    assert (batch.scope, batch.station, batch.count) == (haida, station, 3)
+    pages = synthetic.rasterise(out.read_bytes(), 150)
+    assert len(pages) == 3 and abs(pages[0].shape[0] - 1754) <= 1 and abs(pages[0].shape[1] - 1240) <= 1  # A4, 150 dpi
+
+
+def test_print_refuses_bad_counts_and_unknown_scopes_and_writes_nothing(paper, tmp_path, capsys):
+    cycle, *_ = paper
+    assert cli.main(["print", "--cycle", str(cycle.pk), "--sheets", "0", str(tmp_path / "a.pdf")]) == 2
+    assert "--sheets" in capsys.readouterr().err
+    assert cli.main(["print", "--cycle", str(cycle.pk), "--scope", "street:999", "--sheets", "2",
+                     str(tmp_path / "a.pdf")]) == 2
+    assert "no ballot" in capsys.readouterr().err
+    assert not PrintedSheet.objects.exists() and not (tmp_path / "a.pdf").exists()
+
+
+def test_scan_dry_run_reads_crooked_noisy_sheets_and_names_each_problem(paper, world, tmp_path, capsys):
+    cycle, haida, fuan, station, _officer = paper
+    pdf, sheet_layout = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key,
+                                                  "--station", str(station.pk), "--sheets", "6"])
+    fuan_pdf, fuan_layout = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", fuan.key,
+                                                      "--sheets", "1"], name="fuan.pdf")
+    codes = [p["sheet"] for p in sheet_layout["pages"]]
+    files = [
+        _marked_scan(pdf, 0, {"11": "fill", "13": "tick"}, tmp_path, dpi=150, angle=-3),
+        _marked_scan(pdf, 1, {"12": "cross", "14": "faint"}, tmp_path, dpi=300, angle=1.5, jpeg=None),
+        _marked_scan(pdf, 2, {"11": "fill", "12": "tick", "13": "cross"}, tmp_path),  # 3 of at most 2
+        _marked_scan(pdf, 3, {}, tmp_path),  # blank
+        _marked_scan(pdf, 4, {"13": "erasure", "12": "outside"}, tmp_path),
+        _marked_scan(pdf, 0, {"11": "fill", "13": "tick"}, tmp_path, seed=5, angle=1),  # fed twice
+        # A sheet of another community's ballot, in this polling point's pile.
+        _marked_scan(fuan_pdf, 0, {"11": "fill"}, tmp_path, name="fuan.jpg"),
+    ]
+    forged_pdf, _ = sheetpdf.sheets_pdf(sheetpdf.SheetText("海达社区", "x", "最多选 2 项", "涂满",
+                                        tuple((p, n, "1 元") for p, _c, n in PROJECTS)), ["CBFORGEDFORGEDFORG"])
+    (tmp_path / "forged.pdf").write_bytes(forged_pdf)
+    files.append(tmp_path / "forged.pdf")
+    code, lines, err = _scan(["--cycle", str(cycle.pk), "--station", str(station.pk), "--dry-run", "--json",
+                              *map(str, files)], capsys)
+    assert code == 0, err
+    key = haida.key
+    assert lines == [
+        {"file": str(files[0]), "page": 1, "sheet": codes[0], "scope": key, "marked": ["11", "13"],
+         "ambiguous": [], "problem": None},
+        {"file": str(files[1]), "page": 1, "sheet": codes[1], "scope": key, "marked": ["12"],
+         "ambiguous": ["14"], "problem": None},
+        {"file": str(files[2]), "page": 1, "sheet": codes[2], "scope": key, "marked": ["11", "12", "13"],
+         "ambiguous": [], "problem": "overvote"},
+        {"file": str(files[3]), "page": 1, "sheet": codes[3], "scope": key, "marked": [],
+         "ambiguous": [], "problem": "blank"},
+        {"file": str(files[4]), "page": 1, "sheet": codes[4], "scope": key, "marked": [],
+         "ambiguous": ["12", "13"], "problem": None},
+        {"file": str(files[5]), "page": 1, "sheet": codes[0], "scope": key, "marked": ["11", "13"],
+         "ambiguous": [], "problem": "duplicate"},
+        {"file": str(files[6]), "page": 1, "sheet": fuan_layout["pages"][0]["sheet"], "scope": fuan.key,
+         "marked": ["11"], "ambiguous": [], "problem": "wrong_scope"},
+        {"file": str(files[7]), "page": 1, "sheet": "CBFORGEDFORGEDFORG", "scope": None, "marked": [],
+         "ambiguous": [], "problem": "unknown_sheet"},
+    ]
+    assert not ScannedSheet.objects.exists()  # a dry run records nothing
+
+
+def test_scan_counts_clean_sheets_queues_the_rest_and_a_second_run_adds_nothing(paper, world, tmp_path,
+                                                                                 capsys):
+    cycle, haida, _fuan, station, officer = paper
+    _check_in(station, officer, world, 3)
+    pdf, sheet_layout = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key,
+                                                  "--station", str(station.pk), "--sheets", "3"])
+    files = [_marked_scan(pdf, 0, {"11": "fill"}, tmp_path), _marked_scan(pdf, 1, {"12": "tick"}, tmp_path),
+             _marked_scan(pdf, 2, {"13": "faint"}, tmp_path)]
+    code, lines, err = _scan(["--cycle", str(cycle.pk), "--json", *map(str, files)], capsys)
+    assert code == 0, err
+    assert "2 counted, 1 queued" in err
+    counted = ScannedSheet.objects.filter(state="counted").order_by("page", "file_name")
+    assert {s.sheet.code for s in counted} == {p["sheet"] for p in sheet_layout["pages"][:2]}
+    assert all(len(s.receipt) == 64 for s in counted)
+    assert {s.receipt for s in counted} == set(PendingBallot.objects.values_list("leaf", flat=True))
+    import hashlib
+
+    assert {s.file_sha256 for s in counted} == {hashlib.sha256(f.read_bytes()).hexdigest() for f in files[:2]}
+    queued = ScannedSheet.objects.get(state="queued")
+    assert queued.ambiguous == ["13"] and queued.image_path and not queued.receipt
+    # The same files again: recognised, nothing new recorded or counted.
+    code, lines, err = _scan(["--cycle", str(cycle.pk), "--json", *map(str, files)], capsys)
+    assert [line["problem"] for line in lines] == ["duplicate"] * 3
+    assert ScannedSheet.objects.count() == 3 and PendingBallot.objects.count() == 2
+
+
+def test_two_officers_adjudicate_a_queued_sheet_and_a_third_settles_a_disagreement(paper, world, tmp_path,
+                                                                                   capsys):
+    cycle, haida, _fuan, station, officer = paper
+    _check_in(station, officer, world, 2)
+    pdf, _ = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key, "--station",
+                                       str(station.pk), "--sheets", "2"])
+    files = [_marked_scan(pdf, 0, {"11": "fill", "13": "faint"}, tmp_path),
+             _marked_scan(pdf, 1, {"12": "erasure"}, tmp_path)]
+    _scan(["--cycle", str(cycle.pk), *map(str, files)], capsys)
+    first, second = ScannedSheet.objects.filter(state="queued").order_by("file_name")
+    a, b, c = officer, staff(Role.POLLING_OFFICER, world.haida), staff(Role.POLLING_OFFICER, world.haida)
+    assert sheet_adjudicate(officer=a, scanned=first, choices=["11", "13"]).state == "queued"
+    assert not PendingBallot.objects.exists()  # nothing counted on one officer's word
+    with pytest.raises(ServiceError, match="another officer"):
+        sheet_adjudicate(officer=a, scanned=first, choices=["11", "13"])
+    settled = sheet_adjudicate(officer=b, scanned=first, choices=["13", "11"])
+    assert settled.state == "adjudicated" and PendingBallot.objects.filter(leaf=settled.receipt).exists()
+    # Disagreement: the second sheet waits for a third officer, whose word settles it.
+    sheet_adjudicate(officer=a, scanned=second, choices=["12"])
+    assert sheet_adjudicate(officer=b, scanned=second, choices=None).state == "queued"
+    assert sheet_adjudicate(officer=c, scanned=second, choices=None).state == "set_aside"
+    assert PendingBallot.objects.count() == 1 and Adjudication.objects.count() == 5
+    with pytest.raises(ServiceError, match="settled"):
+        sheet_adjudicate(officer=staff(Role.POLLING_OFFICER, world.haida), scanned=second, choices=["12"])
+
+
+def test_officer_of_another_community_cannot_adjudicate(paper, world, tmp_path, capsys):
+    from civicbudget.errors import PermissionDenied
+
+    cycle, haida, _fuan, station, officer = paper
+    pdf, _ = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key, "--station",
+                                       str(station.pk), "--sheets", "1"])
+    _scan(["--cycle", str(cycle.pk), str(_marked_scan(pdf, 0, {"11": "faint"}, tmp_path))], capsys)
+    with pytest.raises(PermissionDenied):
+        sheet_adjudicate(officer=staff(Role.POLLING_OFFICER, world.baisha),
+                         scanned=ScannedSheet.objects.get(), choices=["11"])
+    assert not Adjudication.objects.exists()
+
+
+def _png_header(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)) + b"\x00" * 64)
+
+
+def test_hostile_files_get_a_clear_error_and_nothing_is_recorded(paper, tmp_path, capsys):
+    from reportlab.pdfgen import canvas
+
+    cycle, *_ = paper
+    (tmp_path / "notes.png").write_bytes(b"just some text, not an image")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "bomb.png").write_bytes(_png_header(100_000, 100_000))
+    many = canvas.Canvas(str(tmp_path / "many.pdf"))
+    for _i in range(10_000):
+        many.showPage()
+    many.save()
+    names = ["notes.png", "empty.jpg", "bomb.png", "many.pdf", "missing.png"]
+    code, lines, err = _scan(["--cycle", str(cycle.pk), "--json", *(str(tmp_path / n) for n in names)],
+                             capsys)
+    assert code == 2 and lines == []
+    assert "notes.png: not a PDF, PNG or JPEG file" in err
+    assert "empty.jpg: not a PDF, PNG or JPEG file" in err
+    assert "bomb.png: a page of 100000×100000 pixels is larger than 40 million pixels" in err
+    assert "many.pdf: the PDF has 10000 pages; at most 1000 per file" in err
+    assert "missing.png: No such file or directory" in err
+    assert not ScannedSheet.objects.exists()
+
+
+def test_a_page_without_registration_marks_is_unreadable_not_blank(paper, tmp_path, capsys):
+    import cv2
+
+    cycle, *_ = paper
+    page = np.full((2339, 1654), 250, np.uint8)  # A4 at 200 dpi, nothing printed
+    cv2.putText(page, "hello", (200, 400), cv2.FONT_HERSHEY_SIMPLEX, 4, 0, 8)
+    cv2.imwrite(str(tmp_path / "plain.png"), page)
+    code, lines, _err = _scan(["--cycle", str(cycle.pk), "--dry-run", "--json", str(tmp_path / "plain.png")],
+                              capsys)
+    assert code == 0 and lines[0]["problem"] == "unreadable" and lines[0]["sheet"] is None
+
+
+def test_reader_limits_are_checked_from_headers():
+    with pytest.raises(omr.ScanFileError, match="too small"):
+        list(omr.load_pages(_png_header(100, 100)))
+
+
+def test_sheets_print_checks_the_officers_place(paper, world):
+    from civicbudget.errors import PermissionDenied
+
+    cycle, haida, _fuan, station, _officer = paper
+    with pytest.raises(PermissionDenied):
+        sheets_print(actor=staff(Role.POLLING_OFFICER, world.baisha), cycle=cycle, scope=haida, count=2,
+                     station=station)
+    assert not PrintedSheet.objects.exists()
