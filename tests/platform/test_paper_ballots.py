@@ -283,3 +283,46 @@ def test_sheets_print_checks_the_officers_place(paper, world):
         sheets_print(actor=staff(Role.POLLING_OFFICER, world.baisha), cycle=cycle, scope=haida, count=2,
                      station=station)
     assert not PrintedSheet.objects.exists()
+
+
+def test_polling_page_prints_a_pdf_for_its_polling_point(paper, world, staff_client):
+    cycle, haida, _fuan, station, officer = paper
+    client = staff_client(officer)
+    page = client.get(f"/staff/cycles/{cycle.pk}/polling/?station={station.pk}")
+    assert page.status_code == 200 and 'class="card paper-print"' in page.content.decode()
+    response = client.post(f"/staff/cycles/{cycle.pk}/paper/do/",
+                           {"action": "print", "station": station.pk, "scope": haida.pk, "sheets": "4"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert "attachment" in response["Content-Disposition"]
+    assert len(synthetic.rasterise(response.content, 72)) == 4
+    batch = PrintBatch.objects.get()
+    assert (batch.printed_by, batch.station, batch.count) == (officer, station, 4)
+    # Too many sheets: a message on the polling page, nothing printed.
+    response = client.post(f"/staff/cycles/{cycle.pk}/paper/do/",
+                           {"action": "print", "station": station.pk, "sheets": "99999"}, follow=True)
+    assert "1 to 5000" in response.content.decode() or "5000" in response.content.decode()
+    assert PrintedSheet.objects.count() == 4
+
+
+def test_adjudication_page_shows_the_outlined_scan_and_two_officers_settle_it(paper, world, tmp_path, capsys,
+                                                                              staff_client):
+    cycle, haida, _fuan, station, officer = paper
+    _check_in(station, officer, world, 1)
+    pdf, _ = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key, "--station",
+                                       str(station.pk), "--sheets", "1"])
+    _scan(["--cycle", str(cycle.pk), str(_marked_scan(pdf, 0, {"12": "fill", "14": "faint"}, tmp_path))], capsys)
+    scanned = ScannedSheet.objects.get(state="queued")
+    first, second = staff_client(officer), staff_client(staff(Role.POLLING_OFFICER, world.haida))
+    page = first.get(f"/staff/cycles/{cycle.pk}/paper/?sheet={scanned.pk}").content.decode()
+    assert "data:image/jpeg;base64," in page and 'name="projects" value="14"' in page
+    url = f"/staff/cycles/{cycle.pk}/paper/do/"
+    first.post(url, {"action": "decide", "sheet": scanned.pk, "decision": "count", "projects": ["12", "14"]})
+    assert not PendingBallot.objects.exists()
+    assert "another officer decides next" in first.get(
+        f"/staff/cycles/{cycle.pk}/paper/?sheet={scanned.pk}").content.decode()
+    second.post(url, {"action": "decide", "sheet": scanned.pk, "decision": "count", "projects": ["14", "12"]})
+    scanned.refresh_from_db()
+    assert scanned.state == "adjudicated" and PendingBallot.objects.filter(leaf=scanned.receipt).exists()
+    # An officer of another community sees no such sheet and may not decide on it.
+    stranger = staff_client(staff(Role.POLLING_OFFICER, world.baisha))
+    assert f"?sheet={scanned.pk}" not in stranger.get(f"/staff/cycles/{cycle.pk}/paper/").content.decode()

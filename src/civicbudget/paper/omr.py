@@ -308,7 +308,7 @@ def snapshot_raw(gray: np.ndarray) -> bytes:
 
 
 def outlined(jpeg: bytes, boxes: list[layout.Box], states: dict[str, str]) -> bytes:
-    """A PNG of a snapshot with each box outlined in the colour of its reading."""
+    """A JPEG of a snapshot with each box outlined in the colour of its reading."""
     colour = {"marked": (0, 140, 0), "ambiguous": (0, 140, 255), "blank": (150, 150, 150)}
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     s = SNAPSHOT_PX_PER_MM
@@ -316,4 +316,4 @@ def outlined(jpeg: bytes, boxes: list[layout.Box], states: dict[str, str]) -> by
         c = colour.get(states.get(b.project, "blank"), (0, 0, 255))
         cv2.rectangle(image, (int((b.x - 1.5) * s), int((b.y - 1.5) * s)),
                       (int((b.x + b.w + 1.5) * s), int((b.y + b.h + 1.5) * s)), c, 3)
-    return cv2.imencode(".png", image)[1].tobytes()
+    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
