@@ -162,7 +162,7 @@ def _overvote(spec: dict, marked: list[str]) -> bool:
 def _read_one(cycle, station, name, sha, page, seen) -> SheetRead:
     number, gray = page
     got = omr.read_page(gray, number)
-    read = SheetRead(file=name, page=number, sheet=got.sheet, sha256=sha)
+    read = SheetRead(file=name, page=number, sheet=got.sheet, sha256=sha, station=station)
     if got.problem:
         read.problem = got.problem
         read.snapshot = omr.snapshot(got.aligned) if got.aligned is not None else omr.snapshot_raw(gray)
