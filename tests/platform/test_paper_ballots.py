@@ -183,9 +183,10 @@ def test_scan_counts_clean_sheets_queues_the_rest_and_a_second_run_adds_nothing(
     assert {s.file_sha256 for s in counted} == {hashlib.sha256(f.read_bytes()).hexdigest() for f in files[:2]}
     queued = ScannedSheet.objects.get(state="queued")
     assert queued.ambiguous == ["13"] and queued.image_path and not queued.receipt
-    # The same files again: recognised, nothing new recorded or counted.
+    # The same files again (one of them twice): recognised, nothing new recorded or counted.
+    files.append(files[0])
     code, lines, err = _scan(["--cycle", str(cycle.pk), "--json", *map(str, files)], capsys)
-    assert [line["problem"] for line in lines] == ["duplicate"] * 3
+    assert [line["problem"] for line in lines] == ["duplicate"] * 4
     assert ScannedSheet.objects.count() == 3 and PendingBallot.objects.count() == 2
 
 
@@ -318,7 +319,7 @@ def test_adjudication_page_shows_the_outlined_scan_and_two_officers_settle_it(pa
     url = f"/staff/cycles/{cycle.pk}/paper/do/"
     first.post(url, {"action": "decide", "sheet": scanned.pk, "decision": "count", "projects": ["12", "14"]})
     assert not PendingBallot.objects.exists()
-    assert "another officer decides next" in first.get(
+    assert "请由另一名工作人员裁定" in first.get(
         f"/staff/cycles/{cycle.pk}/paper/?sheet={scanned.pk}").content.decode()
     second.post(url, {"action": "decide", "sheet": scanned.pk, "decision": "count", "projects": ["14", "12"]})
     scanned.refresh_from_db()
@@ -326,3 +327,22 @@ def test_adjudication_page_shows_the_outlined_scan_and_two_officers_settle_it(pa
     # An officer of another community sees no such sheet and may not decide on it.
     stranger = staff_client(staff(Role.POLLING_OFFICER, world.baisha))
     assert f"?sheet={scanned.pk}" not in stranger.get(f"/staff/cycles/{cycle.pk}/paper/").content.decode()
+
+
+def test_the_top_level_command_and_the_management_command_run_the_same_reader(paper, tmp_path, capsys):
+    from django.core.management import call_command
+
+    from civicbudget.cli import main as civicbudget_main
+
+    cycle, haida, _fuan, station, _officer = paper
+    pdf, sheet_layout = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key,
+                                                  "--sheets", "1"])
+    scan = _marked_scan(pdf, 0, {"14": "cross"}, tmp_path, jpeg=None)
+    assert civicbudget_main(["ballots", "scan", "--cycle", str(cycle.pk), "--dry-run", "--json", str(scan)]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert (line["sheet"], line["marked"], line["problem"]) == (sheet_layout["pages"][0]["sheet"], ["14"], None)
+    call_command("ballots", "print", "--cycle", str(cycle.pk), "--sheets", "2", str(tmp_path / "more.pdf"))
+    assert (tmp_path / "more.layout.json").exists() and PrintedSheet.objects.count() == 3
+    # Sheets printed for no polling point cannot be counted without one: nothing recorded.
+    assert cli.main(["scan", "--cycle", str(cycle.pk), str(scan)]) == 2
+    assert "--station" in capsys.readouterr().err and not ScannedSheet.objects.exists()

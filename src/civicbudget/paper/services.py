@@ -211,12 +211,18 @@ def sheets_read(*, cycle: Cycle, files: list[tuple[str, bytes]], station: Pollin
     if len(files) > MAX_FILES:
         raise ServiceError(_("Scan at most %(n)d files at a time.") % {"n": MAX_FILES}, field="files")
     seen: set[str] = set()
+    seen_files: set[str] = set()
     report = ScanReport([], [])
     for name, data in files:
         sha = hashlib.sha256(data).hexdigest()
+        again = sha in seen_files  # the same file given twice: its pages are recorded once
+        seen_files.add(sha)
         try:
             for page in omr.load_pages(data):
-                report.sheets.append(_read_one(cycle, station, name, sha, page, seen))
+                read = _read_one(cycle, station, name, sha, page, seen)
+                if again:
+                    read.problem, read.same_scan = "duplicate", True
+                report.sheets.append(read)
         except omr.ScanFileError as exc:
             report.errors.append(f"{name}: {exc}")
     return report
@@ -243,10 +249,12 @@ def sheets_scan(*, actor, cycle: Cycle, files: list[tuple[str, bytes]],
     from civicbudget.voting.services import paper_sheet_log
 
     now = timezone.now()
-    for read in report.sheets:
-        if read.same_scan:
-            continue  # this very image was entered before: scanning a file twice changes nothing
-        with transaction.atomic():
+    # All or nothing: a run that fails half-way leaves the count as it was (image files
+    # written before the failure are only orphans, never read).
+    with transaction.atomic():
+        for read in report.sheets:
+            if read.same_scan:
+                continue  # this very image was entered before: scanning a file twice changes nothing
             record = ScannedSheet(
                 cycle=cycle, sheet=read.printed, code=(read.sheet or "")[:200], scope=read.scope,
                 station=read.station, file_name=Path(read.file).name[:255], page=read.page,

@@ -1,5 +1,7 @@
 """``civicbudget manage ballots print|scan ...``: the same as ``civicbudget ballots``."""
 
+import argparse
+
 from django.core.management.base import BaseCommand, CommandError
 
 
@@ -7,7 +9,8 @@ class Command(BaseCommand):
     help = "Print paper ballot sheets and read scanned ones (civicbudget ballots --help)."
 
     def add_arguments(self, parser):
-        parser.add_argument("args", nargs="*")
+        # Everything after the sub-command, options included, goes to civicbudget.paper.cli.
+        parser.add_argument("args", nargs=argparse.REMAINDER)
 
     def run_from_argv(self, argv):
         # Everything after "ballots" goes to the command's own parser, options included.
