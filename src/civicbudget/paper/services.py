@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from civicbudget.accounts.permissions import permission_require
 from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle
-from civicbudget.errors import PermissionDenied, ServiceError
+from civicbudget.errors import NotFound, ServiceError
 from civicbudget.paper import layout, omr, sheetpdf
 from civicbudget.paper.models import Adjudication, PrintBatch, PrintedSheet, ScannedSheet
 from civicbudget.voting import logstore
@@ -251,8 +251,12 @@ def sheets_scan(*, actor, cycle: Cycle, files: list[tuple[str, bytes]],
     now = timezone.now()
     # All or nothing: a run that fails half-way leaves the count as it was (image files
     # written before the failure are only orphans, never read).
+    # Rows (and ballots staged) in random order, not the pile's: the order sheets leave a box
+    # follows the order they went in, which the poll book's check-ins also record.
+    order = list(report.sheets)
+    secrets.SystemRandom().shuffle(order)
     with transaction.atomic():
-        for read in report.sheets:
+        for read in order:
             if read.same_scan:
                 continue  # this very image was entered before: scanning a file twice changes nothing
             record = ScannedSheet(
@@ -359,7 +363,7 @@ def adjudication_queue(*, officer, cycle: Cycle) -> list[ScannedSheet]:
 def scan_image(scanned: ScannedSheet) -> bytes:
     """The queued sheet's aligned image with its boxes outlined by what the machine read."""
     if not scanned.image_path:
-        raise PermissionDenied(_("No image is kept for this sheet."))
+        raise NotFound(_("No image is kept for this sheet."))
     data = (_scan_dir() / Path(scanned.image_path).name).read_bytes()
     boxes = layout.boxes_from_json(scanned.sheet.batch.boxes) if scanned.sheet_id else []
     states = {p: "marked" for p in scanned.marked} | {p: "ambiguous" for p in scanned.ambiguous}
