@@ -346,3 +346,36 @@ def test_the_top_level_command_and_the_management_command_run_the_same_reader(pa
     # Sheets printed for no polling point cannot be counted without one: nothing recorded.
     assert cli.main(["scan", "--cycle", str(cycle.pk), str(scan)]) == 2
     assert "--station" in capsys.readouterr().err and not ScannedSheet.objects.exists()
+
+
+@pytest.mark.parametrize(("turn", "angle", "dpi"), [(None, 4.0, 200), (None, -4.0, 150),
+                                                    ("180", 2.0, 300), ("90", 1.0, 200)])
+def test_reader_aligns_crooked_upside_down_and_sideways_sheets(turn, angle, dpi):
+    import cv2
+
+    text = sheetpdf.SheetText("海达社区", "x", "最多选 2 项", "涂满", (("1", "a", "1 元"), ("2", "b", "2 元")))
+    pdf, sheet_layout = sheetpdf.sheets_pdf(text, ["CBTURNEDTURNEDTURN"])
+    boxes = layout.boxes_from_json(sheet_layout["pages"][0]["boxes"])
+    rng = np.random.default_rng(1)
+    image = synthetic.rasterise(pdf, dpi)[0]
+    synthetic.mark(image, boxes[1], "tick", dpi, rng)
+    if turn == "180":
+        image = cv2.rotate(image, cv2.ROTATE_180)
+    elif turn == "90":
+        image = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    (_n, gray), = list(omr.load_pages(synthetic.scan(image, angle=angle, rng=rng, blur=0.8, noise=6, jpeg=70)))
+    page = omr.read_page(gray)
+    assert page.sheet == "CBTURNEDTURNEDTURN"
+    assert [m.state for m in page.measure(boxes)] == ["blank", "marked"]
+
+
+def test_a_sheet_of_another_cycle_is_wrong_scope(paper, world, tmp_path, capsys):
+    cycle, haida, _fuan, station, _officer = paper
+    pdf, sheet_layout = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key,
+                                                  "--sheets", "1"])
+    scan = _marked_scan(pdf, 0, {"11": "fill"}, tmp_path)
+    other = make_cycle(world.district, streets=[world.haidian], communities=[world.haida], name="下一届")
+    code, lines, _err = _scan(["--cycle", str(other.pk), "--dry-run", "--json", str(scan)], capsys)
+    assert code == 0
+    assert (lines[0]["sheet"], lines[0]["scope"], lines[0]["problem"]) == (
+        sheet_layout["pages"][0]["sheet"], haida.key, "wrong_scope")

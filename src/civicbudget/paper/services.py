@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from civicbudget.accounts.permissions import permission_require
 from civicbudget.audit.services import audit_record
@@ -50,7 +51,8 @@ def rule_sentence(spec: dict) -> str:
     if spec.get("max_sum_cost") is not None:
         return _("Choose projects costing at most %(budget)s in all") % {"budget": _yuan(spec["max_sum_cost"])}
     if spec.get("max_length"):
-        return _("Choose at most %(n)d projects") % {"n": spec["max_length"]}
+        n = spec["max_length"]
+        return ngettext("Choose at most %(n)d project", "Choose at most %(n)d projects", n) % {"n": n}
     return _("Choose as many projects as you support")
 
 
