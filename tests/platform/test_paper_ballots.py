@@ -103,6 +103,11 @@ def test_print_writes_a4_sheets_their_layout_and_records_each_sheet_id(paper, tm
     assert set(PrintedSheet.objects.values_list("code", flat=True)) == set(codes)
     batch = PrintBatch.objects.get()
     assert (batch.scope, batch.station, batch.count) == (haida, station, 3)
+    import pypdfium2 as pdfium
+
+    text = pdfium.PdfDocument(out.read_bytes())[0].get_textpage().get_text_range()
+    # The sheet speaks the district's language whatever the operator's, with the rule in one sentence.
+    assert "海达社区" in text and "最多选 2 项" in text and "120,000 元" in text and codes[0] in text
     pages = synthetic.rasterise(out.read_bytes(), 150)
     assert len(pages) == 3 and abs(pages[0].shape[0] - 1754) <= 1 and abs(pages[0].shape[1] - 1240) <= 1  # A4, 150 dpi
 
