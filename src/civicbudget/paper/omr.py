@@ -307,8 +307,9 @@ def snapshot_raw(gray: np.ndarray) -> bytes:
     return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
-def outlined(jpeg: bytes, boxes: list[layout.Box], states: dict[str, str]) -> bytes:
-    """A JPEG of a snapshot with each box outlined in the colour of its reading."""
+def outlined(jpeg: bytes, boxes: list[layout.Box], states: dict[str, str]) -> tuple[bytes, bytes | None]:
+    """JPEGs of a snapshot with each box outlined in the colour of its reading: the whole
+    sheet, and the rows of boxes at full size (None without boxes)."""
     colour = {"marked": (0, 140, 0), "ambiguous": (0, 140, 255), "blank": (150, 150, 150)}
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     s = SNAPSHOT_PX_PER_MM
@@ -316,4 +317,10 @@ def outlined(jpeg: bytes, boxes: list[layout.Box], states: dict[str, str]) -> by
         c = colour.get(states.get(b.project, "blank"), (0, 0, 255))
         cv2.rectangle(image, (int((b.x - 1.5) * s), int((b.y - 1.5) * s)),
                       (int((b.x + b.w + 1.5) * s), int((b.y + b.h + 1.5) * s)), c, 3)
-    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+    whole = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+    if not boxes:
+        return whole, None
+    top = max(0, int((min(b.y for b in boxes) - 4) * s))
+    bottom = int((max(b.y + b.h for b in boxes) + 4) * s)
+    rows = image[top:bottom, int(12 * s):int((layout.PAGE_MM[0] - 12) * s)]
+    return whole, cv2.imencode(".jpg", rows, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()

@@ -362,8 +362,9 @@ def adjudication_queue(*, officer, cycle: Cycle) -> list[ScannedSheet]:
     return [s for s in queued if permission_check(officer, "vote", _scan_place(s), cycle)]
 
 
-def scan_image(scanned: ScannedSheet) -> bytes:
-    """The queued sheet's aligned image with its boxes outlined by what the machine read."""
+def scan_image(scanned: ScannedSheet) -> tuple[bytes, bytes | None]:
+    """The queued sheet's aligned image with its boxes outlined by what the machine read,
+    and a close-up of the rows of boxes."""
     if not scanned.image_path:
         raise NotFound(_("No image is kept for this sheet."))
     data = (_scan_dir() / Path(scanned.image_path).name).read_bytes()

@@ -42,8 +42,10 @@ def queue(request: HttpRequest, cycle_id: int) -> HttpResponse:
     chosen = next((s for s in sheets if str(s.pk) == request.GET.get("sheet")), None)
     context = {"cycle": cycle, "sheets": sheets, "chosen": chosen}
     if chosen is not None:
+        whole, rows = services.scan_image(chosen)
         context.update({
-            "image": base64.b64encode(services.scan_image(chosen)).decode(),
+            "image": base64.b64encode(whole).decode(),
+            "rows": base64.b64encode(rows).decode() if rows else "",
             "projects": services.scope_projects(chosen.scope) if chosen.scope else [],
             "decided_by_me": any(d.officer_id == request.user.pk for d in chosen.decisions.all()),
         })
