@@ -23,7 +23,14 @@ def queued_sheet(transactional_db, settings, tmp_path):
     from civicbudget.voting import services
     from civicbudget.voting.idcard import id_check_char
 
-    from factories import CommunityFactory, DistrictFactory, StreetFactory, advance_to_vote, make_cycle, staff
+    from factories import (
+        CommunityFactory,
+        DistrictFactory,
+        StreetFactory,
+        advance_to_vote,
+        make_cycle,
+        staff,
+    )
 
     settings.DATA_DIR = tmp_path
     district = DistrictFactory(name="美兰区")
