@@ -95,7 +95,7 @@ def _scan(args, cycle, station) -> int:
             size = path.stat().st_size
             if size > omr.MAX_FILE_BYTES:
                 raise omr.ScanFileError(f"larger than {omr.MAX_FILE_BYTES // (1024 * 1024)} MB")
-            files.append((str(path), path.read_bytes()))
+            files.append((str(path), path))
         except (OSError, omr.ScanFileError) as exc:
             print(f"civicbudget ballots: {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
             failed += 1

@@ -207,15 +207,21 @@ class ScanReport:
     queued: int = 0
 
 
-def sheets_read(*, cycle: Cycle, files: list[tuple[str, bytes]], station: PollingStation | None = None
+def sheets_read(*, cycle: Cycle, files: list[tuple[str, bytes | Path]], station: PollingStation | None = None
                 ) -> ScanReport:
-    """Read every page of the files (name, bytes); write nothing."""
+    """Read every page of the files (name, bytes or a path read when its turn comes); write nothing."""
     if len(files) > MAX_FILES:
         raise ServiceError(_("Scan at most %(n)d files at a time.") % {"n": MAX_FILES}, field="files")
     seen: set[str] = set()
     seen_files: set[str] = set()
     report = ScanReport([], [])
-    for name, data in files:
+    for name, source in files:
+        # One file in memory at a time, however many are given.
+        try:
+            data = source.read_bytes() if isinstance(source, Path) else source
+        except OSError as exc:
+            report.errors.append(f"{name}: {exc.strerror or exc}")
+            continue
         sha = hashlib.sha256(data).hexdigest()
         again = sha in seen_files  # the same file given twice: its pages are recorded once
         seen_files.add(sha)
@@ -236,7 +242,7 @@ def _scan_dir() -> Path:
     return path
 
 
-def sheets_scan(*, actor, cycle: Cycle, files: list[tuple[str, bytes]],
+def sheets_scan(*, actor, cycle: Cycle, files: list[tuple[str, bytes | Path]],
                 station: PollingStation | None = None) -> ScanReport:
     """Read the files and enter them: clean sheets are logged and counted, the rest queued.
 
