@@ -384,3 +384,26 @@ def test_a_sheet_of_another_cycle_is_wrong_scope(paper, world, tmp_path, capsys)
     assert code == 0
     assert (lines[0]["sheet"], lines[0]["scope"], lines[0]["problem"]) == (
         sheet_layout["pages"][0]["sheet"], haida.key, "wrong_scope")
+
+
+def test_scanned_and_adjudicated_sheets_are_counted_at_close(paper, world, tmp_path, capsys):
+    from civicbudget.cycles.services import stage_advance
+    from civicbudget.voting.models import ScopeResult
+
+    cycle, haida, _fuan, station, officer = paper
+    _check_in(station, officer, world, 3)
+    pdf, _ = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key, "--station",
+                                       str(station.pk), "--sheets", "3"])
+    files = [_marked_scan(pdf, 0, {"11": "fill", "13": "cross"}, tmp_path),
+             _marked_scan(pdf, 1, {"13": "tick"}, tmp_path),
+             _marked_scan(pdf, 2, {"12": "faint"}, tmp_path)]
+    _scan(["--cycle", str(cycle.pk), *map(str, files)], capsys)
+    queued = ScannedSheet.objects.get(state="queued")
+    for decider in (officer, staff(Role.POLLING_OFFICER, world.haida)):
+        sheet_adjudicate(officer=decider, scanned=queued, choices=["12"])
+    stage_advance(actor=staff(Role.DISTRICT_ADMIN, world.district), cycle=cycle, reason="投票结束")
+    result = ScopeResult.objects.get(scope=haida)
+    # Three ballots: two read by machine, one settled by two officers. 13 has two votes, 11 and
+    # 12 one each; greedy within 400,000: 13 (90,000), the tie 11 (120,000) before 12, which
+    # then does not fit (200,000), and 14 (60,000) fills the rest.
+    assert result.num_votes == 3 and result.winners == ["13", "11", "14"]
