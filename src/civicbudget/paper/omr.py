@@ -73,7 +73,8 @@ class Page:
     problem: str | None  # "unreadable" when marks or the QR code are missing
 
     def measure(self, boxes: list[layout.Box]) -> list[Measure]:
-        assert self.aligned is not None
+        if self.aligned is None:
+            raise ValueError("an unreadable page has no boxes to measure")
         return measure(self.aligned, boxes)
 
 

@@ -114,5 +114,6 @@ def scan(image: np.ndarray, *, angle: float, rng: np.random.Generator, blur: flo
         ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg])
     else:
         ok, data = cv2.imencode(".png", out)
-    assert ok
+    if not ok:
+        raise ValueError("the scan could not be encoded")
     return data.tobytes()
