@@ -25,6 +25,7 @@ commands:
   export     write a cycle's open data: --cycle ID --format csv|json|pb DIR
   audit      audit the paper count: start|sample|record|status --cycle ID ...; check FILE
   outreach   write a cycle's publicity kit (posters, leaflets, boards, texts): --cycle ID DIR
+  ballots    paper ballot sheets: print --cycle ID --sheets N OUT.pdf, scan --cycle ID FILE...
 
 Every platform command works on the same data: --data-dir DIR (default
 ./civicbudget-data) or the database in DATABASE_URL when it is set.
@@ -99,6 +100,14 @@ def _outreach(argv: list[str]) -> int:
     from civicbudget.outreach.cli import outreach_main
 
     return outreach_main(argv)
+
+
+def _ballots(argv: list[str]) -> int:
+    if not {"-h", "--help"} & set(argv[:1]):
+        _setup_django(argv)
+    from civicbudget.paper.cli import main as ballots_main
+
+    return ballots_main(argv)
 
 
 def _serve(argv: list[str]) -> int:
@@ -176,6 +185,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "export": _export,
     "audit": _audit,
     "outreach": _outreach,
+    "ballots": _ballots,
 }
 
 

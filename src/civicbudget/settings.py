@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "civicbudget.proposals",
     "civicbudget.deliberation",
     "civicbudget.voting",
+    "civicbudget.paper",
     "civicbudget.results",
     "civicbudget.delivery",
     "civicbudget.outreach",

@@ -38,6 +38,7 @@ handler400 = "civicbudget.web.errors.bad_request"
 urlpatterns = [
     path("", include((web_patterns, "web"))),
     path("", include("civicbudget.proposals.urls")),
+    path("", include("civicbudget.paper.urls")),
     path("", include("civicbudget.deliberation.urls")),
     path("", include("civicbudget.voting.urls")),
     path("", include("civicbudget.results.urls")),

@@ -17,7 +17,7 @@ from factories import build_after, staff_login
 BAD_VALUES = ["-1", "0", "99999999999999999999", "1e9", "abc", "²", "١٢", "1.5", "", "%00", "x" * 300]
 # Query parameters the pages read; any new one should be added here.
 PAGE_PARAMETERS = ["page", "community", "street", "station", "limit", "offset", "format", "code",
-                   "action", "outcome", "scope", "project", "district", "cycle", "q"]
+                   "action", "outcome", "scope", "project", "district", "cycle", "q", "sheet"]
 
 
 def _page_paths(patterns, prefix: str = ""):
@@ -123,8 +123,8 @@ def test_an_oversized_api_body_answers_the_json_error(admin, after, settings):
     assert page.status_code in (400, 413) and page["Content-Type"].startswith("text/html")
 
 
-FORM_FIELDS = ["amount_yuan", "answer", "attendees", "ballot", "basis", "birth_date", "body", "check_in", "code", "comment", "communities", "community", "cost_yuan", "criteria", "departments", "description", "doc_number", "doc_type", "estimated_cost_yuan", "expected_stage_id", "held_at", "held_on", "implementation", "kind", "level", "max_choices", "member", "members", "minutes", "name", "note", "notes", "number", "objection", "observers", "operation", "opinion", "participant_count", "participants", "phone", "place", "place_id", "points", "project", "projects", "proposals", "publication", "reason", "resolution", "review", "round", "rule", "scope", "score", "sitting", "station", "streets", "text", "token", "percent", "step", "to_yuan"]
-ACTIONS = ["advance", "answer", "body", "change", "check_in", "close", "cofund", "cost", "criteria", "decide", "enter", "flag", "freeze", "group", "letters", "merge", "move", "observers", "open", "prepare", "progress", "promote", "publish", "rename", "report", "resolve_flag", "resolve_offline", "roundtable", "route", "rule", "screen", "spend", "split", "station", "sync", "undo", "verdict", "vote", "work", "code", "send_code", "community", "import", "street"]
+FORM_FIELDS = ["amount_yuan", "answer", "attendees", "ballot", "basis", "birth_date", "body", "check_in", "code", "comment", "communities", "community", "cost_yuan", "criteria", "departments", "description", "doc_number", "doc_type", "estimated_cost_yuan", "expected_stage_id", "held_at", "held_on", "implementation", "kind", "level", "max_choices", "member", "members", "minutes", "name", "note", "notes", "number", "objection", "observers", "operation", "opinion", "participant_count", "participants", "phone", "place", "place_id", "points", "project", "projects", "proposals", "publication", "reason", "resolution", "review", "round", "rule", "scope", "score", "sitting", "station", "streets", "text", "token", "percent", "step", "to_yuan", "sheet", "sheets", "decision"]
+ACTIONS = ["advance", "answer", "body", "change", "check_in", "close", "cofund", "cost", "criteria", "decide", "enter", "flag", "freeze", "group", "letters", "merge", "move", "observers", "open", "prepare", "progress", "promote", "publish", "rename", "report", "resolve_flag", "resolve_offline", "roundtable", "route", "rule", "screen", "spend", "split", "station", "sync", "undo", "verdict", "vote", "work", "code", "send_code", "community", "import", "street", "print"]
 
 
 @pytest.mark.slow

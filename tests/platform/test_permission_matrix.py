@@ -267,6 +267,11 @@ SPEC: dict[str, list[Case]] = {
              label="street"),
         page("outreach:kit", "GET", "publicise", "district", label="district"),
     ],
+    "paper:queue": [page("paper:queue", "GET", "view_staff", "in_district")],
+    "paper:action": [
+        page("paper:action", "POST", "vote", "haida", label="print",
+             body=lambda c: {"action": "print", "station": c.station.pk, "sheets": "2"}),
+    ],
     "results:desk": [page("results:desk", "GET", "view_staff", "in_district")],
     "results:desk-action": [
         page("results:desk-action", "POST", "reply", "district", label="work",

@@ -765,7 +765,7 @@ def paper_ballot_enter(*, officer, station: PollingStation, scope: VotingScope, 
     return reading
 
 
-def _log_paper(station, scope, ballot, readings, state) -> None:
+def _log_paper(station, scope, ballot, readings, state) -> str:
     issued = Participation.objects.filter(station=station, scope=scope).count()
     logged = (LogEntry.objects.filter(station=station, scope=scope).count()
               + PendingBallot.objects.filter(station=station, scope=scope).count())
@@ -783,6 +783,22 @@ def _log_paper(station, scope, ballot, readings, state) -> None:
         scope.cycle_id, PendingBallot.objects.filter(cycle_id=scope.cycle_id).count(),
         BallotLog.objects.values_list("pending_since", flat=True).get(cycle_id=scope.cycle_id),
         Cycle.objects.values_list("config", flat=True).get(pk=scope.cycle_id)))
+    return staged.leaf
+
+
+def paper_sheet_log(*, station: PollingStation, scope: VotingScope, choices) -> str:
+    """Log one machine-read (or adjudicated) paper sheet as a ballot of the station's box.
+
+    The same path as typed ballots (checked against the rule, refused beyond the ballots
+    handed out, staged in the shuffled batches); return the receipt.
+    """
+    if scope.cycle_id != station.cycle_id or scope.key not in scope_keys(station.community_id,
+                                                                         station.community.street_id):
+        raise ServiceError(_("This box does not hold ballots of %(scope)s.") % {"scope": scope},
+                           code="wrong_scope")
+    ballot = _normalize_choices(scope, choices)
+    with transaction.atomic():
+        return _log_paper(station, scope, ballot, [], PaperEntry.State.MATCHED)
 
 
 def paper_conflict_resolve(*, officer, station: PollingStation, scope: VotingScope, number: int,

@@ -1,0 +1,1 @@
+"""Paper ballot sheets: printed with a sheet id and registration marks, read back by machine."""
