@@ -5,10 +5,10 @@ from civicbudget.accounts.models import Role
 # What each role may do at all (the product's rule, not read from the code).
 SPEC_ROLE = {
     Role.DISTRICT_ADMIN: {"view_staff", "configure_places", "manage_staff", "manage_cycles",
-                          "view_audit", "configure", "submit", "merge", "screen", "deliberate",
+                          "view_audit", "approve_partners", "configure", "submit", "merge", "screen", "deliberate",
                           "publish", "reply", "implement", "evaluate"},
     Role.STREET_OFFICER: {"view_staff", "submit", "merge", "screen", "deliberate", "publish",
-                          "reply", "implement"},
+                          "reply", "implement", "approve_partners"},
     Role.COMMUNITY_OFFICER: {"view_staff", "submit", "merge", "deliberate", "reply"},
     Role.DEPARTMENT_REVIEWER: {"view_staff", "review"},
     Role.POLLING_OFFICER: {"view_staff", "vote"},

@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "civicbudget.voting",
     "civicbudget.results",
     "civicbudget.delivery",
+    "civicbudget.partners",
     "civicbudget.opendata",
     "civicbudget.web",
     "civicbudget.demo",

@@ -42,6 +42,7 @@ urlpatterns = [
     path("", include("civicbudget.voting.urls")),
     path("", include("civicbudget.results.urls")),
     path("", include("civicbudget.delivery.urls")),
+    path("", include("civicbudget.partners.urls")),
     path("", include("civicbudget.opendata.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

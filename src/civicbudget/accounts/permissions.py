@@ -24,7 +24,8 @@ from civicbudget.places.paths import path_contains, place_path
 from civicbudget.wording import listing
 
 #: Back-office actions that do not depend on the stage.
-CONFIG_ACTIONS = ("view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit")
+CONFIG_ACTIONS = ("view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit",
+                  "approve_partners")
 
 #: The back-office actions in words, for refusals ("your role does not allow you to ...").
 CONFIG_LABELS = {
@@ -33,18 +34,20 @@ CONFIG_LABELS = {
     "manage_staff": gettext_lazy("manage staff accounts"),
     "manage_cycles": gettext_lazy("create and run cycles"),
     "view_audit": gettext_lazy("read the audit trail"),
+    "approve_partners": gettext_lazy("approve social organisations and community partnerships"),
 }
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.DISTRICT_ADMIN: frozenset(
         {
             "view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit",
-            "configure", "submit", "merge", "screen", "deliberate", "publish", "reply",
+            "approve_partners", "configure", "submit", "merge", "screen", "deliberate", "publish", "reply",
             "implement", "evaluate",
         }
     ),
     Role.STREET_OFFICER: frozenset(
-        {"view_staff", "submit", "merge", "screen", "deliberate", "publish", "reply", "implement"}
+        {"view_staff", "submit", "merge", "screen", "deliberate", "publish", "reply", "implement",
+         "approve_partners"}
     ),
     Role.COMMUNITY_OFFICER: frozenset({"view_staff", "submit", "merge", "deliberate", "reply"}),
     Role.DEPARTMENT_REVIEWER: frozenset({"view_staff", "review"}),
