@@ -15,7 +15,12 @@ from civicbudget.cycles.templates import templates
 from civicbudget.delivery import services as delivery
 from civicbudget.delivery.models import Implementation, Milestone, Rating, Spending, Step
 from civicbudget.errors import PermissionDenied, PreconditionFailed, ServiceError
-from civicbudget.identity import IdentifierError, canonical_credit_code, credit_check_char, keyed_hash
+from civicbudget.identity import (
+    IdentifierError,
+    canonical_credit_code,
+    credit_check_char,
+    keyed_hash,
+)
 from civicbudget.partners import selectors, services
 from civicbudget.partners.models import Bid, Offer, Organisation
 from civicbudget.proposals.models import Project
