@@ -415,3 +415,30 @@ def test_xihu_cycle_paper_proposals_are_typed_in(world, staff_client):
     from civicbudget.proposals.models import Proposal
 
     assert Proposal.objects.filter(cycle=cycle, channel="paper").count() == 1
+
+
+# -- the demo -------------------------------------------------------------------------------------
+
+
+def test_demo_runs_a_xihu_style_cycle_with_organisations_and_bids(db, settings, tmp_path):
+    from civicbudget.cycles.models import Cycle
+    from civicbudget.demo.data import load_demo
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path
+    load_demo(proposal_scale=0.02)
+    cycle = Cycle.objects.get(template_key="xihu_xingfu")
+    assert cycle.current_stage.kind == "implement"
+    winners = Implementation.objects.filter(cycle=cycle, project__project_type="services")
+    assert winners.count() >= 2
+    assert Organisation.objects.filter(status="approved").count() == 3
+    offers = Offer.objects.filter(implementation__cycle=cycle)
+    assert offers.count() == winners.count()
+    assert all(o.bids.count() == 3 for o in offers)
+    assert offers.filter(status="awarded").count() == 2
+    for offer in offers.filter(status="awarded"):
+        assert offer.reason and offer.implementation.step == Step.CONTRACT
+        assert Spending.objects.filter(implementation=offer.implementation).exists()
+    chosen = offers.filter(status="awarded").first().chosen_bid.organisation
+    assert selectors.track_record(chosen)["totals"]["projects"] >= 1
+    assert Client().get(f"/organisations/{chosen.pk}/").status_code == 200
