@@ -200,11 +200,16 @@ def staff_organisations(request: HttpRequest, district_id: int) -> HttpResponse:
             messages.error(request, exc.message)
             return redirect("partners:staff", district.pk)
     # The access key appears in this one answer only (never in a message, a session or a log).
+    organisations = selectors.organisations_of_district(district.pk)
+    # Each role sees the buttons of what it may do: a street officer decides for its street.
+    decidable = {o.pk for o in organisations
+                 if permission_check(request.user, "approve_partners", o.street, any_stage=True)}
+    communities = [c for c in Community.objects.filter(street__district=district).select_related("street")
+                   .order_by("street__name", "name")
+                   if permission_check(request.user, "approve_partners", c, any_stage=True)]
     return render(request, "partners/staff.html", {
-        "district": district, "organisations": selectors.organisations_of_district(district.pk),
-        "issued": issued, "can_decide": permission_check(request.user, "approve_partners", district,
-                                                         any_stage=True),
-        "communities": Community.objects.filter(street__district=district).order_by("street__name", "name")})
+        "district": district, "organisations": organisations, "issued": issued, "decidable": decidable,
+        "communities": communities})
 
 
 @login_required
