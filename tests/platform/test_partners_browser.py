@@ -28,7 +28,15 @@ def xihu(transactional_db):
     from civicbudget.delivery.models import Implementation
     from civicbudget.proposals.models import Project
 
-    from factories import CommunityFactory, DistrictFactory, StreetFactory, make_cycle, make_project, run_stage, staff
+    from factories import (
+        CommunityFactory,
+        DistrictFactory,
+        StreetFactory,
+        make_cycle,
+        make_project,
+        run_stage,
+        staff,
+    )
 
     district = DistrictFactory(name="西湖区")
     street = StreetFactory(district=district, name="南浦街道")
