@@ -197,8 +197,8 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     load_demo_votes(c2018, max(100, int(6_000 * proposal_scale)), seed=2018, start=vote.started_at,
                     hours=3 * 24)
 
-    # 2019: a Xihu-style cycle (幸福微实事, 三单) in 白龙街道, its service winners taken by
-    # social organisations.
+    # A Xihu-style cycle (幸福微实事, 三单) in 白龙街道 on Xihu's 2017-2018 dates, its service
+    # winners taken by social organisations.
     from civicbudget.demo.partners_data import load_demo_partners
 
     bailong = User.objects.get(username="bailong-officer")

@@ -1,4 +1,4 @@
-"""The demo's Xihu-style cycle (幸福微实事, 三单): paper proposals typed in and merged, a vote,
+"""The demo's Xihu-style cycle (幸福微实事, 三单, on Xihu's 2017-2018 dates): paper proposals typed in and merged, a vote,
 then the service winners offered for orders to three social organisations.
 
 Runs through the services (registration, approval, offers, bids, the choice, delivery
@@ -39,20 +39,20 @@ def load_demo_partners(*, operator, officer, district, street, communities) -> C
     from civicbudget.demo.proposals_data import load_demo_proposals
     from civicbudget.demo.voting_data import load_demo_votes
 
-    rng = random.Random(2019)
+    rng = random.Random(2017)
     cycle = cycle_create(actor=operator, district=district, template_key="xihu_xingfu",
-                         name="2019 幸福微实事（三单试点）", name_en="2019 Happiness Micro-Projects (three orders)",
-                         year=2019, starts_on=dt.date(2019, 9, 1), total_budget_yuan=None)
+                         name="2017 幸福微实事（三单试点）", name_en="2017 Happiness Micro-Projects (three orders)",
+                         year=2017, starts_on=dt.date(2017, 9, 1), total_budget_yuan=None)
     Cycle.objects.filter(pk=cycle.pk).update(description=(
         "借鉴南昌西湖区“幸福微实事”：六步走，入户收集的纸质提议录机后整合；服务类项目由社会组织接单实施"
         "（百姓点单、政府买单、社会组织接单）。"))
     _configure(operator, cycle, [street], communities, 1_200_000, 300_000)
-    _run_stages(operator, cycle, _at(2019, 9, 1), until="screen")
-    load_demo_proposals(cycle, 320, seed=2019, merged_streets=None, start=_at(2019, 10, 8), days=50)
-    load_demo_deliberation(cycle, seed=2019, actor=operator, start=dt.date(2019, 12, 2), finished=True)
-    vote = _run_stages(operator, cycle, _at(2019, 9, 1), until="vote")
+    _run_stages(operator, cycle, _at(2017, 9, 1), until="screen")
+    load_demo_proposals(cycle, 320, seed=2019, merged_streets=None, start=_at(2017, 10, 8), days=50)
+    load_demo_deliberation(cycle, seed=2019, actor=operator, start=dt.date(2017, 12, 2), finished=True)
+    vote = _run_stages(operator, cycle, _at(2017, 9, 1), until="vote")
     load_demo_votes(cycle, 800, seed=2019, start=vote.started_at, hours=10 * 24)
-    implement = _run_stages(operator, cycle, _at(2019, 9, 1), until="implement")
+    implement = _run_stages(operator, cycle, _at(2017, 9, 1), until="implement")
     now = implement.started_at + dt.timedelta(days=3)
 
     orgs = []
@@ -67,7 +67,7 @@ def load_demo_partners(*, operator, officer, district, street, communities) -> C
         orgs.append(org)
     for community in communities[:2]:
         partners.partnership_add(actor=officer, organisation=orgs[2], community=community,
-                                 since_on=dt.date(2019, 10, 29), note="高校校友会与社区签订合作协议")
+                                 since_on=dt.date(2017, 10, 29), note="高校校友会与社区签订合作协议")
     services_won = list(Implementation.objects.filter(cycle=cycle, project__project_type="services")
                         .select_related("project__street", "project__community", "cycle")
                         .order_by("project__name"))
