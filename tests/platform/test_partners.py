@@ -259,6 +259,18 @@ def test_an_organisation_never_sees_another_organisations_bids(orders):
     assert desk_a.post("/organisations/desk/", {"action": "enter", "key": "wrong"}).status_code == 400
 
 
+def test_a_new_access_key_ends_the_old_keys_sessions(orders):
+    desk = Client()
+    desk.post("/organisations/desk/", {"action": "enter", "key": orders.key_a})
+    assert orders.a.name in desk.get("/organisations/desk/").content.decode()
+    assert orders.key_a not in str(dict(desk.session))
+    new_key = services.organisation_key_issue(actor=orders.officer, organisation=orders.a)
+    page = desk.get("/organisations/desk/").content.decode()
+    assert orders.a.name not in page and 'name="key"' in page
+    assert desk.post("/organisations/desk/", {"action": "enter", "key": orders.key_a}).status_code == 400
+    assert desk.post("/organisations/desk/", {"action": "enter", "key": new_key}).status_code == 302
+
+
 def test_the_choice_needs_a_reason_closes_bids_and_makes_the_contract(orders):
     _bid(orders.a, orders.offer, price=150_000)
     bid_b = _bid(orders.b, orders.offer, price=170_000, has_conflict=True, conflict="负责人系楼长")
