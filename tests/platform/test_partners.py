@@ -454,3 +454,9 @@ def test_demo_runs_a_xihu_style_cycle_with_organisations_and_bids(db, settings, 
     chosen = offers.filter(status="awarded").first().chosen_bid.organisation
     assert selectors.track_record(chosen)["totals"]["projects"] >= 1
     assert Client().get(f"/organisations/{chosen.pk}/").status_code == 200
+    # Every demo account (bailong-officer approved the organisations) is a known demo name:
+    # production refuses them and the demo guard recognises its own database.
+    from civicbudget.accounts.models import User
+    from civicbudget.accounts.security import DEMO_USERNAMES
+
+    assert set(User.objects.values_list("username", flat=True)) <= set(DEMO_USERNAMES)
