@@ -133,6 +133,12 @@ def _stage_check(action: str, cycle: Any) -> str | None:
     return None
 
 
+def stage_refusal(action: str, cycle: Any) -> str | None:
+    """Return why the running stage of ``cycle`` refuses ``action``, or None: the stage rule
+    alone, for those who act without a role (an organisation on its contracted project)."""
+    return _stage_check(action, cycle)
+
+
 def permission_check(user: Any, action: str, place: Any, cycle: Any = None, *,
                      any_stage: bool = False) -> bool:
     """Return whether ``user`` may do ``action`` at ``place`` (in ``cycle``)."""

@@ -111,10 +111,10 @@ def _require(actor, action: str, impl: Implementation) -> None:
 def _contractor_require(contractor, action: str, impl: Implementation) -> None:
     """An organisation that took a project's order (partners.services.Contractor) reports on
     that project, and only that one, while the stage allows implementing."""
-    from civicbudget.accounts.permissions import _stage_check
+    from civicbudget.accounts.permissions import stage_refusal
 
     reason = (_("An organisation only reports on implementation.") if action != "implement"
-              else contractor.refusal(impl) or _stage_check(action, impl.cycle))
+              else contractor.refusal(impl) or stage_refusal(action, impl.cycle))
     if reason is not None:
         audit_record(contractor, action, impl, outcome="denied", place=impl.project.place, message=reason)
         raise PermissionDenied(reason)
