@@ -6,9 +6,10 @@ from civicbudget.accounts.models import Role
 SPEC_ROLE = {
     Role.DISTRICT_ADMIN: {"view_staff", "configure_places", "manage_staff", "manage_cycles",
                           "view_audit", "configure", "submit", "merge", "screen", "deliberate",
-                          "publish", "reply", "implement", "evaluate", "paper_audit", "publicise"},
+                          "publish", "reply", "implement", "evaluate", "paper_audit", "publicise",
+                          "approve_partners"},
     Role.STREET_OFFICER: {"view_staff", "submit", "merge", "screen", "deliberate", "publish",
-                          "reply", "implement", "paper_audit", "publicise"},
+                          "reply", "implement", "paper_audit", "publicise", "approve_partners"},
     Role.COMMUNITY_OFFICER: {"view_staff", "submit", "merge", "deliberate", "reply"},
     Role.DEPARTMENT_REVIEWER: {"view_staff", "review"},
     Role.POLLING_OFFICER: {"view_staff", "vote", "paper_audit"},

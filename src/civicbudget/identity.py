@@ -142,3 +142,44 @@ def canonical_phone(raw: str, *, mobile_only: bool = False, field: str = "phone"
         raise IdentifierError(_("Give an 11-digit mobile number, such as 13812345678."), field)
     raise IdentifierError(_("Give an 11-digit mobile number such as 13812345678, or a landline "
                             "with its area code."), field)
+
+
+#: GB 32100-2015: the 31 characters of a unified social credit code (no I, O, S, V, Z) and
+#: the weights of its first 17 positions (3**i mod 31).
+CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_ASCII = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_CREDIT_RE = re.compile(r"[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}", re.ASCII)
+
+
+def credit_check_char(first17: str) -> str:
+    """Return the GB 32100-2015 check character of the first 17 characters of a credit code."""
+    total = sum(CREDIT_CODE_ALPHABET.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
+    return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+def canonical_credit_code(raw: str, *, field: str = "credit_code") -> str:
+    """Return the one canonical spelling of a unified social credit code (统一社会信用代码),
+    or raise IdentifierError naming ``field``.
+
+    NFKC (full-width letters and digits become ASCII), ASCII letters upper-cased, spaces and
+    hyphens dropped; then 18 characters of the GB 32100-2015 alphabet, digits in the
+    administrative-division positions 3-8, and the right check character.
+    """
+    label = _("unified social credit code")
+    code = _squeeze(raw, label=label, field=field, allowed=_CREDIT_ASCII, upper=True)
+    if len(code) != 18:
+        raise IdentifierError(_("A unified social credit code has 18 characters; this one has %(n)d.")
+                              % {"n": len(code)}, field)
+    excluded = sorted({c for c in code if c in "IOSVZ"})
+    if excluded:
+        raise IdentifierError(_("A unified social credit code never holds the letters I, O, S, V or Z "
+                                "(found %(chars)s): check for a digit typed as a letter.")
+                              % {"chars": "、".join(excluded)}, field)
+    if not _CREDIT_RE.fullmatch(code):
+        raise IdentifierError(_("Characters 3 to 8 of a unified social credit code are the digits of "
+                                "the administrative division."), field)
+    if credit_check_char(code[:17]) != code[17]:
+        raise IdentifierError(_("The check character of the unified social credit code does not match: "
+                                "the code is mistyped."), field)
+    return code

@@ -23,6 +23,7 @@ LIMITS = {
     "rating_per_client_per_hour": 30,
     "rating_per_phone_per_day": 20,
     "tracking_sms_per_phone_per_day": 5,
+    "partner_register_per_client_per_hour": 10,
 }
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)

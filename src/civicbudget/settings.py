@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "civicbudget.delivery",
     "civicbudget.outreach",
     "civicbudget.notifications",
+    "civicbudget.partners",
     "civicbudget.opendata",
     "civicbudget.paperaudit",
     "civicbudget.web",

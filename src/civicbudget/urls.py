@@ -43,6 +43,7 @@ urlpatterns = [
     path("", include("civicbudget.voting.urls")),
     path("", include("civicbudget.results.urls")),
     path("", include("civicbudget.delivery.urls")),
+    path("", include("civicbudget.partners.urls")),
     path("", include("civicbudget.opendata.urls")),
     path("", include("civicbudget.paperaudit.urls")),
     path("", include("civicbudget.outreach.urls")),

@@ -46,8 +46,10 @@ PUBLIC_PAGES = {
     "proposals:track", "deliberation:public", "deliberation:ballot", "voting:start",
     "voting:verify", "voting:ballot", "voting:receipt-lookup", "voting:receipt", "voting:results",
     "voting:ledger-download", "paperaudit:json", "results:publication", "delivery:cycle", "delivery:project",
-    "delivery:photo", "opendata:index", "opendata:table", "opendata:ballot", "opendata:dashboard",
-    "set_language", "healthz", "favicon", "outreach:short", "notifications:opt-out",
+    "delivery:photo", "partners:list", "partners:register", "partners:organisation",
+    # An organisation's desk: its access key, not a staff role (tests/platform/test_partners.py).
+    "partners:desk", "partners:desk-action", "opendata:index", "opendata:table", "opendata:ballot",
+    "opendata:dashboard", "set_language", "healthz", "favicon", "outreach:short", "notifications:opt-out",
     # The API's own pages; its operations are declared one by one below.
     "api:openapi-json", "api:openapi-view", "api:api-root",
 }
@@ -68,7 +70,7 @@ PUBLIC_API = {
     "GET /api/cycles/{cycle_id}/publications", "POST /api/publications/{publication_id}/objections",
     "GET /api/cycles/{cycle_id}/final-states", "GET /api/cycles/{cycle_id}/progress",
     "GET /api/cycles/{cycle_id}/open-data/{name}", "GET /api/districts/{district_id}/statistics",
-    "POST /api/phone-codes",
+    "POST /api/phone-codes", "GET /api/organisations/{organisation_id}",
 }
 #: API operations for a voter's bearer token: a staff session opens none of them.
 VOTER_API = {
@@ -311,6 +313,24 @@ SPEC: dict[str, list[Case]] = {
         page("delivery:desk-action", "POST", "manage_cycles", "district", label="cost",
              body=lambda c: {"action": "cost", "kind": "staff", "description": "入户",
                              "hours": "3", "amount_yuan": "300"}),
+    ],
+    "partners:staff": [
+        page("partners:staff", "GET", "view_staff", "in_district", key="district"),
+        page("partners:staff", "POST", "approve_partners", "haidian", key="district", label="approve",
+             body=lambda c: {"action": "approve", "organisation": c.pending_org.pk, "reason": "资质齐全"}),
+        page("partners:staff", "POST", "approve_partners", "haidian", key="district", label="key",
+             body=lambda c: {"action": "key", "organisation": c.org.pk}),
+        page("partners:staff", "POST", "approve_partners", "haida", key="district", label="partner",
+             body=lambda c: {"action": "partner", "organisation": c.org.pk, "community": c.world.haida.pk,
+                             "since_on": "2030-01-01"}),
+    ],
+    "partners:staff-orders": [
+        page("partners:staff-orders", "GET", "view_staff", "in_district"),
+        page("partners:staff-orders", "POST", "implement", "haida", label="offer",
+             body=lambda c: {"action": "offer", "implementation": c.service_impl.pk,
+                             "bids_close_on": "2099-01-01"}),
+        page("partners:staff-orders", "POST", "implement", "haida", label="choose",
+             body=lambda c: {"action": "choose", "offer": c.offer.pk, "bid": c.bid.pk, "reason": "方案最好"}),
     ],
     # -- API ------------------------------------------------------------------------------
     "POST /api/districts/{district_id}/places/import": [
@@ -579,7 +599,8 @@ def _build(world) -> SimpleNamespace:
         "scope": key, "vote_type": "approval", "budget": "300000", "rule": {"rule": "greedy"},
         "projects": [{"id": "1", "cost": "1000", "name": "灯"}], "min_length": 1, "max_length": 1})
     first17 = "46010819800101123"
-    return SimpleNamespace(
+    partners = _build_partners(world, cycle)
+    return SimpleNamespace(**partners,
         world=world, cycle=cycle, ph=ph, ph2=ph2, ps=ps, street_proposal=street_proposal,
         ph_proposal=ph.proposals.order_by("pk").first(), loose=loose, operation=operation,
         review=review, ballot=ballot, body=body, member_ids=[m.pk for m in members],
@@ -587,6 +608,39 @@ def _build(world) -> SimpleNamespace:
         other_department=other_department, station=station,
         voter_id_number=first17 + id_check_char(first17),
     )
+
+
+def _build_partners(world, cycle) -> dict:
+    """Two organisations (one approved serving 海达社区, one awaiting approval) and two service
+    winners of 海达社区: one to offer, one offered with a bid to choose."""
+    from civicbudget.delivery.models import Implementation
+    from civicbudget.identity import credit_check_char
+    from civicbudget.partners.models import Bid, Offer, Organisation
+
+    cycle.config["partner_delivery"] = True
+    cycle.save(update_fields=["config"])
+
+    def org(name, first17, status):
+        row = Organisation.objects.create(district=world.district, street=world.haidian, name=name,
+                                          credit_code=first17 + credit_check_char(first17), services="养老",
+                                          contact_name="黄", contact_phone="13800138000", status=status)
+        row.communities.set([world.haida])
+        return row
+
+    approved = org("青禾社工", "52460108MJ0000001", "approved")
+    pending = org("待审机构", "52460108MJ0000002", "pending")
+    impls = []
+    for name in ("长者食堂运营", "四点半课堂"):
+        project = make_project(cycle, world.haida, name=name)
+        project.project_type = "services"
+        project.save(update_fields=["project_type"])
+        impls.append(Implementation.objects.create(project=project, cycle=cycle, body=world.haidian,
+                                                   allocation_yuan=100_000, due_on=dt.date(2030, 12, 31)))
+    offer = Offer.objects.create(implementation=impls[1], bids_close_on=dt.date(2099, 1, 1))
+    bid = Bid.objects.create(offer=offer, organisation=approved, plan="方案", price_yuan=90_000,
+                             starts_on=dt.date(2030, 3, 1), ends_on=dt.date(2030, 12, 31), schedule="全年",
+                             team="社工2名")
+    return {"org": approved, "pending_org": pending, "service_impl": impls[0], "offer": offer, "bid": bid}
 
 
 def _holders(world, other_department):

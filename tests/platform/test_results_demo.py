@@ -21,7 +21,7 @@ def demo(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DATA_DIR = tmp_path
     load_demo(proposal_scale=0.02)
-    return Cycle.objects.get(year=2017)
+    return Cycle.objects.get(year=2017, template_key="meilan_full_pb")
 
 
 def test_every_2017_proposal_has_exactly_one_final_state_and_one_reply_sent_or_printed(demo):

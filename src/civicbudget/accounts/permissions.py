@@ -25,7 +25,7 @@ from civicbudget.wording import listing
 
 #: Back-office actions that do not depend on the stage.
 CONFIG_ACTIONS = ("view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit",
-                  "paper_audit", "publicise")
+                  "paper_audit", "publicise", "approve_partners")
 
 #: The back-office actions in words, for refusals ("your role does not allow you to ...").
 CONFIG_LABELS = {
@@ -36,6 +36,7 @@ CONFIG_LABELS = {
     "view_audit": gettext_lazy("read the audit trail"),
     "paper_audit": gettext_lazy("audit the paper count"),
     "publicise": gettext_lazy("make publicity material and outreach points"),
+    "approve_partners": gettext_lazy("approve social organisations and community partnerships"),
 }
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
@@ -43,12 +44,12 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         {
             "view_staff", "configure_places", "manage_staff", "manage_cycles", "view_audit",
             "configure", "submit", "merge", "screen", "deliberate", "publish", "reply",
-            "implement", "evaluate", "paper_audit", "publicise",
+            "implement", "evaluate", "paper_audit", "publicise", "approve_partners",
         }
     ),
     Role.STREET_OFFICER: frozenset(
         {"view_staff", "submit", "merge", "screen", "deliberate", "publish", "reply", "implement",
-         "paper_audit", "publicise"}
+         "paper_audit", "publicise", "approve_partners"}
     ),
     Role.COMMUNITY_OFFICER: frozenset({"view_staff", "submit", "merge", "deliberate", "reply"}),
     Role.DEPARTMENT_REVIEWER: frozenset({"view_staff", "review"}),
@@ -132,6 +133,12 @@ def _stage_check(action: str, cycle: Any) -> str | None:
                 "stage": stage.display_name, "action": ACTION_LABELS[action],
             }
     return None
+
+
+def stage_refusal(action: str, cycle: Any) -> str | None:
+    """Return why the running stage of ``cycle`` refuses ``action``, or None: the stage rule
+    alone, for those who act without a role (an organisation on its contracted project)."""
+    return _stage_check(action, cycle)
 
 
 def permission_check(user: Any, action: str, place: Any, cycle: Any = None, *,

@@ -19,6 +19,7 @@ DEMO_PASSWORD = "meilan-demo-2018"  # noqa: S105 - printed on purpose: demo data
 DEMO_USERNAMES = (
     "operator", "meilan-admin", "haidian-officer", "renminlu-officer", "haida-officer",
     "baishafang-officer", "zhujian-reviewer", "haidian-polling", "haidian-polling2", "observer",
+    "bailong-officer",
 )
 
 

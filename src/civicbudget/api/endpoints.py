@@ -61,6 +61,7 @@ api.add_router("/", voting_router)
 api.add_router("/", "civicbudget.deliberation.api.router")
 api.add_router("/", "civicbudget.results.api.router")
 api.add_router("/", "civicbudget.delivery.api.router")
+api.add_router("/", "civicbudget.partners.api.router")
 api.add_router("/", "civicbudget.opendata.api.router")
 
 MAX_OFFSET = 10**9

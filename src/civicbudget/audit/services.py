@@ -36,6 +36,9 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[st
 def _actor_label(actor: Any) -> str:
     if actor is None:
         return "system"
+    if getattr(actor, "audit_label", None):
+        # Someone acting without a staff account (an organisation at its desk) names itself.
+        return str(actor.audit_label)
     if not getattr(actor, "is_authenticated", False):
         return "anonymous"
     return str(getattr(actor, "username", actor))

@@ -20,6 +20,9 @@ class StageSpec:
     name: str
     name_en: str
     days: int
+    #: When the source model ran this step ("2017-10/2017-11"), for reference only: a cycle
+    #: plans its own windows from its start date and ``days``.
+    dates: str = ""
 
     @property
     def display_name(self) -> str:

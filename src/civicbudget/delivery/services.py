@@ -102,7 +102,27 @@ def implementations_open(*, actor, cycle: Cycle, now: dt.datetime | None = None)
 
 
 def _require(actor, action: str, impl: Implementation) -> None:
+    if getattr(actor, "is_contractor", False):
+        _contractor_require(actor, action, impl)
+        return
     permission_require(actor, action, impl.project.place, impl.cycle, target=impl)
+
+
+def _contractor_require(contractor, action: str, impl: Implementation) -> None:
+    """An organisation that took a project's order (partners.services.Contractor) reports on
+    that project, and only that one, while the stage allows implementing."""
+    from civicbudget.accounts.permissions import stage_refusal
+
+    reason = (_("An organisation only reports on implementation.") if action != "implement"
+              else contractor.refusal(impl) or stage_refusal(action, impl.cycle))
+    if reason is not None:
+        audit_record(contractor, action, impl, outcome="denied", place=impl.project.place, message=reason)
+        raise PermissionDenied(reason)
+
+
+def _user(actor):
+    """The staff user behind ``actor`` for ``recorded_by`` columns (None for an organisation)."""
+    return None if getattr(actor, "is_contractor", False) else actor
 
 
 def implementation_advance(*, actor, implementation: Implementation, step: str, note: str = "",
@@ -113,6 +133,12 @@ def implementation_advance(*, actor, implementation: Implementation, step: str, 
     now = now or timezone.now()
     if step not in STEP_ORDER:
         raise ServiceError(_("Unknown step “%(step)s”.") % {"step": step[:30]}, field="step")
+    if getattr(actor, "is_contractor", False) and step not in actor.steps:
+        reason = _("Your organisation reports delivery; acceptance and completion are recorded by the "
+                   "officers with the residents' supervision group.")
+        audit_record(actor, "implement", implementation, outcome="denied", message=reason,
+                     place=implementation.project.place)
+        raise PermissionDenied(reason, field="step")
     current = STEP_ORDER.index(implementation.step)
     if STEP_ORDER.index(step) != current + 1:
         raise ServiceError(_("The project is at “%(now)s”: the next step is “%(next)s”.") % {
@@ -136,7 +162,7 @@ def implementation_advance(*, actor, implementation: Implementation, step: str, 
     with transaction.atomic():
         implementation.save()
         Milestone.objects.create(implementation=implementation, step=step, at=now, note=note[:500],
-                                 recorded_by=actor)
+                                 recorded_by=_user(actor))
         audit_record(actor, "implementation_advance", implementation, before=before,
                      after=snapshot(implementation, ["step", "due_on", "contract_ends_on", "accepted_at"]),
                      place=implementation.project.place, message=note[:1000])
@@ -162,7 +188,7 @@ def progress_add(*, actor, implementation: Implementation, text: str, percent, p
         raise ServiceError(_("Give the percentage done, 0 to 100."), field="percent")
     _check_photo(photo)
     update = ProgressUpdate(implementation=implementation, text=text[:4000], percent=percent,
-                            at=now or timezone.now(), recorded_by=actor)
+                            at=now or timezone.now(), recorded_by=_user(actor))
     if photo is not None:
         update.photo.save(getattr(photo, "name", "photo.jpg").rsplit("/", 1)[-1][:80], photo, save=False)
     update.save()
@@ -200,7 +226,7 @@ def spending_record(*, actor, implementation: Implementation, amount_yuan, payee
                 field="amount_yuan", code="above_allocation")
         spending = Spending.objects.create(implementation=locked, amount_yuan=amount, payee=payee[:100],
                                            description=description[:300], spent_on=spent_on,
-                                           recorded_by=actor)
+                                           recorded_by=_user(actor))
         audit_record(actor, "spending_record", implementation, after=snapshot(spending),
                      place=implementation.project.place)
     return spending

@@ -90,7 +90,7 @@ def demo_exists() -> bool:
 
 @transaction.atomic
 def load_demo(proposal_scale: float | None = None) -> list[Login]:
-    """Create the demo district, its staff and two cycles; return the staff logins.
+    """Create the demo district, its staff and three cycles; return the staff logins.
 
     ``proposal_scale`` (default 1, or ``CIVICBUDGET_DEMO_SCALE``) shrinks the proposal
     counts for quick test runs; 1 is the source document's scale.
@@ -149,6 +149,7 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     staff("haidian-polling", "孙老师", Role.POLLING_OFFICER, streets[0])
     staff("haidian-polling2", "何老师", Role.POLLING_OFFICER, streets[0])
     staff("observer", "林代表", Role.OBSERVER, district)
+    staff("bailong-officer", "赵科长", Role.STREET_OFFICER, streets[2])
 
     # 2017: finished, every stage stamped on its historical date.
     # The description says what the cycle is, never how it came out: figures (projects,
@@ -195,6 +196,14 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     vote = stage_reschedule(actor=operator, stage=vote, opens_at=vote.started_at, closes_at=closes)
     load_demo_votes(c2018, max(100, int(6_000 * proposal_scale)), seed=2018, start=vote.started_at,
                     hours=3 * 24)
+
+    # A Xihu-style cycle (幸福微实事, 三单) in 白龙街道 on Xihu's 2017-2018 dates, its service
+    # winners taken by social organisations.
+    from civicbudget.demo.partners_data import load_demo_partners
+
+    bailong = User.objects.get(username="bailong-officer")
+    load_demo_partners(operator=operator, officer=bailong, district=district, street=streets[2],
+                       communities=[communities[c] for c in STREETS[2][1]])
     return logins
 
 
