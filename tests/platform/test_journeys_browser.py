@@ -121,7 +121,7 @@ def _resident(walk: Walk, collecting, seed: int) -> None:
     from civicbudget.voting.sms import last_message_to
 
     page = walk.page
-    finished = Cycle.objects.get(year=2017)
+    finished = Cycle.objects.get(year=2017, template_key="meilan_full_pb")
     voting = Cycle.objects.get(year=2018)
     walk.goto("home", "/")
     walk.goto("cycle", f"/cycles/{voting.pk}/")
@@ -197,7 +197,7 @@ def _officer(walk: Walk, collecting, admin) -> None:
     from factories import advance_to
 
     page = walk.page
-    finished = Cycle.objects.get(year=2017)
+    finished = Cycle.objects.get(year=2017, template_key="meilan_full_pb")
     voting = Cycle.objects.get(year=2018)
 
     def login(username: str) -> None:

@@ -35,7 +35,7 @@ def district(transactional_db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DATA_DIR = tmp_path
     load_demo(proposal_scale=0.02)
-    done, voting = Cycle.objects.get(year=2017), Cycle.objects.get(year=2018)
+    done, voting = Cycle.objects.get(year=2017, template_key="meilan_full_pb"), Cycle.objects.get(year=2018)
     community = voting.communities.select_related("street").order_by("pk").first()
     big = Project.objects.create(cycle=voting, street=community.street, community=community,
                                  name="椰林小区安装监控", level=Project.Level.COMMUNITY)

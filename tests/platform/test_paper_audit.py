@@ -111,7 +111,7 @@ def test_correct_records_are_confirmed_published_and_rechecked(counted, world, s
         rounds += 1
         pending = audits.pending_sheets(audit)
         assert pending
-        for station, number, _times in pending:
+        for station, number, _times, _code in pending:
             client.post(desk + "do/", {"action": "record", "scope": haida.key, "station": station.pk,
                                        "number": number, "projects": sheets[(station.pk, number)]})
         audit.refresh_from_db()
@@ -158,7 +158,7 @@ def test_altered_records_call_for_a_full_count(counted, world, capsys):
                       "--box-count", f"{boxes[0]}=30", "--box-count", f"{boxes[1]}=29"]) == 0
     audit = PaperAudit.objects.get(scope=haida)
     while audit.state == "sampling":
-        for station, number, _t in audits.pending_sheets(audit):
+        for station, number, _t, _c in audits.pending_sheets(audit):
             truth = ["2"] if sheets[(station.pk, number)] == ["1", "3"] else ["2"]
             assert audit_cli(["record", "--cycle", str(cycle.pk), "--scope", haida.key, "--station",
                               str(station.pk), "--number", str(number), "--choices", ",".join(truth),
@@ -176,7 +176,7 @@ def test_altered_records_call_for_a_full_count(counted, world, capsys):
 def test_a_missing_sheet_counts_as_the_worst_case(counted):
     cycle, haida, _fuan, (officer, _fa), sheets, _admin = counted
     audit = audits.audit_start(officer=officer, scope=haida, seed=SEED, rolling="公开掷骰")
-    station, number, _t = audits.pending_sheets(audit)[0]
+    station, number, _t, _c = audits.pending_sheets(audit)[0]
     c = audits.audit_record_sheet(officer=officer, audit=audit, station=station, number=number, found=False)
     assert not c.matches and not c.found
     if "1" in sheets[(station.pk, number)]:
@@ -192,7 +192,7 @@ def test_rules_without_a_reduction_get_a_labelled_fixed_comparison(counted, worl
     audit = audits.audit_start(officer=fa, scope=fuan, seed=SEED, rolling="公开掷骰")
     assert audit.method == "fixed" and "mes" in audit.method_note
     assert audit.target_size == 299 and audit.assertions == []  # 1% of sheets wrong, 95% confidence
-    for station, number, _t in audits.pending_sheets(audit):
+    for station, number, _t, _c in audits.pending_sheets(audit):
         audits.audit_record_sheet(officer=fa, audit=audit, station=station, number=number,
                                   choices=["4"] if number % 2 == 0 else ["7"])
     audit.refresh_from_db()
@@ -223,7 +223,7 @@ def test_who_may_start_and_record(counted, world, staff_client):
     assert bad.value.code == "duplicate"
     page = watcher.get(desk).content.decode()
     assert audit.seed in page and 'name="projects"' not in page  # observers watch, they do not enter
-    station, number, _t = audits.pending_sheets(audit)[0]
+    station, number, _t, _c = audits.pending_sheets(audit)[0]
     record = {"action": "record", "scope": haida.key, "station": station.pk, "number": number,
               "projects": ["1"]}
     assert watcher.post(desk + "do/", record).status_code == 403
@@ -309,7 +309,7 @@ def test_an_officer_audits_on_a_phone_and_residents_read_the_conclusion(transact
         assert "与录入记录一致" in page.locator(".messages").inner_text()
     audit = PaperAudit.objects.get(scope=haida)
     while audit.state == "sampling":  # the rest as the test's officer types them
-        for station, number, _t in audits.pending_sheets(audit):
+        for station, number, _t, _c in audits.pending_sheets(audit):
             audits.audit_record_sheet(officer=officer, audit=audit, station=station, number=number,
                                       choices=sheets[(station.pk, number)])
         audit.refresh_from_db()

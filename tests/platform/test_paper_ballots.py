@@ -407,3 +407,42 @@ def test_scanned_and_adjudicated_sheets_are_counted_at_close(paper, world, tmp_p
     # 12 one each; greedy within 400,000: 13 (90,000), the tie 11 (120,000) before 12, which
     # then does not fit (200,000), and 14 (60,000) fills the rest.
     assert result.num_votes == 3 and result.winners == ["13", "11", "14"]
+
+
+def test_machine_read_sheets_enter_the_audit_by_box_number_and_printed_id(paper, world, tmp_path, capsys):
+    """Scanned sheets (by the reader or after adjudication) are numbered in their box from
+    100,001; the audit draws them, names each by its printed sheet id, and confirms the count
+    when the officers read what the scan read."""
+    from civicbudget.cycles.services import stage_advance
+    from civicbudget.paperaudit import services as audits
+
+    cycle, haida, _fuan, station, officer = paper
+    _check_in(station, officer, world, 3)
+    pdf, layout_json = _print(tmp_path, capsys, ["--cycle", str(cycle.pk), "--scope", haida.key, "--station",
+                                                 str(station.pk), "--sheets", "3"])
+    files = [_marked_scan(pdf, 0, {"11": "fill"}, tmp_path), _marked_scan(pdf, 1, {"11": "tick"}, tmp_path),
+             _marked_scan(pdf, 2, {"12": "faint"}, tmp_path)]
+    _scan(["--cycle", str(cycle.pk), *map(str, files)], capsys)
+    queued = ScannedSheet.objects.get(state="queued")
+    for decider in (officer, staff(Role.POLLING_OFFICER, world.haida)):
+        sheet_adjudicate(officer=decider, scanned=queued, choices=["12"])
+    counted = {s.box_number: s for s in ScannedSheet.objects.filter(scope=haida)}
+    assert sorted(counted) == [100_001, 100_002, 100_003]
+    # A typed ballot number can never take a scanned sheet's place in the box.
+    with pytest.raises(ServiceError, match="99,999"):
+        services.paper_ballot_enter(officer=officer, station=station, scope=haida, number=100_001, choices=["11"])
+    stage_advance(actor=staff(Role.DISTRICT_ADMIN, world.district), cycle=cycle, reason="投票结束")
+    audit = audits.audit_start(officer=officer, scope=haida, seed="31415926535897932384", rolling="居民代表掷骰",
+                               box_counts={station.pk: 3})
+    assert audit.manifest == [[station.pk, f"{station.pk} {station.name}", [100_001, 100_002, 100_003]]]
+    printed = {p["sheet"] for p in layout_json["pages"]}
+    while audit.state == "sampling":
+        pending = audits.pending_sheets(audit)
+        assert pending and all(code in printed for _s, _n, _t, code in pending)
+        for st, number, _times, code in pending:
+            sheet = counted[number]
+            assert sheet.code == code
+            read = sheet.marked if sheet.state == "counted" else ["12"]
+            audits.audit_record_sheet(officer=officer, audit=audit, station=st, number=number, choices=read)
+        audit.refresh_from_db()
+    assert audit.comparisons.filter(matches=False).count() == 0

@@ -45,6 +45,10 @@ class PrintedSheet(models.Model):
         return self.code
 
 
+#: Typed paper ballots are numbered by officers from 1 (below this); machine-read ones from here.
+SCANNED_NUMBERS_FROM = 100_001
+
+
 class ScannedSheet(models.Model):
     """One scanned page and what became of it."""
 
@@ -83,9 +87,14 @@ class ScannedSheet(models.Model):
     scanned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
                                    blank=True, related_name="+")
     receipt = models.CharField(max_length=64, blank=True)
+    #: Its number in its box's count once counted, for the audit's manifest: scanned sheets
+    #: are numbered from SCANNED_NUMBERS_FROM, above every typed ballot's number.
+    box_number = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["file_sha256", "page"], name="one_record_per_scan")]
+        constraints = [models.UniqueConstraint(fields=["file_sha256", "page"], name="one_record_per_scan"),
+                       models.UniqueConstraint(fields=["station", "scope", "box_number"],
+                                               name="one_box_number_per_scanned_sheet")]
         indexes = [models.Index(fields=["cycle", "state"])]
 
     def __str__(self) -> str:

@@ -26,7 +26,13 @@ from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle
 from civicbudget.errors import NotFound, ServiceError
 from civicbudget.paper import layout, omr, sheetpdf
-from civicbudget.paper.models import Adjudication, PrintBatch, PrintedSheet, ScannedSheet
+from civicbudget.paper.models import (
+    SCANNED_NUMBERS_FROM,
+    Adjudication,
+    PrintBatch,
+    PrintedSheet,
+    ScannedSheet,
+)
 from civicbudget.voting import logstore
 from civicbudget.voting.models import PollingStation, VotingScope, scope_keys
 
@@ -34,6 +40,14 @@ MAX_SHEETS = 5000  # per print run: a polling point's day with room to spare
 MAX_FILES = 5000  # per scan run
 TICKABLE = ("approval", "choose-1")
 
+
+
+def _next_box_number(station, scope) -> int:
+    """The next number of a counted scanned sheet in its box, for the audit's manifest."""
+    from django.db.models import Max
+
+    top = (ScannedSheet.objects.filter(station=station, scope=scope).aggregate(n=Max("box_number"))["n"])
+    return max(top or 0, SCANNED_NUMBERS_FROM - 1) + 1
 
 def _sheet_code() -> str:
     # 80 random bits in QR's alphanumeric alphabet: guessing a printed id is hopeless.
@@ -278,6 +292,7 @@ def sheets_scan(*, actor, cycle: Cycle, files: list[tuple[str, bytes | Path]],
                     record.receipt = paper_sheet_log(station=read.station, scope=read.scope,
                                                      choices=read.marked)
                     record.state = ScannedSheet.State.COUNTED
+                    record.box_number = _next_box_number(read.station, read.scope)
                 except ServiceError as exc:
                     if exc.code != "over_issued":
                         raise
@@ -351,7 +366,8 @@ def sheet_adjudicate(*, officer, scanned: ScannedSheet, choices: list[str] | Non
                 scanned.receipt = paper_sheet_log(station=scanned.station, scope=scanned.scope,
                                                   choices=decision.choices)
                 scanned.state = ScannedSheet.State.ADJUDICATED
-            scanned.save(update_fields=["state", "receipt"])
+                scanned.box_number = _next_box_number(scanned.station, scanned.scope)
+            scanned.save(update_fields=["state", "receipt", "box_number"])
         audit_record(officer, "paper_sheet_adjudicate", scanned,
                      after={"decision": "set_aside" if decision.set_aside else "count",
                             "settled": final, "state": scanned.state}, place=_scan_place(scanned))

@@ -68,13 +68,14 @@ def _summary(audit: PaperAudit) -> dict:
 def _print_pending(audit: PaperAudit, as_json: bool) -> None:
     pending = services.pending_sheets(audit)
     if as_json:
-        print(json.dumps([{"station": s.pk, "box": s.name, "number": n, "times": t} for s, n, t in pending],
-                         ensure_ascii=False))
+        print(json.dumps([{"station": s.pk, "box": s.name, "number": n, "times": t, "sheet_id": code or None}
+                          for s, n, t, code in pending], ensure_ascii=False))
         return
     print(f"{audit.scope.key}: {len(pending)} sheets to read (state {audit.state}, "
           f"{audit.draws.count()} picks drawn)")
-    for station, number, times in pending:
-        print(f"  station {station.pk} {station.name}  sheet {number}" + (f"  (x{times})" if times > 1 else ""))
+    for station, number, times, code in pending:
+        print(f"  station {station.pk} {station.name}  sheet {number}" + (f"  id {code}" if code else "")
+              + (f"  (x{times})" if times > 1 else ""))
 
 
 def main(argv: list[str]) -> int:

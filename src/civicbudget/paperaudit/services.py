@@ -45,9 +45,26 @@ def _stations(scope: VotingScope) -> list[PollingStation]:
 
 def _logged(scope: VotingScope) -> dict[tuple[int, int], str]:
     """(station id, number) -> receipt of every logged paper sheet of the scope."""
+    from civicbudget.paper.models import ScannedSheet
+
     rows = PaperEntry.objects.filter(
         scope=scope, state__in=(PaperEntry.State.MATCHED, PaperEntry.State.RESOLVED)).exclude(receipt="")
-    return {(sid, n): receipt for sid, n, receipt in rows.values_list("station_id", "number", "receipt")}
+    logged = {(sid, n): receipt for sid, n, receipt in rows.values_list("station_id", "number", "receipt")}
+    # Machine-read sheets (counted by the reader or after adjudication), numbered in their box
+    # from 100,001; the desk names each by its printed sheet id too.
+    scanned = (ScannedSheet.objects.filter(scope=scope, station__isnull=False, box_number__isnull=False)
+               .exclude(receipt="").values_list("station_id", "box_number", "receipt"))
+    logged.update({(sid, n): receipt for sid, n, receipt in scanned})
+    return logged
+
+
+def sheet_ids(audit: PaperAudit) -> dict[tuple[int, int], str]:
+    """(station id, number) -> printed sheet id of the machine-read sheets of the audit's scope."""
+    from civicbudget.paper.models import ScannedSheet
+
+    return {(sid, n): code for sid, n, code in
+            ScannedSheet.objects.filter(scope=audit.scope, box_number__isnull=False)
+            .values_list("station_id", "box_number", "code")}
 
 
 def manifest_of(scope: VotingScope) -> list[list]:
@@ -178,9 +195,9 @@ def _draw(audit: PaperAudit) -> int:
     return len(picks)
 
 
-def pending_sheets(audit: PaperAudit) -> list[tuple[PollingStation, int, int]]:
-    """Drawn sheets not compared yet: (station, number, times drawn), by box and number;
-    none once the audit has concluded."""
+def pending_sheets(audit: PaperAudit) -> list[tuple[PollingStation, int, int, str]]:
+    """Drawn sheets not compared yet: (station, number, times drawn, printed sheet id or ""),
+    by box and number; none once the audit has concluded."""
     if audit.state != PaperAudit.State.SAMPLING:
         return []
     done = set(audit.comparisons.values_list("station_id", "number"))
@@ -189,7 +206,8 @@ def pending_sheets(audit: PaperAudit) -> list[tuple[PollingStation, int, int]]:
         if (sid, n) not in done:
             counts[(sid, n)] = counts.get((sid, n), 0) + 1
     stations = PollingStation.objects.in_bulk({sid for sid, _n in counts})
-    return [(stations[sid], n, times) for (sid, n), times in sorted(counts.items())]
+    codes = sheet_ids(audit) if any(n >= 100_000 for _sid, n in counts) else {}
+    return [(stations[sid], n, times, codes.get((sid, n), "")) for (sid, n), times in sorted(counts.items())]
 
 
 def _record_of(audit: PaperAudit, station_id: int, number: int) -> list[str]:

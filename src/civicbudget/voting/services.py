@@ -735,8 +735,10 @@ def paper_ballot_enter(*, officer, station: PollingStation, scope: VotingScope, 
         audit_record(officer, "paper_ballot_enter", station, outcome="denied", place=station.community,
                      message=reason)
         raise PermissionDenied(reason)
-    if not isinstance(number, int) or number <= 0:
-        raise ServiceError(_("Give the ballot's number (1, 2, 3, ...)."), field="number")
+    # Machine-read sheets are numbered from 100,001 in their box (paper.models): typed
+    # numbers stay below, so the audit names every sheet of a box once.
+    if not isinstance(number, int) or not 0 < number < 100_000:
+        raise ServiceError(_("Give the ballot's number (1, 2, 3, ... up to 99,999)."), field="number")
     ballot = _normalize_choices(scope, choices)
     now = now or timezone.now()
     with transaction.atomic():
