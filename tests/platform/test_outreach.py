@@ -62,6 +62,25 @@ def _voting_cycle(world, *, many=60, photo=False):
     return cycle, admin, projects, street_projects
 
 
+def _qr_texts(pdf: bytes) -> list[str]:
+    """Every QR code on every page, as a phone's camera reads it: the page rendered at 100 dpi
+    (pypdfium2), then decoded (zxing-cpp), both already used to read paper ballots."""
+    import numpy as np
+    import pypdfium2
+    import zxingcpp
+
+    texts = []
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        for page in document:
+            # An A1 board is 2339 x 3311 px at 100 dpi: the QR code stays many pixels per module.
+            image = np.asarray(page.render(scale=100 / 72, grayscale=True).to_pil())
+            texts += [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+    finally:
+        document.close()
+    return texts
+
+
 def test_cli_writes_poster_leaflet_a_board_per_ballot_and_the_texts(world, tmp_path, settings):
     from civicbudget.cli import main
 
@@ -89,6 +108,7 @@ def test_cli_writes_poster_leaflet_a_board_per_ballot_and_the_texts(world, tmp_p
         url = f"https://pb.example.cn/cycles/{cycle.pk}/vote/?src={code}".encode()
         assert b"/URI (" + url + b")" in pdf
         assert f"(https://pb.example.cn/s/{code}) Tj".encode() in pdf
+        assert url.decode() in _qr_texts(pdf)  # the printed code itself, scanned
         assert OutreachPoint.objects.filter(cycle=cycle, code=code).exists()
     sms = (out / "sms.txt").read_text().strip()
     assert len(sms) <= 70 and sms.endswith(f"https://pb.example.cn/s/c{cycle.pk}-sms")
