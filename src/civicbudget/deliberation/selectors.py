@@ -35,6 +35,7 @@ class BallotEntry:
     name: str
     cost_yuan: int
     theme: str = ""
+    community_id: int | None = None  # the community a street project serves, if one
 
 
 @dataclass(frozen=True)
@@ -59,20 +60,33 @@ class BallotView:
         return self.frozen_at is not None
 
 
+def _served_community(project: Project) -> int | None:
+    """The community a project serves: its own, or the one a street project was promoted from."""
+    if project.community_id:
+        return project.community_id
+    promotion = getattr(project, "promotion", None)  # the reverse one-to-one raises AttributeError
+    # A project promoted because it serves several communities serves no one of them more.
+    if promotion is None or promotion.reason == Promotion.Reason.SEVERAL_COMMUNITIES:
+        return None
+    return promotion.from_community_id
+
+
 def _view(ballot: Ballot) -> BallotView:
     return BallotView(
         id=ballot.pk, cycle_id=ballot.cycle_id, level=ballot.level, street_id=ballot.street_id,
         community_id=ballot.community_id, scope_name=str(ballot.place), rule=ballot.rule,
         max_choices=ballot.max_choices, points=ballot.points, budget_yuan=ballot.budget_yuan,
         frozen_at=ballot.frozen_at,
-        items=tuple(BallotEntry(i.project_id, i.project.name, i.cost_yuan, i.project.theme)
+        items=tuple(BallotEntry(i.project_id, i.project.name, i.cost_yuan, i.project.theme,
+                                _served_community(i.project))
                     for i in sorted(ballot.items.all(), key=lambda i: i.position)),
     )
 
 
 def _ballots(cycle: Cycle) -> QuerySet[Ballot]:
     return (Ballot.objects.filter(cycle=cycle)
-            .select_related("street", "community").prefetch_related("items__project"))
+            .select_related("street", "community")
+            .prefetch_related("items__project__promotion"))
 
 
 def ballot_for(cycle: Cycle, scope: Street | Community | BudgetPool, *,
@@ -288,14 +302,24 @@ def voting_ballots(cycle: Cycle) -> list[dict]:
     projects with their final costs, the vote type and limits from the ballot's rule, and the
     cycle's tally rule (``config["tally_rule"]``, greedy when it is not a budget rule).
     """
-    from civicbudget.deliberation.services import scope_rule_bounds
+    from civicbudget.deliberation.services import scope_rule_bounds, stakeholder_weight
     from civicbudget.ledger.export import bound_to_json
 
     tally_rule = cycle.config.get("tally_rule")
+    weight = stakeholder_weight(cycle)
     result = []
     for view in ballots_for_cycle(cycle):
         key = ballot_key(view)
         rule: dict = {"rule": tally_rule if tally_rule in _TALLY_RULES else "greedy"}
+        # Stakeholder weights apply on street ballots of approval kind, to projects that
+        # serve one community: that community's residents count ``weight`` times for them.
+        # (On a community's ballot every voter is a resident: a weight would change nothing.)
+        weighted = (weight is not None and view.level == "street" and view.rule in ("approval", "budget")
+                    and rule["rule"] != "phragmen" and any(i.community_id for i in view.items))
+        if weighted:
+            # Points stand for weighted votes: greedy ranks by weighted votes, MES gives each
+            # voter a utility of weight x cost (cost utility, as on unweighted ballots).
+            rule["utility"] = "points-cost"
         # category floors and caps of the count (config["category_bounds"]), by project theme
         floors, caps = scope_rule_bounds(cycle, key, [i.theme for i in view.items])
         if floors:
@@ -305,13 +329,15 @@ def voting_ballots(cycle: Cycle) -> list[dict]:
         spec = {
             "scope": key, "vote_type": _VOTE_TYPES[view.rule], "budget": str(view.budget_yuan),
             "projects": [{"id": str(i.project_id), "cost": str(i.cost_yuan), "name": i.name,
-                          **({"category": _category(i.theme)} if _category(i.theme) else {})}
+                          **({"category": _category(i.theme)} if _category(i.theme) else {}),
+                          **({"serves": f"community:{i.community_id}"} if weighted and i.community_id else {})}
                          for i in view.items],
             "rule": rule, "min_length": 1,
             "max_length": view.max_choices if view.rule in ("approval", "ranked") else None,
             "max_sum_cost": str(view.budget_yuan) if view.rule == "budget" else None,
             "min_points": None, "max_points": view.points if view.rule == "points" else None,
             "max_sum_points": view.points if view.rule == "points" else None,
+            **({"stakeholder_weight": weight} if weighted else {}),
         }
         result.append({
             "key": key, "title": view.scope_name, "spec": spec,

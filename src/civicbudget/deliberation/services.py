@@ -255,6 +255,50 @@ def category_bounds_set(*, actor, cycle: Cycle, floors: Iterable[str], caps: Ite
     return {"min": floor_lines, "max": cap_lines}
 
 
+# -- stakeholder weights ---------------------------------------------------------------------
+
+#: The largest stakeholder weight a cycle may set (the ledger accepts up to 10; a district
+#: that wants more than 5 should rather give the community its own budget).
+MAX_STAKEHOLDER_WEIGHT = 5
+
+
+def stakeholder_weight(cycle: Cycle) -> int | None:
+    """Return the cycle's stakeholder weight (2..5), None when every vote counts once."""
+    value = (cycle.config or {}).get("stakeholder_weight")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 2 else None
+
+
+def stakeholder_weight_set(*, actor, cycle: Cycle, weight) -> int | None:
+    """Set how many times a resident's vote counts for a street project serving their own
+    community (``None`` or 1: once, like everyone's). Refused once voting has opened: the
+    ballots are frozen with the weight (docs/voting.md#stakeholder-weights)."""
+    permission_require(actor, "configure", cycle.district, cycle)
+    text = str(weight if weight is not None else "").strip()
+    if text in ("", "1"):
+        value = None
+    elif text.isascii() and text.isdigit() and 2 <= int(text) <= MAX_STAKEHOLDER_WEIGHT:
+        value = int(text)
+    else:
+        raise ServiceError(_("The weight is a whole number from 1 to %(max)d.") % {"max": MAX_STAKEHOLDER_WEIGHT},
+                           field="stakeholder_weight")
+    from civicbudget.voting.models import VotingScope
+
+    with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        if VotingScope.objects.filter(cycle=cycle).exists():
+            raise PreconditionFailed(_("Voting has opened: the ballots and their weights are frozen."),
+                                     code="ballot_frozen")
+        before = {"stakeholder_weight": cycle.config.get("stakeholder_weight")}
+        if value is None:
+            cycle.config.pop("stakeholder_weight", None)
+        else:
+            cycle.config["stakeholder_weight"] = value
+        cycle.save(update_fields=["config"])
+        audit_record(actor, "stakeholder_weight_set", cycle, before=before,
+                     after={"stakeholder_weight": value}, place=cycle.district)
+    return value
+
+
 def screening_record(*, actor, project: Project, results: Mapping[str, tuple[bool, str]],
                      now: dt.datetime | None = None) -> Screening:
     """Record pass/fail with a reason for every criterion of the cycle.

@@ -139,6 +139,8 @@ def staff_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "can_screen": "screen" in cycle.allowed_actions(),
         "can_configure": permission_check(request.user, "configure", cycle.district, cycle),
         "category_bounds": services.category_bounds(cycle),
+        "stakeholder_weight": services.stakeholder_weight(cycle),
+        "max_stakeholder_weight": services.MAX_STAKEHOLDER_WEIGHT,
         "communities": _my_places(request, cycle),
     })
 
@@ -250,6 +252,11 @@ def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                                          floors=request.POST.get("category_min", "").splitlines()[:50],
                                          caps=request.POST.get("category_max", "").splitlines()[:50])
             messages.success(request, _("Floors and caps saved."))
+        elif action == "stakeholder_weight":
+            weight = services.stakeholder_weight_set(actor=request.user, cycle=cycle,
+                                                     weight=request.POST.get("stakeholder_weight", "")[:10])
+            messages.success(request, _("Stakeholder weight saved.") if weight else
+                             _("Every vote counts once."))
         elif action == "prepare":
             level, place_id = request.POST.get("level"), request.POST.get("place") or "0"
             model = Community if level == "community" else Street

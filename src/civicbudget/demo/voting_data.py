@@ -125,7 +125,7 @@ def load_demo_votes(cycle: Cycle, voters: int, *, seed: int, start: dt.datetime,
             for key in keys:
                 entry = make_entry(label, specs[key], _choices(rng, specs[key], project_ids[key], weights[key], costs[key]),
                                    "online" if channel == VotingChannel.ONLINE else "paper",
-                                   nonce=f"{rng.getrandbits(128):032x}")
+                                   nonce=f"{rng.getrandbits(128):032x}", home=f"community:{community_id}")
                 cast.append((when, entry._encode_checked(), scopes[key].pk, channel, station))
                 participations.append({"cycle": cycle.pk, "voter": ids[voter["doc_hash"]],
                                        "scope": scopes[key].pk, "channel": channel,

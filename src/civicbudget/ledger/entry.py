@@ -45,11 +45,16 @@ PROJECT_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CYCLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 # Project names go into pabulib rows, which are lines: no control characters.
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+MAX_STAKEHOLDER_WEIGHT = 10
 MONEY_RE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
 
 
 class EntryError(ValueError):
     """An entry, a ballot or a canonical-JSON value that is not acceptable."""
+
+
+def _place_ok(place: Any) -> bool:
+    return isinstance(place, str) and len(place) <= 64 and SCOPE_RE.fullmatch(place) is not None
 
 
 # --- canonical JSON -------------------------------------------------------------------
@@ -161,13 +166,16 @@ class ProjectSpec:
     """A project on a scope's ballot: an id, an exact cost, a display name, its categories.
 
     ``category``: comma-separated categories (pabulib's column), what category floors and
-    caps of the rule count; empty for none.
+    caps of the rule count; empty for none. ``serves``: the place the project serves (a
+    place key such as ``community:12``), whose residents' votes count
+    ``ScopeSpec.stakeholder_weight`` times for it; empty for none.
     """
 
     id: str
     cost: Fraction
     name: str = ""
     category: str = ""
+    serves: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,11 @@ class ScopeSpec:
     ``max_sum_cost`` the total cost of the projects chosen ("within the pool's budget"),
     ``min_points`` / ``max_points`` each project's points and ``max_sum_points`` their sum
     (points ballots only). ``rule`` is how the scope is counted.
+
+    ``stakeholder_weight`` (2..10, approval and choose-1 ballots): a voter whose entry names
+    their place (``BallotEntry.home``) counts that many times for the projects that serve
+    it, once for the others; the ballots are then counted as pabulib ``scoring`` ballots
+    (points = 1 or the weight), with a points utility (see docs/tally.md).
     """
 
     scope: str
@@ -192,6 +205,7 @@ class ScopeSpec:
     min_points: int | None = None
     max_points: int | None = None
     max_sum_points: int | None = None
+    stakeholder_weight: int | None = None
 
     def check(self) -> ScopeSpec:
         """Return self when the definition is coherent; raise :class:`EntryError` otherwise."""
@@ -218,7 +232,11 @@ class ScopeSpec:
                 or ";" in p.category
             ):
                 raise EntryError(f"scope {self.scope}: project {p.id}: bad category")
+            if not isinstance(p.serves, str) or (p.serves and not _place_ok(p.serves)):
+                raise EntryError(f"scope {self.scope}: project {p.id}: bad place {p.serves!r}")
             seen.add(p.id)
+        if self.stakeholder_weight is not None:
+            self._check_weight()
         if self.budget < 0 or self.min_length < 0:
             raise EntryError(f"scope {self.scope}: negative budget or min_length")
         if self.max_length is not None and self.max_length < self.min_length:
@@ -230,6 +248,28 @@ class ScopeSpec:
         except ValueError as exc:
             raise EntryError(f"scope {self.scope}: {exc}") from None
         return self
+
+    def _check_weight(self) -> None:
+        w = self.stakeholder_weight
+        if not isinstance(w, int) or isinstance(w, bool) or not 2 <= w <= MAX_STAKEHOLDER_WEIGHT:
+            raise EntryError(f"scope {self.scope}: stakeholder_weight must be 2..{MAX_STAKEHOLDER_WEIGHT}")
+        if self.vote_type not in ("approval", "choose-1"):
+            raise EntryError(f"scope {self.scope}: stakeholder weights apply to approval ballots only")
+        if not any(p.serves for p in self.projects):
+            raise EntryError(f"scope {self.scope}: stakeholder_weight but no project serves a place")
+        # The weighted ballots are points ballots: the rule must count points (as it
+        # would count votes or cost on the unweighted ballots), never cardinality.
+        if self.rule.utility not in ("points", "points-cost") or self.rule.rule == "phragmen":
+            raise EntryError(f"scope {self.scope}: a weighted ballot is counted with the "
+                             "points or points-cost utility, and not by Phragmén")
+
+    def weighted_points(self, entry: BallotEntry) -> tuple[int, ...]:
+        """Return each chosen project's points on a weighted scope: the weight where the
+        project serves the entry's home, 1 elsewhere."""
+        w = self.stakeholder_weight or 1
+        serves = {p.id: p.serves for p in self.projects}
+        return tuple(w if entry.home and serves.get(pid) == entry.home else 1
+                     for pid in entry.projects())
 
     def constraints(self) -> Constraints:
         """Return the rule's category floors and caps over this scope's projects and budget."""
@@ -324,7 +364,10 @@ class BallotEntry:
     """One accepted ballot as logged: no voter, only the scope, the choices and a nonce.
 
     ``ballot`` holds project ids, or ``(id, points)`` pairs for points ballots. There is
-    deliberately no position and no time: see the module docstring.
+    deliberately no position and no time: see the module docstring. ``home`` is set only on
+    a scope with stakeholder weights, and only when the ballot chose a project serving the
+    voter's place: it names that place and nothing finer, so that anyone can recount the
+    weights (docs/voting.md#stakeholder-weights).
     """
 
     cycle: str
@@ -332,17 +375,21 @@ class BallotEntry:
     ballot: tuple[Any, ...]
     channel: str
     nonce: str
+    home: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON object of the entry."""
         ballot = [list(b) if isinstance(b, tuple | list) else b for b in self.ballot]
-        return {
+        obj = {
             "ballot": ballot,
             "channel": self.channel,
             "cycle": self.cycle,
             "nonce": self.nonce,
             "scope": self.scope,
         }
+        if self.home is not None:
+            obj["home"] = self.home
+        return obj
 
     def encode(self) -> bytes:
         """Return the canonical bytes hashed into the log."""
@@ -368,6 +415,19 @@ class BallotEntry:
 
 
 ENTRY_KEYS = frozenset({"ballot", "channel", "cycle", "nonce", "scope"})
+OPTIONAL_ENTRY_KEYS = frozenset({"home"})
+
+
+def validate_home(spec: ScopeSpec, entry: BallotEntry) -> None:
+    """Raise :class:`EntryError` unless the entry's ``home`` fits its scope: present only
+    on a weighted scope, and then only naming a place that a chosen project serves."""
+    if entry.home is None:
+        return
+    if spec.stakeholder_weight is None:
+        raise EntryError(f"scope {spec.scope} has no stakeholder weights: the entry names no home")
+    serves = {p.id: p.serves for p in spec.projects}
+    if not any(serves.get(pid) == entry.home for pid in entry.projects()):
+        raise EntryError(f"home {entry.home!r}: no project chosen serves it")
 
 
 def new_nonce() -> str:
@@ -381,8 +441,12 @@ def make_entry(
     choices: Sequence[str] | Mapping[str, int],
     channel: str,
     nonce: str | None = None,
+    home: str | None = None,
 ) -> BallotEntry:
     """Build and validate the entry of a ballot.
+
+    ``home`` is the voter's place key (``community:12``); it is kept only on a scope with
+    stakeholder weights and when a chosen project serves it, and dropped otherwise.
 
     ``choices`` is a sequence of project ids (best first for ordinal ballots) or, for
     points ballots, a mapping id -> points. Approval, choose-1 and points ballots are put
@@ -403,6 +467,10 @@ def make_entry(
         channel=channel,
         nonce=nonce if nonce is not None else new_nonce(),
     )
+    if home is not None and spec.stakeholder_weight is not None:
+        serves = {p.id: p.serves for p in spec.projects}
+        if any(serves.get(pid) == home for pid in entry.projects()):
+            entry = BallotEntry(entry.cycle, entry.scope, entry.ballot, entry.channel, entry.nonce, home)
     check_entry_fields(entry.to_json())
     validate_ballot(spec, ballot)
     return entry
@@ -412,10 +480,12 @@ def check_entry_fields(obj: Any) -> BallotEntry:
     """Check an entry object's keys and field types; return it as a :class:`BallotEntry`."""
     if not isinstance(obj, dict):
         raise EntryError("an entry is a JSON object")
-    if set(obj) != ENTRY_KEYS:
+    if not ENTRY_KEYS <= set(obj) <= ENTRY_KEYS | OPTIONAL_ENTRY_KEYS:
         missing = sorted(ENTRY_KEYS - set(obj))
-        extra = sorted(set(obj) - ENTRY_KEYS)
+        extra = sorted(set(obj) - ENTRY_KEYS - OPTIONAL_ENTRY_KEYS)
         raise EntryError(f"entry keys: missing {missing}, unexpected {extra}")
+    if "home" in obj and not _place_ok(obj["home"]):
+        raise EntryError(f"bad home {obj['home']!r}")
     if not isinstance(obj["cycle"], str) or not CYCLE_RE.fullmatch(obj["cycle"]):
         raise EntryError(
             f"cycle must be a short id (letters, digits, . _ : -), got {obj['cycle']!r}"
@@ -434,6 +504,7 @@ def check_entry_fields(obj: Any) -> BallotEntry:
         ballot=tuple(tuple(b) if isinstance(b, list) else b for b in obj["ballot"]),
         channel=obj["channel"],
         nonce=obj["nonce"],
+        home=obj.get("home"),
     )
 
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from civicbudget.ledger.entry import (
@@ -179,10 +180,12 @@ BOUND_FIELDS = ("category_min", "category_max")
 
 
 def project_to_json(p: ProjectSpec) -> dict[str, Any]:
-    """Return a project of a scope as JSON; ``category`` only when it has one (canonical)."""
+    """Return a project of a scope as JSON; ``category`` and ``serves`` only when set (canonical)."""
     out: dict[str, Any] = {"id": p.id, "cost": format_money(p.cost), "name": p.name}
     if p.category:
         out["category"] = p.category
+    if p.serves:
+        out["serves"] = p.serves
     return out
 
 
@@ -243,7 +246,7 @@ def scope_to_json(result: ScopeResult, num_votes: int) -> dict[str, Any]:
     for name in RULE_LIMITS:
         value = getattr(spec, name)
         limits[name] = format_money(value) if isinstance(value, Fraction) else value
-    return {
+    out = {
         "scope": spec.scope,
         "ballots_file": spec.file_name,
         "vote_type": spec.vote_type,
@@ -255,6 +258,9 @@ def scope_to_json(result: ScopeResult, num_votes: int) -> dict[str, Any]:
         "winners": list(result.winners),
         "total_cost": format_money(sum((costs[w] for w in result.winners), Fraction(0))),
     }
+    if spec.stakeholder_weight is not None:  # absent otherwise: older exports stay canonical
+        out["stakeholder_weight"] = spec.stakeholder_weight
+    return out
 
 
 def _int_or_none(value: Any, what: str) -> int | None:
@@ -263,6 +269,15 @@ def _int_or_none(value: Any, what: str) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise EntryError(f"{what} must be an integer >= 0 or null")
     return value
+
+
+def _weight_or_none(obj: dict) -> int | None:
+    if "stakeholder_weight" not in obj:
+        return None
+    w = obj["stakeholder_weight"]
+    if not isinstance(w, int) or isinstance(w, bool):
+        raise EntryError("stakeholder_weight must be an integer")
+    return w
 
 
 def scope_from_json(obj: Any) -> tuple[ScopeResult, int, str]:
@@ -279,23 +294,28 @@ def scope_from_json(obj: Any) -> tuple[ScopeResult, int, str]:
         "vote_type",
         "winners",
     }
-    if not isinstance(obj, dict) or set(obj) != keys:
-        raise EntryError(f"a scope has exactly the keys {', '.join(sorted(keys))}")
+    if not isinstance(obj, dict) or not keys <= set(obj) <= keys | {"stakeholder_weight"}:
+        raise EntryError(f"a scope has exactly the keys {', '.join(sorted(keys))} "
+                         "(and stakeholder_weight)")
     projects = obj["projects"]
     if not isinstance(projects, list):
         raise EntryError("projects must be a list")
     specs = []
     for p in projects:
-        if not isinstance(p, dict) or set(p) - {"category"} != {"cost", "id", "name"}:
-            raise EntryError("a project has exactly the keys cost, id, name (and category)")
+        if not isinstance(p, dict) or set(p) - {"category", "serves"} != {"cost", "id", "name"}:
+            raise EntryError("a project has exactly the keys cost, id, name (and category, serves)")
         if not isinstance(p["id"], str) or not isinstance(p["name"], str):
             raise EntryError("project id and name are strings")
         category = p.get("category", "")
         if "category" in p and (not isinstance(category, str) or not category):
             raise EntryError("a project's category is a non-empty string, or absent")
+        serves = p.get("serves", "")
+        if "serves" in p and (not isinstance(serves, str) or not serves):
+            raise EntryError("a project's serves is a non-empty place key, or absent")
         specs.append(
             ProjectSpec(
-                p["id"], parse_money(p["cost"], f"cost of {p['id']}"), p["name"], category
+                p["id"], parse_money(p["cost"], f"cost of {p['id']}"), p["name"], category,
+                serves,
             )
         )
     limits = obj["ballot_rules"]
@@ -317,6 +337,7 @@ def scope_from_json(obj: Any) -> tuple[ScopeResult, int, str]:
         min_points=_int_or_none(limits["min_points"], "min_points"),
         max_points=_int_or_none(limits["max_points"], "max_points"),
         max_sum_points=_int_or_none(limits["max_sum_points"], "max_sum_points"),
+        stakeholder_weight=_weight_or_none(obj),
     ).check()
     if obj["ballots_file"] != spec.file_name:
         raise EntryError(f"ballots_file must be {spec.file_name!r}, got {obj['ballots_file']!r}")
@@ -356,8 +377,19 @@ def scope_election(cycle: str, spec: ScopeSpec, entries: Sequence[BallotEntry],
         value = getattr(spec, name)
         if value is not None:
             meta[name] = format_money(value) if isinstance(value, Fraction) else str(value)
-    projects = [Project(p.id, p.cost, name=p.name, category=p.category) for p in spec.projects]
     ids = range(len(entries)) if positions is None else positions
+    if spec.stakeholder_weight is not None:
+        # Weighted: each approval becomes 1 point, or the weight where the project serves
+        # the entry's home; the file says so, and which place each project serves.
+        meta["stakeholder_weight"] = str(spec.stakeholder_weight)
+        meta["vote_type"] = "scoring"
+        projects = [Project(p.id, p.cost, name=p.name, category=p.category,
+                            extra=MappingProxyType({"serves": p.serves}))
+                    for p in spec.projects]
+        ballots = [Ballot(str(i), e.projects(), spec.weighted_points(e))
+                   for i, e in zip(ids, entries, strict=True)]
+        return election_from_ballots(projects, spec.budget, ballots, "scoring", meta)
+    projects = [Project(p.id, p.cost, name=p.name, category=p.category) for p in spec.projects]
     ballots = [Ballot(str(i), e.projects(), e.points()) for i, e in zip(ids, entries, strict=True)]
     if spec.vote_type in POINT_TYPES:
         ballots = [Ballot(b.voter_id, b.projects, b.points or ()) for b in ballots]

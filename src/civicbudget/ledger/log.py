@@ -112,14 +112,16 @@ class BallotLog:
         choices: Sequence[str] | Mapping[str, int],
         channel: str,
         nonce: str | None = None,
+        home: str | None = None,
     ) -> Appended:
         """Validate a ballot against its scope, put it in the open batch and return the
         receipt (written to the log by :meth:`close_batch` or the next checkpoint).
 
         Raise :class:`~civicbudget.ledger.entry.EntryError` (nothing is logged) when the
-        ballot breaks the scope's rules.
+        ballot breaks the scope's rules. ``home``: the voter's place, kept only where the
+        scope has stakeholder weights.
         """
-        entry = make_entry(self.cycle, spec, choices, channel, nonce)
+        entry = make_entry(self.cycle, spec, choices, channel, nonce, home)
         data = entry._encode_checked()
         h = leaf_hash(data)
         if h in self.pending or h in self._by_receipt:

@@ -30,7 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from civicbudget import __version__
-from civicbudget.ledger.entry import BallotEntry, EntryError, ScopeSpec, validate_ballot
+from civicbudget.ledger.entry import (
+    BallotEntry,
+    EntryError,
+    ScopeSpec,
+    validate_ballot,
+    validate_home,
+)
 from civicbudget.ledger.export import (
     CHECKPOINTS,
     ENTRIES,
@@ -129,6 +135,7 @@ def check_entries(
             raise ExportError(ENTRIES, line, f"scope {entry.scope!r} is not in results.json")
         try:
             validate_ballot(spec, [list(b) if isinstance(b, tuple) else b for b in entry.ballot])
+            validate_home(spec, entry)
         except EntryError as exc:
             raise ExportError(ENTRIES, line, f"invalid ballot in {entry.scope}: {exc}") from None
         by_scope[entry.scope].append(entry)

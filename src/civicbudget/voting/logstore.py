@@ -77,13 +77,15 @@ def spec_from_json(data: dict) -> ScopeSpec:
     rule = data.get("rule") or {}
     return ScopeSpec(
         scope=data["scope"], vote_type=data["vote_type"], budget=Fraction(data["budget"]),
-        projects=tuple(ProjectSpec(p["id"], Fraction(p["cost"]), p.get("name", ""), p.get("category", ""))
+        projects=tuple(ProjectSpec(p["id"], Fraction(p["cost"]), p.get("name", ""), p.get("category", ""),
+                                   p.get("serves", ""))
                        for p in data["projects"]),
         rule=_rule_from_json(rule), min_length=data.get("min_length", 1),
         max_length=data.get("max_length"),
         max_sum_cost=Fraction(data["max_sum_cost"]) if data.get("max_sum_cost") is not None else None,
         min_points=data.get("min_points"), max_points=data.get("max_points"),
         max_sum_points=data.get("max_sum_points"),
+        stakeholder_weight=data.get("stakeholder_weight"),
     )
 
 
@@ -95,11 +97,13 @@ def spec_to_json(spec: ScopeSpec) -> dict:
     return {
         "scope": spec.scope, "vote_type": spec.vote_type, "budget": str(spec.budget),
         "projects": [{"id": p.id, "cost": str(p.cost), "name": p.name,
-                      **({"category": p.category} if p.category else {})} for p in spec.projects],
+                      **({"category": p.category} if p.category else {}),
+                      **({"serves": p.serves} if p.serves else {})} for p in spec.projects],
         "rule": rule, "min_length": spec.min_length, "max_length": spec.max_length,
         "max_sum_cost": str(spec.max_sum_cost) if spec.max_sum_cost is not None else None,
         "min_points": spec.min_points, "max_points": spec.max_points,
         "max_sum_points": spec.max_sum_points,
+        **({"stakeholder_weight": spec.stakeholder_weight} if spec.stakeholder_weight else {}),
     }
 
 
@@ -143,12 +147,13 @@ class Staged:
     leaf: str
 
 
-def stage_entry(cycle_id: int, spec: ScopeSpec, choices, channel: str) -> Staged:
+def stage_entry(cycle_id: int, spec: ScopeSpec, choices, channel: str, home: str | None = None) -> Staged:
     """Build and check the log entry of a ballot; its receipt is known from now on.
 
+    ``home`` is the voter's community key, kept only where stakeholder weights apply.
     Raise ``civicbudget.ledger.EntryError`` when the ballot breaks its scope's rules.
     """
-    entry = make_entry(f"cycle-{cycle_id}", spec, choices, _ledger_channel(channel))
+    entry = make_entry(f"cycle-{cycle_id}", spec, choices, _ledger_channel(channel), home=home)
     data = entry._encode_checked()
     return Staged(data.decode(), leaf_hash(data).hex())
 

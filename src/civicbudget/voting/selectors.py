@@ -285,6 +285,6 @@ def result_tables(cycle: Cycle) -> list[dict]:
             "result": result, "rows": rows, "budget": budget, "used": result.total_cost_yuan,
             "used_percent": 100 * result.total_cost_yuan / budget if budget else 0.0,
             "rule_sentence": rule_sentence(result.rule), "won": sum(r["won"] for r in rows),
-            "bounds": bounds,
+            "bounds": bounds, "stakeholder_weight": spec.get("stakeholder_weight"),
         })
     return tables

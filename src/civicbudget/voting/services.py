@@ -551,7 +551,7 @@ def ballot_cast_by_id(*, voter_id: int, cycle_id: int, scope_id: int, choices, t
     channel = VotingChannel.ONLINE.value
     count_waiting, mark_batch = _waiting_sql()
     try:
-        staged = logstore.stage_entry(cycle_id, spec, choices, channel)
+        staged = logstore.stage_entry(cycle_id, spec, choices, channel, home=f"community:{community_id}")
         if connection.vendor == "postgresql":
             params = {"cycle": cycle_id, "voter": voter_id, "scope": scope_id, "channel": channel,
                       "day": day, "key": key, "leaf": staged.leaf, "data": staged.data,
@@ -778,7 +778,7 @@ def _log_paper(station, scope, ballot, readings, state) -> str:
     choices = {pid: pts for pid, pts in ballot} if ballot and isinstance(ballot[0], list) else ballot
     # Paper ballots join the same shuffled batches as online ones.
     staged = logstore.stage_entry(scope.cycle_id, logstore.scope_spec(scope.pk, scope.spec), choices,
-                                  station.kind)
+                                  station.kind, home=f"community:{station.community_id}")
     logstore.stage(scope.cycle_id, scope.pk, staged, station.kind, station.pk)
     PaperEntry.objects.filter(pk__in=[r.pk for r in readings]).update(state=state, receipt=staged.leaf)
     transaction.on_commit(lambda: logstore.maybe_flush(

@@ -211,7 +211,8 @@ def vote_ballot(request: HttpRequest, cycle_id: int) -> HttpResponse:
     for scope in services.voter_scopes(voter):
         spec = logstore.spec_from_json(scope.spec)
         ballots.append({"scope": scope, "spec": spec, "participation": voted.get(scope.pk),
-                        "token": secrets.token_hex(16), "error": errors.get(scope.pk)})
+                        "token": secrets.token_hex(16), "error": errors.get(scope.pk),
+                        "home": f"community:{voter.community_id}"})
     return render(request, "voting/ballot.html", {"cycle": cycle, "voter": voter, "ballots": ballots,
                                                   "open_now": "vote" in cycle.allowed_actions()})
 
