@@ -29,6 +29,7 @@ from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.selectors import cycle_pools_by_street
 from civicbudget.deliberation import selectors, services
+from civicbudget.deliberation.division import theme_division, theme_division_set
 from civicbudget.deliberation.models import (
     Ballot,
     Body,
@@ -139,6 +140,7 @@ def staff_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "can_screen": "screen" in cycle.allowed_actions(),
         "can_configure": permission_check(request.user, "configure", cycle.district, cycle),
         "category_bounds": services.category_bounds(cycle),
+        "theme_division": theme_division(cycle),
         "communities": _my_places(request, cycle),
     })
 
@@ -250,6 +252,11 @@ def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                                          floors=request.POST.get("category_min", "").splitlines()[:50],
                                          caps=request.POST.get("category_max", "").splitlines()[:50])
             messages.success(request, _("Floors and caps saved."))
+        elif action == "theme_division":
+            theme_division_set(actor=request.user, cycle=cycle,
+                               themes=request.POST.get("themes", "").splitlines()[:50],
+                               rule=request.POST.get("division_rule", "")[:40])
+            messages.success(request, _("Theme division saved."))
         elif action == "prepare":
             level, place_id = request.POST.get("level"), request.POST.get("place") or "0"
             model = Community if level == "community" else Street

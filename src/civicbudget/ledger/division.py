@@ -9,7 +9,9 @@ by a project rule, and its shares then cap each theme on every project ballot of
 - a ballot's *pool* of a theme is the theme's share of that ballot's budget, in whole yuan
   (:func:`~civicbudget.tally.portioning.split`, so a ballot's pools add up to its budget);
 - when the ballot has a floor (``category_min``) on the same theme above the pool, the cap
-  is the floor instead (the floor was promised first; the explanation says so);
+  is the floor instead (the floor was promised first; the explanation says so); and when
+  whole project costs leave no way to meet a floor under the pools, the pools of the
+  floored themes are lifted to the ballot's budget;
 - the caps are appended to the ballot's own ``category_max`` (a configured cap stays: the
   lower of the two binds), and only for themes some project of the ballot has.
 
@@ -44,7 +46,12 @@ from civicbudget.ledger.entry import (
     format_money,
 )
 from civicbudget.tally import RuleSpec
-from civicbudget.tally.constraints import CategoryBound, category_key, project_categories
+from civicbudget.tally.constraints import (
+    CategoryBound,
+    ConstraintError,
+    category_key,
+    project_categories,
+)
 from civicbudget.tally.limits import LimitError
 from civicbudget.tally.portioning import RULES, Division, divide, split
 
@@ -75,7 +82,7 @@ class Pool:
     @property
     def raised(self) -> bool:
         """Return True when the floor, not the division, set the cap."""
-        return self.floor is not None and self.floor > self.pool
+        return self.cap > self.pool
 
     def to_json(self) -> dict[str, Any]:
         return {"theme": self.theme, "pool": format_money(self.pool),
@@ -151,6 +158,13 @@ def scope_pools(spec: ScopeSpec, themes: Sequence[str],
             continue
         floor = floors.get(key)
         pools.append(Pool(theme, amount, floor, max(Fraction(amount), floor or Fraction(0))))
+    # Project costs are whole: a cap at the floor can leave no set of projects meeting it.
+    # The floor was promised first, so then the pools of floored themes are lifted to the
+    # whole budget (recorded as their cap), and the count stays possible.
+    try:
+        dataclasses.replace(spec, rule=with_pools(spec.rule, pools)).constraints().check()
+    except ConstraintError:
+        pools = [dataclasses.replace(p, cap=spec.budget) if p.floor is not None else p for p in pools]
     return pools
 
 

@@ -143,5 +143,5 @@ def pool_rows(result) -> list[dict]:
             for name in str((e.get("details") or {}).get("category", "")).split(","):
                 capped.add(category_key(name))
     return [{"theme": p["theme"], "pool": int(p["pool"]), "cap": int(Fraction(p["cap"])),
-             "raised": p["floor"] is not None and Fraction(p["floor"]) > int(p["pool"]),
+             "raised": Fraction(p["cap"]) > int(p["pool"]),
              "capped": category_key(p["theme"]) in capped} for p in pools]
