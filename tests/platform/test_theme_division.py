@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from civicbudget.accounts.models import Role
 from civicbudget.audit.models import AuditEvent
+from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.services import stage_advance
 from civicbudget.deliberation.division import theme_division, theme_division_set
 from civicbudget.deliberation.services import (
@@ -261,6 +262,26 @@ def test_floor_configured_above_the_pool_raises_it(world, cycle, admin, officer,
     assert ScopeResult.objects.get(scope__key=f"community:{world.haida.pk}").winners
     page = Client().get(f"/cycles/{cycle.pk}/results/").content.decode()
     assert "300,000" in page
+    out = tmp_path / "export"
+    _write(export_files(cycle), out)
+    ok = _verify(out)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_the_demo_pilot_runs_counts_publishes_and_recounts(world, officer, settings, tmp_path):
+    from civicbudget.demo.fairness_data import NAME, load_demo_division
+
+    from factories import operator
+
+    settings.DATA_DIR = tmp_path
+    cycle = load_demo_division(operator=operator(), officer=officer, district=world.district,
+                               street=world.haidian, voters=60)
+    assert Cycle.objects.get(name=NAME).pk == cycle.pk and cycle.status == "finished"
+    head = ScopeResult.objects.get(scope__cycle=cycle, scope__key__startswith="division:")
+    assert head.num_votes == 60 and sum(Fraction(t["share"]) for t in head.division["themes"]) == 1
+    assert ScopeResult.objects.get(scope__cycle=cycle, scope__key__startswith="street:").division["pools"]
+    page = Client().get(f"/cycles/{cycle.pk}/results/").content.decode()
+    assert "独立市场" in page and "养老助残" in page
     out = tmp_path / "export"
     _write(export_files(cycle), out)
     ok = _verify(out)
