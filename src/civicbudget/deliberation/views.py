@@ -29,6 +29,7 @@ from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle
 from civicbudget.cycles.selectors import cycle_pools_by_street
 from civicbudget.deliberation import selectors, services
+from civicbudget.deliberation.division import theme_division, theme_division_set
 from civicbudget.deliberation.models import (
     Ballot,
     Body,
@@ -141,6 +142,7 @@ def staff_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "category_bounds": services.category_bounds(cycle),
         "stakeholder_weight": services.stakeholder_weight(cycle),
         "max_stakeholder_weight": services.MAX_STAKEHOLDER_WEIGHT,
+        "theme_division": theme_division(cycle),
         "communities": _my_places(request, cycle),
     })
 
@@ -257,6 +259,11 @@ def staff_cycle_action(request: HttpRequest, cycle_id: int) -> HttpResponse:
                                                      weight=request.POST.get("stakeholder_weight", "")[:10])
             messages.success(request, _("Stakeholder weight saved.") if weight else
                              _("Every vote counts once."))
+        elif action == "theme_division":
+            theme_division_set(actor=request.user, cycle=cycle,
+                               themes=request.POST.get("themes", "").splitlines()[:50],
+                               rule=request.POST.get("division_rule", "")[:40])
+            messages.success(request, _("Theme division saved."))
         elif action == "prepare":
             level, place_id = request.POST.get("level"), request.POST.get("place") or "0"
             model = Community if level == "community" else Street

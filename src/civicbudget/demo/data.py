@@ -204,6 +204,13 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
     bailong = User.objects.get(username="bailong-officer")
     load_demo_partners(operator=operator, officer=bailong, district=district, street=streets[2],
                        communities=[communities[c] for c in STREETS[2][1]])
+
+    # A small 2019 pilot of the theme-division ballot (demo/fairness_data.py), counted and
+    # published, in 海甸街道.
+    from civicbudget.demo.fairness_data import load_demo_division
+
+    load_demo_division(operator=operator, officer=User.objects.get(username="haidian-officer"),
+                       district=district, street=streets[0])
     return logins
 
 

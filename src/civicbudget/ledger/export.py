@@ -117,6 +117,8 @@ class ExportData:
     checkpoints: tuple[SignedCheckpoint, ...]
     scopes: tuple[ScopeResult, ...]
     engine: str = ""  # what counted the published results; "" = not recorded
+    # results.json's "division" (ledger.division): a theme-division ballot and its pools
+    division: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class Export:
     elections: Mapping[str, Election]  # scope -> the election of ballots/<scope>.pb
     num_votes: Mapping[str, int]  # scope -> num_votes published in results.json
     files: Mapping[str, bytes]  # every listed file's bytes (already hash-checked)
+    division: Mapping[str, Any] | None = None  # results.json's "division", when it has one
 
 
 # --- JSON helpers ---------------------------------------------------------------------
@@ -442,6 +445,8 @@ def build_files(data: ExportData, key: SigningKey) -> dict[str, bytes]:
         "cycle": data.cycle,
         "scopes": [scope_to_json(specs[s], len(by_scope[s])) for s in sorted(specs)],
     }
+    if data.division is not None:
+        results["division"] = data.division
     files[RESULTS] = pretty_json(results)
     for s in sorted(specs):
         spec = specs[s].spec
@@ -623,8 +628,8 @@ def read_export(directory: str | Path, expected_key: PublicKey | None = None) ->
     cycle = manifest["cycle"]
     # results.json first: the entries are checked against its scopes afterwards.
     results = _parse_pretty(contents[RESULTS], RESULTS)
-    if not isinstance(results, dict) or set(results) != {"cycle", "format", "scopes"}:
-        raise ExportError(RESULTS, 0, "needs exactly the keys cycle, format, scopes")
+    if not isinstance(results, dict) or set(results) - {"division"} != {"cycle", "format", "scopes"}:
+        raise ExportError(RESULTS, 0, "needs exactly the keys cycle, format, scopes (and division)")
     if results["format"] != FORMAT or results["cycle"] != cycle:
         raise ExportError(RESULTS, 0, "format or cycle differs from manifest.json")
     if not isinstance(results["scopes"], list):
@@ -680,5 +685,7 @@ def read_export(directory: str | Path, expected_key: PublicKey | None = None) ->
         checkpoints=tuple(checkpoints),
         scopes=tuple(scopes),
         engine=manifest.get("engine", ""),
+        division=results.get("division"),
     )
-    return Export(data, key, manifest, tuple(parsed), elections, num_votes, contents)
+    return Export(data, key, manifest, tuple(parsed), elections, num_votes, contents,
+                  results.get("division"))

@@ -17,7 +17,10 @@ Order of the checks (the first failure is reported, as ``file:line: what``):
 6. ``ballots/<scope>.pb``: projects, budget, rules and every ballot equal to what the
    entries of that scope say, line by line;
 7. re-tally of each scope with its published rule through :mod:`civicbudget.tally`: the
-   winners (in order) and ``num_votes`` equal ``results.json``.
+   winners (in order) and ``num_votes`` equal ``results.json``; when the export has a
+   theme division (:mod:`civicbudget.ledger.division`), the division is recounted from its
+   entries first, every ballot's pools recomputed and checked against the caps of its rule,
+   and the division scope itself is not re-tallied as a project ballot.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from civicbudget import __version__
+from civicbudget.ledger.division import check_division
 from civicbudget.ledger.entry import (
     BallotEntry,
     EntryError,
@@ -93,6 +97,10 @@ class Verified:
                 f"  {self.known_checkpoints} checkpoints collected during voting match the log"
             )
         for s in self.scopes:
+            if s.rule == "division":
+                lines.append(f"  {s.scope}: {s.num_votes} division ballots valid and equal to "
+                             "the .pb file; division and every ballot's pools recounted as published")
+                continue
             lines.append(
                 f"  {s.scope}: {s.num_votes} ballots valid and equal to the .pb file; "
                 f"{s.rule} re-tallied: {len(s.winners)} winners as published"
@@ -321,6 +329,18 @@ def read_checkpoints_file(path: str | Path) -> list[SignedCheckpoint]:
     return out
 
 
+def _check_division(export: Export, by_scope: dict[str, list[BallotEntry]]) -> str | None:
+    """Recount the export's theme division and its pools (None when it has none)."""
+    if export.data.division is None:
+        return None
+    specs = {r.spec.scope: r.spec for r in export.data.scopes}
+    try:
+        scope, _division = check_division(export.data.division, specs, by_scope)
+    except EntryError as exc:
+        raise ExportError(RESULTS, 0, f"division: {exc}") from None
+    return scope
+
+
 def verify_export(
     directory: str | Path,
     expected_key: PublicKey | None = None,
@@ -340,6 +360,7 @@ def verify_export(
     check_known_checkpoints(export, tree, known_checkpoints, known_source)
     summaries = []
     results_bytes = export.files[RESULTS]
+    division_scope = _check_division(export, by_scope)
     for result in data.scopes:
         spec = result.spec
         entries = by_scope[spec.scope]
@@ -358,6 +379,12 @@ def verify_export(
             export.files[spec.file_name],
             positions[spec.scope],
         )
+        if spec.scope == division_scope:  # recounted by _check_division, not a project ballot
+            if result.winners:
+                raise ExportError(RESULTS, _json_line(results_bytes, spec.scope, "winners"),
+                                  f"{spec.scope}: a division ballot has no winners")
+            summaries.append(ScopeSummary(spec.scope, len(entries), "division", ()))
+            continue
         try:
             outcome = tally(election, spec.rule, explain=False)
         except (ValueError, ArithmeticError) as exc:

@@ -24,7 +24,7 @@ def _on_ballot(cycle, stage, now) -> None:
     from civicbudget.notifications.services import project_notify
     from civicbudget.voting.models import VotingScope
 
-    ids = [p["id"] for spec in VotingScope.objects.filter(cycle=cycle).values_list("spec", flat=True)
+    ids = [p["id"] for spec in VotingScope.objects.filter(cycle=cycle).exclude(key__startswith="division:").values_list("spec", flat=True)
            for p in spec.get("projects", [])]
     for project in _projects(ids):
         project_notify(project=project, event="ballot")

@@ -36,4 +36,4 @@ def scope_filename(scope: VotingScope) -> str:
 
 
 def scope_files(cycle: Cycle) -> dict[str, str]:
-    return {scope_filename(s): scope_pb(cycle, s) for s in VotingScope.objects.filter(cycle=cycle).order_by("key")}
+    return {scope_filename(s): scope_pb(cycle, s) for s in VotingScope.objects.filter(cycle=cycle).exclude(key__startswith="division:").order_by("key")}

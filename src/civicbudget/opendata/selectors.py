@@ -20,7 +20,7 @@ def project_counts(cycle: Cycle) -> dict:
     from civicbudget.voting.models import ScopeResult, VotingScope
 
     on_ballot = sum(len(spec.get("projects", []))
-                    for spec in VotingScope.objects.filter(cycle=cycle).values_list("spec", flat=True))
+                    for spec in VotingScope.objects.filter(cycle=cycle).exclude(key__startswith="division:").values_list("spec", flat=True))
     winners = sum(len(w) for w in ScopeResult.objects.filter(scope__cycle=cycle).values_list("winners", flat=True))
     impl = Implementation.objects.filter(cycle=cycle)
     return {"on_ballot": on_ballot, "counted": ScopeResult.objects.filter(scope__cycle=cycle).exists(),
@@ -76,7 +76,7 @@ def project_facts(project) -> dict:
     cycle = project.cycle
     item = (BallotItem.objects.filter(project=project, ballot__frozen_at__isnull=False)
             .select_related("ballot__street", "ballot__community").first())
-    scope = next((s for s in VotingScope.objects.filter(cycle=cycle).only("id", "title", "spec")
+    scope = next((s for s in VotingScope.objects.filter(cycle=cycle).exclude(key__startswith="division:").only("id", "title", "spec")
                   if any(str(p["id"]) == str(project.pk) for p in s.spec.get("projects", []))), None)
     result = None
     if scope is not None and ScopeResult.objects.filter(scope=scope).exists():

@@ -23,7 +23,7 @@ def _cycle(cycle_id: int) -> Cycle:
 
 def open_data(request: HttpRequest, cycle_id: int) -> HttpResponse:
     cycle = _cycle(cycle_id)
-    scopes = [(s, scope_filename(s)) for s in VotingScope.objects.filter(cycle=cycle).order_by("key")]
+    scopes = [(s, scope_filename(s)) for s in VotingScope.objects.filter(cycle=cycle).exclude(key__startswith="division:").order_by("key")]
     return render(request, "opendata/index.html", {"cycle": cycle, "tables": described_tables(TABLES),
                                                    "scopes": scopes})
 

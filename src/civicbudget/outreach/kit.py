@@ -276,7 +276,7 @@ def ballot_boards(cycle: Cycle, street=None) -> list[Board]:
     from civicbudget.voting.models import VotingScope
 
     scopes = [{"key": s.key, "title": s.title, "spec": s.spec}
-              for s in VotingScope.objects.filter(cycle=cycle).order_by("key")]
+              for s in VotingScope.objects.filter(cycle=cycle).exclude(key__startswith="division:").order_by("key")]
     if not scopes:
         from civicbudget.deliberation.selectors import voting_ballots
 

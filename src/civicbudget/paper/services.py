@@ -78,7 +78,7 @@ def _station_check(station: PollingStation | None, scope: VotingScope) -> None:
 
 
 def cycle_scopes(cycle: Cycle) -> list[VotingScope]:
-    return list(VotingScope.objects.filter(cycle=cycle).order_by("key"))
+    return list(VotingScope.objects.filter(cycle=cycle).exclude(key__startswith="division:").order_by("key"))
 
 
 @dataclass(frozen=True)

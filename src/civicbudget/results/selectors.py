@@ -43,7 +43,7 @@ def outcome_facts(cycle: Cycle) -> OutcomeFacts:
         label = criterion_label(s.reason_code) if s.reason_code else ""
         facts.screened_out[s.project_id] = "：".join(x for x in (label, s.reason) if x)[:500]
     scope_ids = []
-    for scope in VotingScope.objects.filter(cycle=cycle).only("id", "spec"):
+    for scope in VotingScope.objects.filter(cycle=cycle).exclude(key__startswith="division:").only("id", "spec"):
         scope_ids.append(scope.pk)
         facts.on_ballot.update(int(p["id"]) for p in scope.spec.get("projects", []))
     if not scope_ids:

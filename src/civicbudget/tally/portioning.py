@@ -169,6 +169,12 @@ def _round(budget: int, shares: Sequence[Fraction]) -> tuple[int, ...]:
     return tuple(floors)
 
 
+def split(budget: int, shares: Sequence[Fraction]) -> tuple[int, ...]:
+    """Return ``budget`` (whole units) split by exact ``shares`` as :func:`divide` rounds it:
+    largest remainder, ties to the theme listed first; the amounts add up to ``budget``."""
+    return _round(budget, shares)
+
+
 def divide(budget: int, themes: Sequence[str], reports: Sequence[Sequence[int]],
            rule: str = "independent-markets") -> Division:
     """Divide ``budget`` (whole units) between ``themes`` from the voters' ``reports``.

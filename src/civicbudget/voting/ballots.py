@@ -22,9 +22,12 @@ def ballot_specs(cycle: Cycle) -> list[dict]:
 
 
 def open_scopes(cycle: Cycle, stage: Stage, now: dt.datetime) -> None:
+    from civicbudget.voting.division import division_ballot
     from civicbudget.voting.services import scope_open
 
-    for ballot in ballot_specs(cycle):
+    ballots = ballot_specs(cycle)
+    extra = division_ballot(cycle, ballots)  # the theme division, when the cycle has one
+    for ballot in ballots + ([extra] if extra else []):
         scope_open(cycle=cycle, key=ballot["key"], title=ballot["title"], spec=ballot["spec"],
                    street=ballot.get("street"), community=ballot.get("community"))
 

@@ -17,7 +17,7 @@ from django.core.cache import cache
 
 from civicbudget import ledger
 from civicbudget.cycles.models import Cycle
-from civicbudget.voting import logstore
+from civicbudget.voting import division, logstore
 from civicbudget.voting.models import LogCheckpoint, LogEntry, ScopeResult
 
 
@@ -34,8 +34,10 @@ def export_data(cycle: Cycle) -> ledger.ExportData:
         entries=tuple(d.encode() for d in LogEntry.objects.filter(log=log).order_by("seq")
                       .values_list("data", flat=True)),
         checkpoints=tuple(logstore.signed(cp) for cp in LogCheckpoint.objects.filter(log=log).order_by("size")),
-        scopes=tuple(ledger.ScopeResult(logstore.spec_from_json(r.scope.spec), tuple(r.winners))
+        scopes=tuple(ledger.ScopeResult(division.counted_spec(logstore.spec_from_json(r.scope.spec),
+                                                              r.division), tuple(r.winners))
                      for r in results),
+        division=division.export_division(results),
         engine=", ".join(sorted({r.engine_version for r in results if r.engine_version}))[:100],
     )
 

@@ -304,6 +304,9 @@ class ScopeResult(models.Model):
     explanations = models.JSONField()
     counted_at = models.DateTimeField(default=timezone.now)
     observers = models.TextField(blank=True)
+    # Theme division (voting.division): the division scope's counted shares and amounts, or
+    # a project ballot's pools (the caps it was counted with); null without a division.
+    division = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"result {self.scope_id}"

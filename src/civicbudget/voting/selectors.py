@@ -242,8 +242,12 @@ def result_tables(cycle: Cycle) -> list[dict]:
     and the frozen ballot (names, costs, budget); nothing is counted again. Only a rule whose
     explanation carries no vote count (max-welfare) has its votes read from the public log.
     """
+    from civicbudget.voting.division import is_division, pool_rows
+
     tables = []
     for result in results(cycle):
+        if is_division(result.scope.key):  # shown apart: voting.division.division_table
+            continue
         spec = result.scope.spec
         explained = {e["project_id"]: e for e in result.explanations}
         votes = {}
@@ -286,5 +290,6 @@ def result_tables(cycle: Cycle) -> list[dict]:
             "used_percent": 100 * result.total_cost_yuan / budget if budget else 0.0,
             "rule_sentence": rule_sentence(result.rule), "won": sum(r["won"] for r in rows),
             "bounds": bounds, "stakeholder_weight": spec.get("stakeholder_weight"),
+            "pools": pool_rows(result),
         })
     return tables

@@ -46,7 +46,7 @@ from civicbudget.ledger import EntryError, parse_entry, validate_ballot
 from civicbudget.ledger.export import scope_election
 from civicbudget.places.models import Community
 from civicbudget.tally import tally
-from civicbudget.voting import logstore
+from civicbudget.voting import division, logstore
 from civicbudget.voting.electorate import member_require
 from civicbudget.voting.idcard import age_band, age_on, parse_id_number
 from civicbudget.voting.models import (
@@ -91,9 +91,11 @@ def _vote_open(cycle: Cycle) -> None:
 
 
 def voter_scopes(voter: Voter) -> list[VotingScope]:
-    """The ballots a voter votes on: their community's and their street's."""
-    return list(VotingScope.objects.filter(cycle_id=voter.cycle_id, key__in=scope_keys(voter.community_id, voter.community.street_id))
-                .order_by("key"))
+    """The ballots a voter votes on: the cycle's theme division first (if any), then their
+    community's and their street's."""
+    return [*VotingScope.objects.filter(cycle_id=voter.cycle_id, key__startswith=division.scope_key(voter.cycle_id)),
+            *VotingScope.objects.filter(cycle_id=voter.cycle_id, key__in=scope_keys(voter.community_id, voter.community.street_id))
+            .order_by("key")]
 
 
 @dataclass(frozen=True)
@@ -542,10 +544,12 @@ def ballot_cast_by_id(*, voter_id: int, cycle_id: int, scope_id: int, choices, t
         raise NotFound(_("No ballot %(id)s in this cycle.") % {"id": scope_id})
     if not is_open:
         _vote_open(Cycle.objects.prefetch_related("stages").get(pk=cycle_id))
-    if scope_key not in scope_keys(community_id, street_id):
+    # the cycle's division ballot is every voter's (the join above keeps it to their cycle)
+    if scope_key not in scope_keys(community_id, street_id) and not division.is_division(scope_key):
         raise ServiceError(_("This ballot is not one of yours."), field="scope", code="wrong_scope")
     spec = logstore.scope_spec(scope_id, spec_data)
     _normalize_spec_choices(spec, choices)
+    division.choices_check(scope_key, choices)
     key = keyed_hash(f"{voter_id}:{scope_id}:{token}", "submission") if token else ""
     day = timezone.localdate(now)
     channel = VotingChannel.ONLINE.value
@@ -1112,7 +1116,9 @@ def scope_open(*, cycle: Cycle, key: str, title: str, spec: dict, street=None,
     if spec_obj.scope != key:
         raise ServiceError(f"scope key {key} differs from the spec's {spec_obj.scope}")
     scope, _created = VotingScope.objects.get_or_create(cycle=cycle, key=key, defaults={
-        "title": title, "spec": logstore.spec_to_json(spec_obj), "street": street,
+        "title": title, "street": street,
+        # a division ballot keeps its portioning rule beside the ledger's spec
+        "spec": {**logstore.spec_to_json(spec_obj), **({"division": spec["division"]} if "division" in spec else {})},
         "community": community})
     logstore.log_for(cycle)
     return scope
@@ -1128,13 +1134,28 @@ def results_count(*, cycle: Cycle, observers: str = "", now: dt.datetime | None 
     entries_by_scope: dict[int, list[bytes]] = {}
     for scope_id, data in LogEntry.objects.filter(log=log).order_by("seq").values_list("scope_id", "data"):
         entries_by_scope.setdefault(scope_id, []).append(data.encode())
-    for scope in VotingScope.objects.filter(cycle=cycle):
+    # The theme division (if any) first: its shares are the project ballots' pools.
+    shares = None
+    for scope in sorted(VotingScope.objects.filter(cycle=cycle),
+                        key=lambda s: (not division.is_division(s.key), s.key)):
         existing = ScopeResult.objects.filter(scope=scope).first()
         if existing:
             results.append(existing)
+            if division.is_division(scope.key):
+                shares = division.shares_of(existing.division)
             continue
         spec = logstore.spec_from_json(scope.spec)
         raw = entries_by_scope.get(scope.pk, [])
+        if division.is_division(scope.key):
+            stored = division.count(spec, scope, [parse_entry(d) for d in raw])
+            shares = division.shares_of(stored)
+            results.append(ScopeResult.objects.create(
+                scope=scope, rule={"rule": division.division_rule(scope)},
+                input_hash=hashlib.sha256(b"\n".join(raw)).hexdigest(),
+                engine_version=f"civicbudget {civicbudget.__version__}", num_votes=len(raw),
+                winners=[], total_cost_yuan=0, explanations=[], counted_at=now, division=stored))
+            continue
+        spec, pools = division.apply_pools(spec, shares)
         election = scope_election(logstore.cycle_label(cycle), spec, [parse_entry(d) for d in raw])
         outcome = tally(election, spec.rule)
         digest = hashlib.sha256(b"\n".join(raw)).hexdigest()
@@ -1146,7 +1167,8 @@ def results_count(*, cycle: Cycle, observers: str = "", now: dt.datetime | None 
             engine_version=f"civicbudget {civicbudget.__version__}", num_votes=len(raw),
             winners=list(outcome.winners), total_cost_yuan=int(outcome.total_cost),
             explanations=[_explanation(e) for e in outcome.explanations],
-            counted_at=now, observers="\n".join(filter(None, [observers, *watched]))[:4000]))
+            counted_at=now, observers="\n".join(filter(None, [observers, *watched]))[:4000],
+            division=pools))
     logstore.checkpoint(log, now)
     return results
 

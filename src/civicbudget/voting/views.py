@@ -211,6 +211,7 @@ def vote_ballot(request: HttpRequest, cycle_id: int) -> HttpResponse:
     for scope in services.voter_scopes(voter):
         spec = logstore.spec_from_json(scope.spec)
         ballots.append({"scope": scope, "spec": spec, "participation": voted.get(scope.pk),
+                        "division": scope.key.startswith("division:"),
                         "token": secrets.token_hex(16), "error": errors.get(scope.pk),
                         "home": f"community:{voter.community_id}"})
     return render(request, "voting/ballot.html", {"cycle": cycle, "voter": voter, "ballots": ballots,
@@ -263,8 +264,11 @@ def results_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
         t["rest_won"] = sum(r["won"] for r in t["rest"])
     # One rule for every ballot (the usual case) is said once, above them.
     sentences = {t["rule_sentence"] for t in tables}
+    from civicbudget.voting.division import division_table
+
     return render(request, "voting/results.html", {
         "cycle": cycle, "turnout": selectors.turnout(cycle), "tables": tables,
+        "division": division_table(selectors.results(cycle)),
         "one_rule": sentences.pop() if len(sentences) == 1 else "", "has_audit": bool(audits),
         "has_log": hasattr(cycle, "ballot_log")})
 
