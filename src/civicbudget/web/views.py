@@ -39,15 +39,20 @@ def home(request: HttpRequest) -> HttpResponse:
     districts = list(District.objects.all())
     if len(districts) == 1:
         return district_home(request, districts[0].pk)
-    cycles = list(cycle_selectors.cycle_list())
+    cycles = _running_first(cycle_selectors.cycle_list())
     return render(request, "web/home.html", {
         "districts": [(d, [c for c in cycles if c.district_id == d.pk]) for d in districts],
     })
 
 
+def _running_first(cycles) -> list:
+    """A resident comes for the cycle that is open now: running cycles lead, newest first."""
+    return sorted(cycles, key=lambda c: c.status != "running")
+
+
 def district_home(request: HttpRequest, district_id: int) -> HttpResponse:
     district = get_object_or_404(District, pk=district_id)
-    cycles = list(cycle_selectors.cycle_list(district.pk))
+    cycles = _running_first(cycle_selectors.cycle_list(district.pk))
     tree = district_tree(district)
     return render(request, "web/district.html", {
         "district": district, "cycles": cycles,
