@@ -48,8 +48,8 @@ def test_demo_prepares_full_scale_data_then_reuses_it(tmp_path):
                   "from civicbudget.proposals.models import Proposal as P; print(P.objects.count())"],
                  tmp_path)
     # 2017 and 2018 at the source's scale, and the Xihu-style cycle's typed-in proposals.
-    # ... and the 2019 theme-division pilot's 13 (demo/fairness_data.py)
-    assert count.stdout.strip().splitlines()[-1] == str(4_362 + 27_405 + 320 + 13)
+    # ... and the 2019 pilots' (demo/fairness_data.py): theme division 13, care-first 11, group 5
+    assert count.stdout.strip().splitlines()[-1] == str(4_362 + 27_405 + 320 + 13 + 11 + 5)
 
 
 def test_demo_serves_pages_and_api_over_http(tmp_path):
@@ -70,11 +70,11 @@ def test_demo_serves_pages_and_api_over_http(tmp_path):
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise AssertionError("demo did not start") from None
                 time.sleep(0.3)
-        # the 2019 theme-division pilot (demo/fairness_data.py) is finished and listed first
+        # the three 2019 pilots (demo/fairness_data.py) are finished and listed first
         assert [(c["year"], c["status"]) for c in cycles] == [
-            (2019, "finished"), (2018, "running"), (2017, "finished"), (2017, "running")]
-        assert cycles[1]["current_stage"]["name"] == "项目投票"
-        assert cycles[3]["current_stage"]["name"] == "项目执行和监督（社会组织接单）"
+            (2019, "finished")] * 3 + [(2018, "running"), (2017, "finished"), (2017, "running")]
+        assert cycles[3]["current_stage"]["name"] == "项目投票"
+        assert cycles[5]["current_stage"]["name"] == "项目执行和监督（社会组织接单）"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
             assert "2017 双创微实事" in r.read().decode()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5) as r:

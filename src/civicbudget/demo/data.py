@@ -211,6 +211,16 @@ def load_demo(proposal_scale: float | None = None) -> list[Login]:
 
     load_demo_division(operator=operator, officer=User.objects.get(username="haidian-officer"),
                        district=district, street=streets[0])
+    # Two more 2019 pilots of the fairer counts (docs/voting.md): a floor for elderly and
+    # disability projects with stakeholder weights in 人民路街道, and a group budget that only
+    # the disabled persons' federation's members decide, in 和平南街道.
+    from civicbudget.demo.fairness_data import load_demo_group, load_demo_priority
+
+    load_demo_priority(operator=operator, officer=User.objects.get(username="renminlu-officer"),
+                       district=district, street=streets[1],
+                       communities=[communities[c] for c in STREETS[1][1][:3]])
+    load_demo_group(operator=operator, officer=operator, district=district, street=streets[3],
+                    community=communities[STREETS[3][1][0]])
     return logins
 
 

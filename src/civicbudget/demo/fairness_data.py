@@ -106,3 +106,167 @@ def load_demo_division(*, operator, officer, district, street, voters: int = 300
             voting.ballot_cast(voter=voter, scope=scope, choices=chosen or [spec.projects[0].id])
     _run_stages(operator, cycle, _at(2019, 3, 1), until=None)
     return Cycle.objects.get(pk=cycle.pk)
+
+
+# -- 2019 关爱优先试点: a category floor and stakeholder weights ------------------------------
+
+PRIORITY_NAME = "2019 关爱优先试点"
+# (name, community index or None for "serves several communities", theme, cost, base liking)
+PRIORITY_PROJECTS = [
+    ("白沙坊长者助餐点", 0, "养老助残", 90_000, 0.25), ("东坡社区无障碍通道", 1, "养老助残", 80_000, 0.2),
+    ("海联社区康复角", 2, "养老助残", 70_000, 0.2), ("白沙坊篮球场翻新", 0, "文体活动", 150_000, 0.55),
+    ("东坡健身步道", 1, "文体活动", 120_000, 0.5), ("海联社区停车棚", 2, "公共安全", 110_000, 0.5),
+    ("三社区路灯联网", None, "公共安全", 140_000, 0.45), ("街道口袋公园", None, "环境卫生", 160_000, 0.5),
+]
+# Each community also keeps a small project on its own ballot.
+PRIORITY_LOCAL = [("楼道灯更换", "公共安全", 40_000), ("垃圾分类亭", "环境卫生", 50_000), ("儿童游乐角", "文体活动", 45_000)]
+PRIORITY_FLOOR = "养老助残=0.3"
+
+
+def load_demo_priority(*, operator, officer, district, street, communities, voters: int = 240,
+                       seed: int = 20191) -> Cycle:
+    """A street ballot counted with a floor for elderly and disability projects (at least 30%
+    of the street's 600,000 yuan) and a stakeholder weight of 2: a resident's vote for a
+    project promoted from their own community counts twice. Voted online, counted, published.
+    """
+    from civicbudget.deliberation.services import (
+        category_bounds_set,
+        project_promote,
+        stakeholder_weight_set,
+    )
+    from civicbudget.demo.data import _at, _run_stages
+
+    rng = random.Random(seed)
+    cycle = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",
+                         name=PRIORITY_NAME, name_en="2019 Care-First Pilot", year=2019,
+                         starts_on=dt.date(2019, 4, 1), total_budget_yuan=1_080_000)
+    Cycle.objects.filter(pk=cycle.pk).update(description=(
+        "试点：人民路街道60万元的街道项目中，至少30%留给养老助残类项目；"
+        "居民为本社区提出的项目投票，这一票按两票计。"))
+    cycle_set_participants(actor=operator, cycle=cycle, streets=[street], communities=communities)
+    pool_set(actor=operator, cycle=cycle, place=street, amount_yuan=600_000)
+    for community in communities:
+        pool_set(actor=operator, cycle=cycle, place=community, amount_yuan=160_000)
+    cycle.refresh_from_db()
+    cycle.config["community_cap_yuan"] = 60_000  # above it, a community's project goes to the street
+    cycle.save(update_fields=["config"])
+    stakeholder_weight_set(actor=operator, cycle=cycle, weight="2")
+    # The floor is the street ballot's: the communities' ballots have no such projects.
+    category_bounds_set(actor=operator, cycle=cycle, floors=[PRIORITY_FLOOR], caps=[],
+                        scope_key=f"street:{street.pk}")
+    _run_stages(operator, cycle, _at(2019, 4, 1), until="screen")
+    criteria = screening_criteria(cycle)
+    serves: dict[str, int | None] = {}
+    for i, (name, home, theme, cost, _like) in enumerate(PRIORITY_PROJECTS):
+        community = communities[home if home is not None else 0]
+        project = Project.objects.create(cycle=cycle, street=street, community=community, name=name,
+                                         theme=theme, level=Project.Level.COMMUNITY)
+        Proposal.objects.create(cycle=cycle, street=street, community=community,
+                                tracking_code=f"P2019{i:05d}", title=name, text=f"建议：{name}",
+                                proposer_name="居民", channel="paper", project=project)
+        cost_set(actor=officer, project=project, amount_yuan=cost)
+        if home is None:
+            project_promote(actor=officer, project=project, reason="several_communities",
+                            note="、".join(c.name for c in communities))
+        else:
+            project_promote(actor=officer, project=project, reason="cost_above_cap")
+        screening_record(actor=officer, project=project, results={k: (True, "") for k in criteria})
+        serves[str(project.pk)] = communities[home].pk if home is not None else None
+    for i, (community, (name, theme, cost)) in enumerate(zip(communities, PRIORITY_LOCAL, strict=False)):
+        project = Project.objects.create(cycle=cycle, street=street, community=community, name=name,
+                                         theme=theme, level=Project.Level.COMMUNITY)
+        Proposal.objects.create(cycle=cycle, street=street, community=community,
+                                tracking_code=f"P2019{100 + i:05d}", title=name, text=f"建议：{name}",
+                                proposer_name="居民", channel="paper", project=project)
+        screening_record(actor=officer, project=project, results={k: (True, "") for k in criteria})
+        cost_set(actor=officer, project=project, amount_yuan=cost)
+    for place in (street, *communities):
+        ballot_freeze(actor=officer, ballot=ballot_prepare(actor=officer, cycle=cycle, place=place))
+    _run_stages(operator, cycle, _at(2019, 4, 1), until="vote")
+    scope = VotingScope.objects.get(cycle=cycle, key=f"street:{street.pk}")
+    spec = logstore.spec_from_json(scope.spec)
+    local = {int(s.key.split(":")[1]): (s, logstore.spec_from_json(s.spec))
+             for s in VotingScope.objects.filter(cycle=cycle, key__startswith="community:")}
+    likes = {str(p.pk): like for p in Project.objects.filter(cycle=cycle)
+             for n, _h, _t, _c, like in PRIORITY_PROJECTS if n == p.name}
+    for i in range(voters):
+        community = communities[i % len(communities)]
+        born = dt.date(1945, 1, 1) + dt.timedelta(days=rng.randrange(0, 55 * 365))
+        first17 = f"460108{born:%Y%m%d}{500 + i % 500:03d}"
+        voter = voting.voter_identify(
+            cycle=cycle, doc_type="id_card", doc_number=first17 + id_check_char(first17),
+            community_id=community.pk, basis="live", phone=f"137{i:08d}")
+        # Residents favour what their own community asked for.
+        chosen = [p.id for p in spec.projects
+                  if rng.random() < likes[p.id] + (0.35 if serves[p.id] == community.pk else 0)]
+        rng.shuffle(chosen)
+        chosen = chosen[:spec.max_length] if spec.max_length else chosen
+        voting.ballot_cast(voter=voter, scope=scope, choices=chosen or [spec.projects[-1].id])
+        own_scope, own_spec = local[community.pk]
+        voting.ballot_cast(voter=voter, scope=own_scope, choices=[own_spec.projects[0].id])
+    _run_stages(operator, cycle, _at(2019, 4, 1), until=None)
+    return Cycle.objects.get(pk=cycle.pk)
+
+
+# -- 2019 助残微实事: a group budget -----------------------------------------------------------
+
+GROUP_NAME = "2019 助残微实事"
+GROUP = "区残联登记会员"
+GROUP_PROJECTS = [("助听器适配服务", "养老助残", 120_000, 0.6), ("盲道修复", "养老助残", 150_000, 0.5),
+                  ("轮椅借用点", "养老助残", 60_000, 0.55), ("康复训练班", "养老助残", 100_000, 0.45),
+                  ("无障碍卫生间改造", "养老助残", 180_000, 0.4)]
+
+
+def load_demo_group(*, operator, officer, district, street, community, members: int = 260,
+                    voters: int = 180, seed: int = 20192) -> Cycle:
+    """A budget decided by a registered group, not a place: only the members of the district
+    disabled persons' federation on the imported list (keyed hashes only) may vote on the
+    500,000 yuan street ballot; counted and published as usual."""
+    from civicbudget.demo.data import _at, _run_stages
+    from civicbudget.voting.electorate import members_import
+
+    rng = random.Random(seed)
+    cycle = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",
+                         name=GROUP_NAME, name_en="2019 Disability Micro-Projects", year=2019,
+                         starts_on=dt.date(2019, 5, 1), total_budget_yuan=500_000)
+    Cycle.objects.filter(pk=cycle.pk).update(description=(
+        "区残联50万元的助残预算由登记会员投票决定：只有会员名单上的居民可以投票。"))
+    cycle_set_participants(actor=operator, cycle=cycle, streets=[street], communities=[community])
+    cycle.refresh_from_db()
+    # One ballot for the whole group: a street-level pool only; members pick the community
+    # they live in when they register, as every voter does.
+    cycle.config["levels"] = ["street"]
+    cycle.config["electorate"] = {"kind": "group", "name": GROUP}
+    cycle.save(update_fields=["config"])
+    pool_set(actor=operator, cycle=cycle, place=street, amount_yuan=500_000)
+    numbers = []
+    for i in range(members):
+        born = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(0, 60 * 365))
+        first17 = f"460108{born:%Y%m%d}{i % 1000:03d}"
+        numbers.append(first17 + id_check_char(first17))
+    members_import(actor=operator, cycle=cycle, filename="members.csv",
+                   data=("证件号码\n" + "\n".join(numbers) + "\n").encode())
+    _run_stages(operator, cycle, _at(2019, 5, 1), until="screen")
+    criteria = screening_criteria(cycle)
+    for i, (name, theme, cost, _like) in enumerate(GROUP_PROJECTS):
+        project = Project.objects.create(cycle=cycle, street=street, name=name, theme=theme,
+                                         level=Project.Level.STREET)
+        Proposal.objects.create(cycle=cycle, street=street, community=community,
+                                tracking_code=f"G2019{i:05d}", title=name, text=f"建议：{name}",
+                                proposer_name="残联会员", channel="paper", project=project)
+        screening_record(actor=officer, project=project, results={k: (True, "") for k in criteria})
+        cost_set(actor=officer, project=project, amount_yuan=cost)
+    ballot_freeze(actor=officer, ballot=ballot_prepare(actor=officer, cycle=cycle, place=street))
+    _run_stages(operator, cycle, _at(2019, 5, 1), until="vote")
+    (scope,) = VotingScope.objects.filter(cycle=cycle)
+    spec = logstore.spec_from_json(scope.spec)
+    likes = {str(p.pk): like for p in Project.objects.filter(cycle=cycle)
+             for n, _t, _c, like in GROUP_PROJECTS if n == p.name}
+    for i, number in enumerate(rng.sample(numbers, voters)):
+        voter = voting.voter_identify(cycle=cycle, doc_type="id_card", doc_number=number,
+                                      community_id=community.pk, basis="live", phone=f"136{i:08d}")
+        chosen = [p.id for p in spec.projects if rng.random() < likes[p.id]]
+        chosen = chosen[:spec.max_length] if spec.max_length else chosen
+        voting.ballot_cast(voter=voter, scope=scope, choices=chosen or [spec.projects[0].id])
+    _run_stages(operator, cycle, _at(2019, 5, 1), until=None)
+    return Cycle.objects.get(pk=cycle.pk)
