@@ -31,6 +31,10 @@ web_patterns = [
     path("staff/cycles/<int:cycle_id>/pools/", views.staff_cycle_pool, name="staff-cycle-pool"),
     path("staff/cycles/<int:cycle_id>/advance/", views.staff_cycle_advance,
          name="staff-cycle-advance"),
+    path("staff/cycles/<int:cycle_id>/electorate/", views.staff_cycle_electorate,
+         name="staff-cycle-electorate"),
+    path("staff/cycles/<int:cycle_id>/group-members/", views.staff_cycle_members,
+         name="staff-cycle-members"),
 ]
 
 handler400 = "civicbudget.web.errors.bad_request"

@@ -168,6 +168,16 @@ SPEC: dict[str, list[Case]] = {
         page("web:staff-cycle-advance", "POST", "manage_cycles", "district",
              body=lambda c: {"reason": "matrix test"}, at=("collect",)),
     ],
+    # Before the vote (who may vote is frozen once it starts).
+    "web:staff-cycle-electorate": [
+        page("web:staff-cycle-electorate", "POST", "manage_cycles", "district",
+             body=lambda c: {"kind": "group", "name": "残疾人联合会会员"}, at=("collect",)),
+    ],
+    "web:staff-cycle-members": [
+        page("web:staff-cycle-members", "POST", "manage_cycles", "district",
+             files=lambda c: {"file": _upload("members.csv", "doc_number\n110101199003074514\n")},
+             at=("collect",)),
+    ],
     "proposals:staff-entry": [
         page("proposals:staff-entry", "GET", "view_staff", "in_district"),
         page("proposals:staff-entry", "POST", "submit", "haida",

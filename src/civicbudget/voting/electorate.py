@@ -8,6 +8,10 @@ goes through ``identity.canonical_document`` (NFKC, the format's ASCII, the ID c
 character) and only its keyed hash is stored, the same hash registration computes, so
 ``voter_check`` can refuse a non-member before anything is stored. The ballots, the count
 and the publication are the cycle's usual ones.
+
+Staff switch a cycle between a place's residents and a group with ``electorate_set`` (the
+staff cycle page and the API), and load the list with ``members_import``; both are refused
+once voting has started, so eligibility never moves under a vote.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from django.utils.translation import gettext as _
 from civicbudget.accounts.permissions import permission_require
 from civicbudget.audit.services import audit_record
 from civicbudget.cycles.models import Cycle
-from civicbudget.errors import ImportRejected, ServiceError
+from civicbudget.errors import ImportRejected, PreconditionFailed, ServiceError
 from civicbudget.identity import DOC_TYPES, IdentifierError, document_hash
 from civicbudget.tabular import read_table
 from civicbudget.voting.models import GroupMember
@@ -29,6 +33,10 @@ MEMBER_ALIASES = {
     "证件号码": "doc_number", "身份证号": "doc_number", "身份证号码": "doc_number", "号码": "doc_number",
     "证件类型": "doc_type", "类型": "doc_type",
 }
+#: The longest group name: it is shown on the vote page and in the refusal of a non-member.
+MAX_GROUP_NAME = 60
+ELECTORATE_KINDS = ("place", "group")
+
 DOC_TYPE_ALIASES = {"身份证": "id_card", "居民身份证": "id_card", "护照": "passport",
                     "港澳居民来往内地通行证": "hk_macao", "台湾居民来往大陆通行证": "taiwan"}
 
@@ -39,6 +47,48 @@ def group_name(cycle: Cycle) -> str | None:
     if isinstance(electorate, dict) and electorate.get("kind") == "group":
         return str(electorate.get("name") or _("the group"))
     return None
+
+
+def vote_started(cycle: Cycle) -> bool:
+    """Return whether the cycle's vote stage has started: the electorate and its list are frozen."""
+    return any(stage.kind == "vote" and stage.started_at for stage in cycle.stages.all())
+
+
+def group_member_count(cycle: Cycle) -> int:
+    """Return how many documents are on the cycle's group list (kept even while unused)."""
+    return GroupMember.objects.filter(cycle=cycle).count()
+
+
+def electorate_set(*, actor, cycle: Cycle, kind: str, name: str = "") -> str | None:
+    """Make the cycle's vote one for a place's residents (``kind`` "place", the default) or
+    for the members of a group (``kind`` "group" with its ``name``, 1 to 60 characters).
+    Return the group's name, or None for a place. Refused once voting has started. The
+    members' list is not touched: switching back to a place leaves it waiting, unused."""
+    permission_require(actor, "manage_cycles", cycle.district, cycle)
+    kind = str(kind or "place").strip()
+    if kind not in ELECTORATE_KINDS:
+        raise ServiceError(_("The electorate is either the residents of the cycle's places or the "
+                             "members of a group."), field="kind")
+    name = str(name or "").strip() if kind == "group" else ""
+    if kind == "group" and not 1 <= len(name) <= MAX_GROUP_NAME:
+        raise ServiceError(_("Give the group's name, 1 to %(max)d characters.") % {"max": MAX_GROUP_NAME},
+                           field="name")
+    with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        if vote_started(cycle):
+            raise PreconditionFailed(_("Voting has started: who may vote can no longer change."),
+                                     code="vote_started")
+        config = dict(cycle.config or {})
+        before = {"electorate": config.get("electorate")}
+        if kind == "group":
+            config["electorate"] = {"kind": "group", "name": name}
+        else:
+            config.pop("electorate", None)
+        cycle.config = config
+        cycle.save(update_fields=["config"])
+        audit_record(actor, "electorate_set", cycle, before=before,
+                     after={"electorate": config.get("electorate")}, place=cycle.district)
+    return name or None
 
 
 def member_require(cycle: Cycle, doc_hash: str) -> None:
@@ -67,10 +117,6 @@ class MembersReport:
                 "enforced": self.enforced, "errors": self.errors}
 
 
-def _vote_started(cycle: Cycle) -> bool:
-    return any(stage.kind == "vote" and stage.started_at for stage in cycle.stages.all())
-
-
 def members_import(*, actor, cycle: Cycle, data: bytes, filename: str, replace: bool = False
                    ) -> MembersReport:
     """Add the members listed in a CSV/XLSX to the cycle's group; with ``replace``, the list
@@ -79,7 +125,7 @@ def members_import(*, actor, cycle: Cycle, data: bytes, filename: str, replace: 
     list may be loaded before the cycle is switched to a group electorate; ``enforced`` says
     whether it counts yet."""
     permission_require(actor, "manage_cycles", cycle.district, cycle)
-    if _vote_started(cycle):
+    if vote_started(cycle):
         raise ServiceError(_("Voting has started: the members' list can no longer change."),
                            code="vote_started")
     table = read_table(data, filename, MEMBER_ALIASES)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -29,6 +30,15 @@ from civicbudget.places import services as place_services
 from civicbudget.places.models import Community, District, Street
 from civicbudget.places.paths import path_contains
 from civicbudget.places.selectors import district_tree
+from civicbudget.tabular import MAX_BYTES as UPLOAD_MAX_BYTES
+from civicbudget.voting.electorate import (
+    MAX_GROUP_NAME,
+    electorate_set,
+    group_member_count,
+    group_name,
+    members_import,
+    vote_started,
+)
 from civicbudget.web.forms import AdvanceForm, CommunityForm, CycleForm, ImportForm, StreetForm
 from civicbudget.web.todo import todo_count, todo_list
 from civicbudget.wording import listing
@@ -72,6 +82,7 @@ def cycle_page(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "pools_total": cycle_selectors.cycle_total_pools_yuan(cycle),
         "population": sum(c.population for c in cycle.communities.all()),
         "allowed": [ACTION_LABELS[a] for a in sorted(cycle.allowed_actions())],
+        "group": group_name(cycle),
     })
 
 
@@ -220,6 +231,20 @@ def staff_cycle(request: HttpRequest, cycle_id: int) -> HttpResponse:
     tree = district_tree(cycle.district)
     participating_streets = {s.pk for s in cycle.streets.all()}
     participating_communities = {c.pk for c in cycle.communities.all()}
+    # The electorate section only for those the services let change it: manage_cycles.
+    can_electorate = permission_check(request.user, "manage_cycles", cycle.district, cycle)
+    electorate = None
+    if can_electorate:
+        members_errors = request.session.pop("members_errors", None)
+        if not members_errors or members_errors.get("cycle") != cycle.pk:
+            members_errors = None
+        else:
+            labels = {"doc_number": _("document number"), "doc_type": _("document type")}
+            for row in members_errors["rows"]:
+                row["field_label"] = labels.get(row.get("field"), row.get("field", ""))
+        electorate = {"group": group_name(cycle), "count": group_member_count(cycle),
+                      "is_frozen": vote_started(cycle), "max_name": MAX_GROUP_NAME,
+                      "errors": members_errors}
     return render(request, "web/staff/cycle.html", {
         "cycle": cycle, "stages": cycle.ordered_stages(), "current": cycle.current_stage,
         "streets": cycle_selectors.cycle_pools_by_street(cycle), "tree": tree,
@@ -239,6 +264,7 @@ def staff_cycle(request: HttpRequest, cycle_id: int) -> HttpResponse:
                           for s in cycle.ordered_stages()},
         "template": templates().get(cycle.template_key),
         "pools_total": cycle_selectors.cycle_total_pools_yuan(cycle),
+        "electorate": electorate,
     })
 
 
@@ -304,6 +330,56 @@ def staff_cycle_advance(request: HttpRequest, cycle_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The cycle is finished."))
     return redirect("web:staff-cycle", cycle_id=cycle.pk)
+
+
+@login_required
+@require_POST
+def staff_cycle_electorate(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Switch who votes in the cycle: the residents of its places, or a group's members."""
+    staff_member_require(request.user, request.path)
+    cycle = get_object_or_404(Cycle, pk=cycle_id)
+    try:
+        name = electorate_set(actor=request.user, cycle=cycle, kind=request.POST.get("kind", "")[:20],
+                              name=request.POST.get("name", "")[:200])
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Only the members of %(group)s may vote.") % {"group": name} if name
+                         else _("The residents of the cycle's places may vote."))
+    return redirect(reverse("web:staff-cycle", kwargs={"cycle_id": cycle.pk}) + "#electorate")
+
+
+@login_required
+@require_POST
+def staff_cycle_members(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Import the group's members' list (CSV/XLSX): every row, or nothing and each bad row."""
+    staff_member_require(request.user, request.path)
+    cycle = get_object_or_404(Cycle, pk=cycle_id)
+    upload = request.FILES.get("file")
+    try:
+        # No file reaches the service as an empty one: it checks the permission first, then
+        # says the file is empty.
+        report = members_import(actor=request.user, cycle=cycle,
+                                data=upload.read(UPLOAD_MAX_BYTES + 1) if upload else b"",
+                                filename=upload.name if upload else "",
+                                replace=request.POST.get("replace") == "1")
+    except PermissionDenied:
+        raise  # a 403 (web.middleware), not a message on a redirect
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        if exc.details:
+            # Line, field and problem only: no message quotes a document number.
+            request.session["members_errors"] = {"cycle": cycle.pk, "rows": exc.details,
+                                                 "omitted": exc.details_omitted}
+    else:
+        messages.success(request, _("Members' list imported: %(added)d added, %(already)d already on it, "
+                                    "%(removed)d removed.") % report.as_dict())
+        if not report.enforced:
+            messages.warning(request, _("The cycle's vote is still for the residents of its places: the "
+                                        "list counts once the electorate is switched to the group."))
+    return redirect(reverse("web:staff-cycle", kwargs={"cycle_id": cycle.pk}) + "#electorate")
 
 
 @login_required
