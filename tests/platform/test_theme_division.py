@@ -298,6 +298,8 @@ def test_a_polling_point_hands_out_the_project_ballots_and_leaves_the_division_o
     walk_to(cycle, admin, "vote", now=PAST)
     division = VotingScope.objects.get(cycle=cycle, key=f"division:cycle-{cycle.pk}")
     project = VotingScope.objects.get(cycle=cycle, key=f"community:{world.haida.pk}")
+    # frozen in the district's language, though the vote was opened with English active
+    assert division.title == "按主题分配预算"
     desk = staff(Role.POLLING_OFFICER, world.haida)
     station = voting.station_create(actor=desk, cycle=cycle, community=world.haida, name="社区服务大厅")
     first17 = "46010819800101001"
