@@ -286,3 +286,32 @@ def test_the_demo_pilot_runs_counts_publishes_and_recounts(world, officer, setti
     _write(export_files(cycle), out)
     ok = _verify(out)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_a_polling_point_hands_out_the_project_ballots_and_leaves_the_division_online(
+        world, cycle, admin, officer, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    theme_division_set(actor=admin, cycle=cycle, themes=["养老", "文体"])
+    walk_to(cycle, admin, "screen", now=PAST)
+    food, court = _ready(cycle, world, officer, [("长者食堂", "养老", 100_000), ("篮球场", "文体", 60_000)])
+    ballot_freeze(actor=officer, ballot=ballot_prepare(actor=officer, cycle=cycle, place=world.haida))
+    walk_to(cycle, admin, "vote", now=PAST)
+    division = VotingScope.objects.get(cycle=cycle, key=f"division:cycle-{cycle.pk}")
+    project = VotingScope.objects.get(cycle=cycle, key=f"community:{world.haida.pk}")
+    # frozen in the district's language, though the vote was opened with English active
+    assert division.title == "按主题分配预算"
+    desk = staff(Role.POLLING_OFFICER, world.haida)
+    station = voting.station_create(actor=desk, cycle=cycle, community=world.haida, name="社区服务大厅")
+    first17 = "46010819800101001"
+    check_in = voting.poll_check_in(officer=desk, station=station, doc_type="id_card",
+                                    doc_number=first17 + id_check_char(first17),
+                                    community_id=world.haida.pk, basis="live")
+    # No paper sheet carries the division: the desk hands out the project ballot only ...
+    assert [p.scope for p in check_in.issued] == [project]
+    # ... and the same voter still divides the budget online.
+    voter = check_in.issued[0].voter
+    client = _client_for(cycle, voter)
+    r = client.post(f"/cycles/{cycle.pk}/vote/ballot/",
+                    {"scope": division.pk, "token": "y" * 32, "points_t1": 60, "points_t2": 40})
+    assert r.status_code in (200, 302)
+    assert voter.participations.get(scope=division).channel == "online"

@@ -70,6 +70,40 @@ def rule_sentence(spec: dict) -> str:
     return _("Choose as many projects as you support")
 
 
+def stakeholder_text(spec: dict, station: PollingStation | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The sheet's stakeholder note and project labels; ("", ()) for a ballot without weights.
+
+    A sheet printed for a polling point says what the online ballot says to a resident of its
+    community (the count takes the station's community as every paper voter's home) and marks
+    that community's projects; a sheet printed without one names each project's community.
+    """
+    weight = spec.get("stakeholder_weight")
+    if not weight:
+        return "", ()
+    from civicbudget.places.models import Community
+
+    keys = {p["serves"] for p in spec["projects"] if p.get("serves", "").startswith("community:")}
+    names = dict(Community.objects.filter(pk__in=[int(k.split(":")[1]) for k in keys])
+                 .values_list("pk", "name"))
+
+    def name(key: str) -> str:
+        return names.get(int(key.split(":")[1]), key)
+
+    if station is not None:
+        home = f"community:{station.community_id}"
+        note = (_("On this ballot, residents count %(n)s times for the projects that serve their own community: "
+                  "your vote for a project marked “%(community)s” counts %(n)s times, for the others once.")
+                % {"n": weight, "community": station.community.name})
+        badge = _("%(community)s · counts %(n)s×") % {"community": station.community.name, "n": weight}
+        return note, tuple((str(p["id"]), badge) for p in spec["projects"] if p.get("serves") == home)
+    note = (_("On this ballot, residents count %(n)s times for the projects that serve their own community: "
+              "your vote for a project marked with your community's name counts %(n)s times, for the others once.")
+            % {"n": weight})
+    return note, tuple((str(p["id"]), _("%(community)s residents · counts %(n)s×")
+                        % {"community": name(p["serves"]), "n": weight})
+                       for p in spec["projects"] if p.get("serves") in keys)
+
+
 def _station_check(station: PollingStation | None, scope: VotingScope) -> None:
     if station is not None and (station.cycle_id != scope.cycle_id or scope.key not in scope_keys(
             station.community_id, station.community.street_id)):
@@ -117,11 +151,13 @@ def sheets_print(*, actor, cycle: Cycle, scope: VotingScope | None, count: int,
                            field="scope")
     # The sheet speaks the district's language, whoever prints it.
     with translation.override(settings.LANGUAGE_CODE):
+        note, badges = stakeholder_text(spec, station)
         text = sheetpdf.SheetText(
             scope_title=scope.title, cycle_title=cycle.display_name, rule=rule_sentence(spec),
             how_to_mark=_("Fill in or tick the box of each project you choose, with a dark pen."),
             projects=tuple((str(p["id"]), p.get("name") or str(p["id"]), _yuan(p["cost"]))
-                           for p in spec["projects"]))
+                           for p in spec["projects"]),
+            note=note, badges=badges)
     codes = [_sheet_code() for _i in range(count)]
     pdf, sheet_layout = sheetpdf.sheets_pdf(text, codes)
     with transaction.atomic():

@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civicbudget.errors import ServiceError
@@ -55,7 +57,11 @@ def division_ballot(cycle, ballots: list[dict]) -> dict | None:
         "min_points": 1, "max_points": POINTS, "max_sum_points": POINTS,
         "division": {"rule": conf["rule"]},
     }
-    return {"key": key, "title": _("Dividing the budget between themes"), "spec": spec,
+    # Frozen like the other ballots' titles (place names): in the district's language, not in
+    # whatever language the staff member who opened the vote happened to use.
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Dividing the budget between themes")
+    return {"key": key, "title": title, "spec": spec,
             "street": None, "community": None}
 
 

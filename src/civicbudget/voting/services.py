@@ -657,6 +657,15 @@ def already_cast_text(already) -> str:
                      for scope, channel, day in already)
 
 
+def paper_scopes(voter: Voter) -> list[VotingScope]:
+    """The ballots a polling point hands a voter: their community's and their street's.
+
+    The theme division is cast online only (no paper sheet carries it): a check-in leaves it
+    open for the voter on the vote page.
+    """
+    return [s for s in voter_scopes(voter) if not division.is_division(s.key)]
+
+
 def poll_check_in(*, officer, station: PollingStation, doc_type: str, doc_number: str,
                   community_id, basis: str, birth_date: dt.date | None = None,
                   now: dt.datetime | None = None) -> CheckIn:
@@ -675,7 +684,7 @@ def poll_check_in(*, officer, station: PollingStation, doc_type: str, doc_number
     voter = voter_register(cycle=cycle, identity=identity, channel=station.kind, now=now)
     # A voter who has voted keeps the community they voted in, whatever they claim now.
     _station_serves(officer, station, voter.community, "poll_check_in")
-    scopes = voter_scopes(voter)
+    scopes = paper_scopes(voter)
     if not scopes:
         raise ServiceError(_("No ballot is open for this voter's community."))
     taken = {p.scope_id: p for p in Participation.objects.filter(voter=voter, scope__in=scopes)}
@@ -910,7 +919,7 @@ def _offline_participate(*, cycle, station, officer, voter, at, check_in) -> boo
     """
     from civicbudget.voting.models import OfflineCheckIn
 
-    scopes = voter_scopes(voter)
+    scopes = paper_scopes(voter)
     try:
         with transaction.atomic():
             for scope in scopes:

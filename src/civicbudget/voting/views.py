@@ -26,6 +26,7 @@ from civicbudget.ledger import PublicKey, verify_receipt_proof
 from civicbudget.outreach.sources import source_for
 from civicbudget.params import is_number, parse_int
 from civicbudget.voting import logstore, selectors, services
+from civicbudget.voting.division import scope_key as division_scope_key
 from civicbudget.voting.electorate import group_name
 from civicbudget.voting.idcard import DOC_TYPES
 from civicbudget.voting.models import (
@@ -339,6 +340,9 @@ def polling(request: HttpRequest, cycle_id: int) -> HttpResponse:
             cycle=cycle, key__in=scope_keys(station.community_id, station.community.street_id)))
         context.update({"scopes": [(s, logstore.spec_from_json(s.spec)) for s in scopes],
                         "reconciliation": selectors.reconciliation(station),
+                        # the theme division is cast online only: the desk says so
+                        "division_online": VotingScope.objects.filter(
+                            cycle=cycle, key=division_scope_key(cycle)).exists(),
                         "review": selectors.review_queue(station),
                         "offline": selectors.offline_conflicts(station),
                         "sync_errors": request.session.pop("sync_errors", None)})
