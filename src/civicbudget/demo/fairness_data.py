@@ -223,7 +223,7 @@ def load_demo_group(*, operator, officer, district, street, community, members: 
     disabled persons' federation on the imported list (keyed hashes only) may vote on the
     500,000 yuan street ballot; counted and published as usual."""
     from civicbudget.demo.data import _at, _run_stages
-    from civicbudget.voting.electorate import members_import
+    from civicbudget.voting.electorate import electorate_set, members_import
 
     rng = random.Random(seed)
     cycle = cycle_create(actor=operator, district=district, template_key="meilan_full_pb",
@@ -236,8 +236,8 @@ def load_demo_group(*, operator, officer, district, street, community, members: 
     # One ballot for the whole group: a street-level pool only; members pick the community
     # they live in when they register, as every voter does.
     cycle.config["levels"] = ["street"]
-    cycle.config["electorate"] = {"kind": "group", "name": GROUP}
     cycle.save(update_fields=["config"])
+    electorate_set(actor=operator, cycle=cycle, kind="group", name=GROUP)
     pool_set(actor=operator, cycle=cycle, place=street, amount_yuan=500_000)
     numbers = []
     for i in range(members):
